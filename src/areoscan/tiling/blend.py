@@ -1,0 +1,79 @@
+"""Smooth blending of overlapping tile predictions into one seamless map.
+
+Use :class:`Blender` when tiles predicted with overlap (see :class:`areoscan.tiling.grid.TileGrid`)
+must be merged: each tile is weighted by :func:`blend_weights`, which falls smoothly towards the
+tile edges (where a network sees least context), so neighbouring tiles hand over without seams.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from areoscan.tiling.grid import Window
+
+
+def blend_weights(height: int, width: int | None = None, floor: float = 1e-3) -> np.ndarray:
+    """A separable raised-cosine (Hann-like) weight, 1 at the centre, ``floor`` at the edges.
+
+    The floor keeps every pixel's weight positive so that image borders, covered by one tile only,
+    still receive a prediction.
+    """
+    width = height if width is None else width
+
+    def ramp(n: int) -> np.ndarray:
+        if n == 1:
+            return np.ones(1, dtype=np.float32)
+        x = (np.arange(n, dtype=np.float64) + 0.5) / n
+        return np.maximum(np.sin(np.pi * x) ** 2, floor).astype(np.float32)
+
+    return np.outer(ramp(height), ramp(width)).astype(np.float32)
+
+
+class Blender:
+    """Accumulates weighted tile predictions over a region and returns their weighted mean.
+
+    Args:
+        region: the window (in level pixel coordinates) the output covers; tiles may extend
+            beyond it and are clipped.
+        channels: number of values per pixel (1 for a binary probability, C for class scores).
+    """
+
+    def __init__(self, region: Window, channels: int = 1) -> None:
+        self.region = region
+        self.channels = channels
+        self._sum = np.zeros((channels, region.height, region.width), dtype=np.float32)
+        self._weight = np.zeros((region.height, region.width), dtype=np.float32)
+        self._cache: dict[tuple[int, int], np.ndarray] = {}
+
+    def add(self, win: Window, values: np.ndarray) -> None:
+        """Add one tile's prediction: ``values`` is ``(C, h, w)`` or ``(h, w)`` for ``win``."""
+        if values.ndim == 2:
+            values = values[None]
+        key = (win.height, win.width)
+        if key not in self._cache:
+            self._cache[key] = blend_weights(win.height, win.width)
+        weight = self._cache[key]
+        part = win.intersect(self.region)
+        if part is None:
+            return
+        src = (
+            slice(part.row - win.row, part.row - win.row + part.height),
+            slice(part.col - win.col, part.col - win.col + part.width),
+        )
+        dst = (
+            slice(part.row - self.region.row, part.row - self.region.row + part.height),
+            slice(part.col - self.region.col, part.col - self.region.col + part.width),
+        )
+        self._sum[(slice(None), *dst)] += values[(slice(None), *src)] * weight[src]
+        self._weight[dst] += weight[src]
+
+    def covered(self) -> np.ndarray:
+        """Boolean map of the pixels that received at least one tile."""
+        return self._weight > 0
+
+    def result(self) -> np.ndarray:
+        """Weighted mean ``(C, h, w)``; pixels no tile covered are 0."""
+        out = np.zeros_like(self._sum)
+        ok = self._weight > 0
+        out[:, ok] = self._sum[:, ok] / self._weight[ok]
+        return out
