@@ -1,0 +1,151 @@
+"""Segmentation architectures: the slim U-Net and its smp peers, behind one builder.
+
+Use :func:`build_segmenter` to make any segmenter by architecture name; every one takes a
+1-channel tile in [0, 1] (raw DN / 1023), standardises it (see :class:`~areoscan.models.unet.TileNorm`)
+and returns logits ``(N, classes, H, W)``. ``classes=1`` means a binary mask (sigmoid);
+``classes >= 2`` means one channel per class (softmax).
+
+Architectures (``SEGMENTER_ARCHS``):
+
+- ``slim-unet``: :class:`~areoscan.models.unet.SlimUNet`, the production model (fast on a CPU).
+- ``unet``, ``fpn``, ``linknet``, ``pspnet``: segmentation-models-pytorch models with a timm
+  encoder (``tu-<timm name>``; default ``tu-mobilenetv3_small_100``), built with
+  ``encoder_weights=None`` so nothing is downloaded. Their decoders are slimmed by default to be
+  comparable on a CPU (see ``SMP_DEFAULTS``); pass arch kwargs to override.
+
+All of them expose ``encoder_modules()``, ``decoder_modules()`` and ``deep_logits(x)`` for the
+three-phase training in :mod:`areoscan.train.phases`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from areoscan.models.unet import SlimUNet, TileNorm
+
+SMP_ARCHS = ("unet", "fpn", "linknet", "pspnet")
+SEGMENTER_ARCHS = ("slim-unet", *SMP_ARCHS)
+DEFAULT_ENCODER = "tu-mobilenetv3_small_100"
+
+# Slim decoders for CPU comparison; the smp defaults (256-channel decoders) are 5-10x slower.
+SMP_DEFAULTS: dict[str, dict[str, Any]] = {
+    "unet": {"decoder_channels": [64, 32, 16, 16, 8]},
+    "fpn": {"decoder_pyramid_channels": 64, "decoder_segmentation_channels": 32},
+    "linknet": {},
+    "pspnet": {"psp_out_channels": 64},
+}
+
+
+class SmpSegmenter(nn.Module):
+    """A segmentation-models-pytorch model with tile normalisation and a phase-1 deep head.
+
+    Args:
+        arch: one of ``SMP_ARCHS``.
+        encoder: smp encoder name, e.g. ``tu-mobilenetv3_small_100`` or ``tu-resnet18``.
+        classes: output channels (1 = binary).
+        in_channels: input channels.
+        norm: ``"tile"`` or ``"fixed"`` (see :class:`TileNorm`).
+        **kwargs: passed to the smp constructor (decoder sizes etc.).
+    """
+
+    def __init__(
+        self,
+        arch: str,
+        encoder: str = DEFAULT_ENCODER,
+        classes: int = 1,
+        in_channels: int = 1,
+        norm: str = "tile",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        import segmentation_models_pytorch as smp
+
+        if arch not in SMP_ARCHS:
+            raise ValueError(f"unknown smp architecture {arch!r}; choose from {SMP_ARCHS}")
+        self.norm = TileNorm(norm)
+        self.net = smp.create_model(
+            arch,
+            encoder_name=encoder,
+            encoder_weights=None,
+            in_channels=in_channels,
+            classes=classes,
+            **kwargs,
+        )
+        self.deep_head = nn.Conv2d(self.net.encoder.out_channels[-1], classes, 1)
+        self.classes = classes
+
+    def encoder_modules(self) -> list[nn.Module]:
+        """Modules trained in phase 1 (with :attr:`deep_head`) and frozen in phase 2."""
+        return [self.net.encoder]
+
+    def decoder_modules(self) -> list[nn.Module]:
+        """Modules trained in phase 2."""
+        return [self.net.decoder, self.net.segmentation_head]
+
+    def deep_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits at the encoder's deepest resolution, for phase-1 training."""
+        return self.deep_head(self.net.encoder(self.norm(x))[-1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.norm(x))
+
+
+def segmenter_kwargs(arch: str, **overrides: Any) -> dict[str, Any]:
+    """The full keyword set that rebuilds ``arch`` (defaults merged with ``overrides``).
+
+    Store the result in the model card's ``arch_kwargs`` so :func:`build_segmenter` can rebuild
+    the exact module later.
+    """
+    if arch not in SEGMENTER_ARCHS:
+        raise ValueError(f"unknown segmenter architecture {arch!r}; choose from {SEGMENTER_ARCHS}")
+    if arch == "slim-unet":
+        base: dict[str, Any] = {
+            "encoder": "mobilenetv3_small_100",
+            "decoder_channels": [64, 32, 24, 16],
+            "classes": 1,
+            "in_channels": 1,
+            "norm": "tile",
+        }
+    else:
+        base = {"encoder": DEFAULT_ENCODER, "classes": 1, "in_channels": 1, "norm": "tile"}
+        base.update(SMP_DEFAULTS[arch])
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return base
+
+
+def build_segmenter(arch: str, **kwargs: Any) -> nn.Module:
+    """Build an untrained segmenter (weights=None) from its architecture name and kwargs."""
+    full = segmenter_kwargs(arch, **kwargs)
+    if arch == "slim-unet":
+        return SlimUNet(**full)
+    return SmpSegmenter(arch, **full)
+
+
+def output_stride(module: nn.Module, size: int = 64) -> int:
+    """The input/output size ratio of ``deep_logits`` (e.g. 32 for the slim U-Net)."""
+    was_training = module.training
+    module.eval()
+    with torch.no_grad():
+        out = module.deep_logits(torch.rand(1, 1, size, size))  # type: ignore[operator]
+    module.train(was_training)
+    return size // out.shape[-1]
+
+
+def _register_builders() -> None:
+    """Let :func:`areoscan.models.registry.load_model` rebuild every segmenter from its card."""
+    from areoscan.models.registry import register_builder
+
+    for arch in SEGMENTER_ARCHS:
+
+        def _build(card: Any, _arch: str = arch) -> nn.Module:
+            kwargs = dict(card.arch_kwargs)
+            kwargs.setdefault("classes", 1 if len(card.classes) <= 2 else len(card.classes))
+            return build_segmenter(_arch, **kwargs)
+
+        register_builder("segmentation", arch)(_build)
+
+
+_register_builders()

@@ -1,0 +1,147 @@
+"""A slim U-Net on a timm ``features_only`` encoder: the production brain-coral segmenter.
+
+Use :class:`SlimUNet` when segmenting 512-px tiles at full resolution on a CPU: the encoder is a
+MobileNetV3 (small by default) taken from timm with one input channel and no pretrained weights;
+the decoder upsamples from the encoder's deepest output (1/32) through skips at 1/16, 1/8, 1/4 and
+1/2 with depthwise-separable blocks of 16–64 channels, predicts at 1/2 and upsamples the logits
+bilinearly to the input size. The default smp U-Net decoder costs several times the encoder on a
+CPU; this one costs about as much as the encoder (see ``benchmarks/bench_segment.py``).
+
+Every segmenter in :mod:`areoscan.models.segmenters` exposes the same three parts used by the
+three-phase training in :mod:`areoscan.train.phases`: ``encoder_modules()``,
+``decoder_modules()`` and ``deep_logits(x)`` (a 1×1 head on the deepest encoder feature).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class TileNorm(nn.Module):
+    """Standardise each tile to zero mean, unit standard deviation over its valid pixels.
+
+    Use as the first layer when a model must judge texture rather than brightness (synthetic and
+    real HiRISE tiles differ in mean and contrast). Pixels equal to 0 are no data (HiRISE
+    ``CORE_NULL``): they are left out of the statistics and set to 0 after standardisation.
+    ``mode="fixed"`` applies ``(x - mean) / std`` with constants instead.
+    """
+
+    def __init__(self, mode: str = "tile", mean: float = 0.5, std: float = 0.25, eps: float = 1e-3):
+        super().__init__()
+        if mode not in ("tile", "fixed"):
+            raise ValueError(f"normalisation mode must be 'tile' or 'fixed', got {mode!r}")
+        self.mode = mode
+        self.mean = float(mean)
+        self.std = float(std)
+        self.eps = float(eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "fixed":
+            return (x - self.mean) / self.std
+        valid = (x > 0).to(x.dtype)
+        n = valid.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1.0)
+        mean = (x * valid).sum(dim=(1, 2, 3), keepdim=True) / n
+        var = (((x - mean) * valid) ** 2).sum(dim=(1, 2, 3), keepdim=True) / n
+        return (x - mean) / torch.sqrt(var + self.eps**2) * valid
+
+
+class SepConv(nn.Sequential):
+    """Depthwise 3×3 then pointwise 1×1 convolution, each with batch norm and ReLU."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__(
+            nn.Conv2d(cin, cin, 3, padding=1, groups=cin, bias=False),
+            nn.BatchNorm2d(cin),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cin, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+        )
+
+
+class UpStage(nn.Module):
+    """Upsample ×2 (nearest), concatenate the skip, fuse with one :class:`SepConv`."""
+
+    def __init__(self, cin: int, cskip: int, cout: int) -> None:
+        super().__init__()
+        self.fuse = SepConv(cin + cskip, cout)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, size=skip.shape[-2:], mode="nearest")
+        return self.fuse(torch.cat([x, skip], dim=1))
+
+
+class SlimUNet(nn.Module):
+    """U-Net with a timm MobileNetV3 encoder and a slim depthwise-separable decoder.
+
+    Args:
+        encoder: timm model name with ``features_only`` support (``mobilenetv3_small_100`` is
+            the production choice; ``mobilenetv3_small_050`` is faster, ``_large_100`` richer).
+        decoder_channels: output channels of the four decoder stages, from 1/16 up to 1/2.
+        classes: output channels (1 for a binary mask scored with a sigmoid, C ≥ 2 for C classes
+            scored with a softmax).
+        in_channels: input channels (1: HiRISE RED is grayscale).
+        norm: ``"tile"`` (per-tile standardisation, see :class:`TileNorm`) or ``"fixed"``.
+    """
+
+    def __init__(
+        self,
+        encoder: str = "mobilenetv3_small_100",
+        decoder_channels: Sequence[int] = (64, 32, 24, 16),
+        classes: int = 1,
+        in_channels: int = 1,
+        norm: str = "tile",
+    ) -> None:
+        super().__init__()
+        import timm
+
+        if len(decoder_channels) != 4:
+            raise ValueError(
+                f"decoder_channels needs 4 values (1/16 to 1/2), got {decoder_channels}"
+            )
+        self.norm = TileNorm(norm)
+        self.encoder = timm.create_model(
+            encoder,
+            features_only=True,
+            pretrained=False,
+            in_chans=in_channels,
+            out_indices=(0, 1, 2, 3, 4),
+        )
+        reductions = list(self.encoder.feature_info.reduction())
+        if reductions != [2, 4, 8, 16, 32]:
+            raise ValueError(f"encoder {encoder} has feature strides {reductions}, need 2..32")
+        ch = list(self.encoder.feature_info.channels())
+        skips = ch[:4][::-1]  # 1/16, 1/8, 1/4, 1/2
+        stages = []
+        cin = ch[4]
+        for cskip, cout in zip(skips, decoder_channels, strict=True):
+            stages.append(UpStage(cin, cskip, int(cout)))
+            cin = int(cout)
+        self.decoder = nn.ModuleList(stages)
+        self.head = nn.Conv2d(cin, classes, 1)
+        self.deep_head = nn.Conv2d(ch[4], classes, 1)
+        self.classes = classes
+
+    def encoder_modules(self) -> list[nn.Module]:
+        """Modules trained in phase 1 (with :attr:`deep_head`) and frozen in phase 2."""
+        return [self.encoder]
+
+    def decoder_modules(self) -> list[nn.Module]:
+        """Modules trained in phase 2."""
+        return [self.decoder, self.head]
+
+    def deep_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits at the encoder's output resolution (1/32), for phase-1 training."""
+        return self.deep_head(self.encoder(self.norm(x))[-1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = self.encoder(self.norm(x))
+        y = feats[4]
+        for stage, skip in zip(self.decoder, feats[3::-1], strict=True):
+            y = stage(y, skip)
+        y = self.head(y)
+        return F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
