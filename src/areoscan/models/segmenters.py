@@ -134,6 +134,132 @@ def output_stride(module: nn.Module, size: int = 64) -> int:
     return size // out.shape[-1]
 
 
+def fuse_conv_bn(module: nn.Module) -> nn.Module:
+    """An inference copy of ``module`` with batch norms folded into their convolutions.
+
+    Folding saves about a third of CPU time (batch norm is a separate pass over every feature
+    map in eager mode). Uses ``torch.fx``; a module that fx cannot trace is returned unchanged.
+    """
+    import copy
+
+    from torch.fx.experimental.optimization import fuse
+
+    try:
+        return fuse(copy.deepcopy(module).eval())
+    except Exception:  # fx tracing fails on data-dependent Python control flow
+        return module
+
+
+class SegmentPredictor:
+    """Per-pixel probabilities for batches of tiles; what the scan calls.
+
+    ``predictor(tiles)`` takes float32 ``(N, 1, H, W)`` (or ``(N, H, W)``) in [0, 1] (raw / 1023;
+    0 = no data) and returns float32 ``(N, K, H, W)``: K = 1 for a binary model (probability of
+    ``card.positive_class``), K = number of classes otherwise (softmax). Tiles of any size are
+    zero-padded (= no data) to a multiple of ``pad_multiple`` and cropped back.
+
+    Attributes:
+        card: the model card (``tile_size``, ``level``, ``scale_m_per_px``, ``threshold``).
+        backend: ``"torch"`` or ``"onnx"``.
+    """
+
+    def __init__(self, runner: Any, card: Any, backend: str, pad_multiple: int = 32) -> None:
+        self.runner = runner
+        self.card = card
+        self.backend = backend
+        self.pad_multiple = pad_multiple
+
+    @property
+    def tile_size(self) -> int:
+        """Tile side the model was trained for (the scan's tile size)."""
+        return int(self.card.tile_size)
+
+    @property
+    def level(self) -> int:
+        """Resolution level the model reads (0 = full resolution)."""
+        return int(self.card.level)
+
+    @property
+    def threshold(self) -> float:
+        """Decision threshold on the positive-class probability (binary models)."""
+        return 0.5 if self.card.threshold is None else float(self.card.threshold)
+
+    @property
+    def binary(self) -> bool:
+        """True when the model has one sigmoid output."""
+        return len(self.card.classes) == 2
+
+    def __call__(self, tiles: Any) -> Any:
+        import numpy as np
+
+        from areoscan.errors import ModelError
+
+        x = np.asarray(tiles, dtype=np.float32)
+        if x.ndim == 3:
+            x = x[:, None]
+        if x.ndim != 4 or x.shape[1] != 1:
+            raise ModelError(f"segmenter input must be (N, 1, H, W) float32, got shape {x.shape}")
+        h, w = x.shape[-2:]
+        m = self.pad_multiple
+        ph, pw = (-h) % m, (-w) % m
+        if ph or pw:
+            x = np.pad(x, ((0, 0), (0, 0), (0, ph), (0, pw)))
+        logits = np.asarray(self.runner(np.ascontiguousarray(x)), dtype=np.float32)[..., :h, :w]
+        if logits.shape[1] == 1:
+            return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def labels(self, tiles: Any) -> Any:
+        """Hard labels ``(N, H, W)``: positive where p >= threshold (binary), else the argmax."""
+        import numpy as np
+
+        p = self(tiles)
+        if p.shape[1] == 1:
+            return (p[:, 0] >= self.threshold).astype(np.uint8)
+        return p.argmax(axis=1).astype(np.uint8)
+
+
+def load_segmenter(
+    name_or_path: str | Any,
+    backend: str = "torch",
+    *,
+    fuse: bool = True,
+    threads: int | None = None,
+) -> SegmentPredictor:
+    """Load a segmenter (shipped name, directory, .json/.safetensors or .onnx path) for inference.
+
+    ``backend="torch"`` runs eager PyTorch in channels_last with batch norm folded (``fuse``);
+    ``backend="onnx"`` runs onnxruntime (exported in memory unless a ``.onnx`` path is given).
+    ModelError if the model is not a segmenter.
+    """
+    from areoscan.errors import ModelError
+    from areoscan.models.export import BACKENDS, OnnxRunner, TorchRunner, card_from_onnx, onnx_bytes
+    from areoscan.models.registry import load_model
+
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+    if str(name_or_path).lower().endswith(".onnx"):
+        card = card_from_onnx(name_or_path)
+        runner: Any = OnnxRunner(name_or_path, card, threads=threads)
+        backend = "onnx"
+    else:
+        module, card = load_model(name_or_path)
+        if card.task != "segmentation":
+            raise ModelError(
+                f"{name_or_path}: model {card.name!r} is a {card.task} model, not a segmenter"
+            )
+        if backend == "onnx":
+            runner = OnnxRunner(onnx_bytes(module, card), card, threads=threads)
+        else:
+            runner = TorchRunner(fuse_conv_bn(module) if fuse else module, card)
+    if card.task != "segmentation":
+        raise ModelError(
+            f"{name_or_path}: model {card.name!r} is a {card.task} model, not a segmenter"
+        )
+    return SegmentPredictor(runner, card, backend)
+
+
 def _register_builders() -> None:
     """Let :func:`areoscan.models.registry.load_model` rebuild every segmenter from its card."""
     from areoscan.models.registry import register_builder

@@ -1,0 +1,325 @@
+"""Segmentation samples: tiles + per-pixel targets from scenes, real background tiles, splits.
+
+Use :func:`scene_tiles` to cut a labelled scene (an image that :func:`areoscan.io.open_raster`
+reads, plus a label GeoTIFF on the same grid: the synthetic ``*_mask.tif`` or ``*_classes.tif``)
+into tiles at a resolution level, exactly as inference will read it (the JPEG2000 level is decoded,
+not subsampled; the label is decimated by majority vote over 2^level blocks). Use
+:func:`landmark_background_tiles` to add real HiRISE tiles with all-background targets, and
+:func:`split_by_observation` to split by scene / source image, never by tile.
+
+Targets hold output indices ``0..C-1`` (binary: 0 background, 1 brain coral) and 255 for pixels
+that must not count (no data; outside a partial mask inside a positive tile).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from areoscan.errors import DataError
+from areoscan.train.losses import IGNORE_INDEX
+
+BINARY_VALUES: dict[int, int] = {0: 0, 1: 1}  # mask raster value -> output index
+
+
+@dataclass
+class SegSet:
+    """Tiles ``(N, H, W)`` float32 in [0, 1], targets ``(N, H, W)`` uint8, and where each came from."""
+
+    images: np.ndarray
+    targets: np.ndarray
+    observations: list[str]
+    sources: list[str]
+    names: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def subset(self, idx: Sequence[int] | np.ndarray) -> SegSet:
+        """The tiles at ``idx`` (copies)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return SegSet(
+            self.images[idx],
+            self.targets[idx],
+            [self.observations[i] for i in idx],
+            [self.sources[i] for i in idx],
+            [self.names[i] for i in idx] if self.names else [],
+        )
+
+    def manifest(self) -> list[str]:
+        """One line per tile (name, observation, source, target hash): hashed into the model card."""
+        lines = []
+        for i in range(len(self)):
+            digest = hashlib.sha1(self.targets[i].tobytes()).hexdigest()[:12]
+            name = self.names[i] if self.names else str(i)
+            lines.append(f"{name}\t{self.observations[i]}\t{self.sources[i]}\t{digest}")
+        return lines
+
+    def summary(self, n_classes: int) -> dict[str, object]:
+        """Counts for the model card: tiles, observations, tiles per source, pixel share per class."""
+        counts = np.bincount(self.targets.reshape(-1), minlength=256)
+        valid = counts[:n_classes].sum()
+        sources: dict[str, int] = {}
+        for s in self.sources:
+            sources[s] = sources.get(s, 0) + 1
+        return {
+            "tiles": len(self),
+            "observations": len(set(self.observations)),
+            "tiles_per_source": sources,
+            "pixel_share": [round(float(c) / max(valid, 1), 4) for c in counts[:n_classes]],
+            "ignored_share": round(float(counts[IGNORE_INDEX]) / max(counts.sum(), 1), 4),
+        }
+
+
+def concat(sets: Sequence[SegSet]) -> SegSet:
+    """Join several sets of equal tile size."""
+    sets = [s for s in sets if len(s)]
+    if not sets:
+        raise DataError("no training tiles: every sample source came back empty")
+    return SegSet(
+        np.concatenate([s.images for s in sets]),
+        np.concatenate([s.targets for s in sets]),
+        [o for s in sets for o in s.observations],
+        [o for s in sets for o in s.sources],
+        [o for s in sets for o in (s.names or [f"{s.sources[i]}#{i}" for i in range(len(s))])],
+    )
+
+
+def remap_labels(raw: np.ndarray, class_values: dict[int, int]) -> np.ndarray:
+    """Raster label values -> output indices; values not in ``class_values`` become 255."""
+    lut = np.full(256, IGNORE_INDEX, dtype=np.uint8)
+    for value, index in class_values.items():
+        lut[int(value)] = int(index)
+    return lut[np.asarray(raw, dtype=np.uint8)]
+
+
+def decimate_labels(labels: np.ndarray, factor: int) -> np.ndarray:
+    """Majority label over ``factor``×``factor`` blocks; blocks less than half valid become 255.
+
+    The output has ``ceil(n / factor)`` pixels per axis, like a JPEG2000 reduced level.
+    """
+    if factor == 1:
+        return labels.copy()
+    h, w = labels.shape
+    hh, ww = -(-h // factor), -(-w // factor)
+    padded = np.full((hh * factor, ww * factor), IGNORE_INDEX, dtype=np.uint8)
+    padded[:h, :w] = labels
+    blocks = padded.reshape(hh, factor, ww, factor).transpose(0, 2, 1, 3).reshape(hh, ww, -1)
+    values = [v for v in np.unique(labels) if v != IGNORE_INDEX]
+    out = np.full((hh, ww), IGNORE_INDEX, dtype=np.uint8)
+    if not values:
+        return out
+    counts = np.stack([(blocks == v).sum(-1) for v in values], -1)
+    best = np.asarray(values, dtype=np.uint8)[counts.argmax(-1)]
+    enough = counts.sum(-1) * 2 >= factor * factor
+    out[enough] = best[enough]
+    return out
+
+
+def partial_mask_targets(target: np.ndarray, positive: int = 1) -> np.ndarray:
+    """Inside a tile that holds positives, make background unknown (255), not negative.
+
+    Use for hand-drawn masks that outline only part of the brain coral in an image: pixels outside
+    the outline may be unmapped coral, so they must not teach the model "background".
+    """
+    out = target.copy()
+    if (out == positive).any():
+        out[(out != positive) & (out != IGNORE_INDEX)] = IGNORE_INDEX
+    return out
+
+
+def _read_labels(path: Path) -> np.ndarray:
+    import rasterio
+
+    try:
+        with rasterio.open(path) as src:
+            return src.read(1).astype(np.uint8)
+    except rasterio.errors.RasterioIOError as exc:
+        raise DataError(f"{path}: cannot read label raster ({exc})") from None
+
+
+def scene_tiles(
+    image_path: str | Path,
+    label_path: str | Path,
+    level: int,
+    tile: int,
+    *,
+    stride: int | None = None,
+    class_values: dict[int, int] | None = None,
+    min_valid: float = 0.5,
+    partial_masks: bool = False,
+    observation: str | None = None,
+    max_tiles: int | None = None,
+    seed: int = 0,
+) -> SegSet:
+    """Tiles of one labelled image at ``level`` (image decoded at that level, labels decimated).
+
+    Args:
+        image_path: JP2 / GeoTIFF / PNG readable by :func:`areoscan.io.open_raster`.
+        label_path: label GeoTIFF on the image's level-0 grid (0/1/255 mask or class ids).
+        level: resolution level to cut tiles from (0 = full resolution).
+        tile: tile side in pixels at that level.
+        stride: distance between tiles (default ``tile``: no overlap).
+        class_values: raster value -> output index (default binary: 0 -> 0, 1 -> 1).
+        min_valid: skip tiles with a smaller share of labelled (non-255) pixels.
+        partial_masks: treat the mask as partial (see :func:`partial_mask_targets`).
+        observation: split key (default: the raster's observation id or the file stem).
+        max_tiles: keep at most this many tiles, chosen at random with ``seed``.
+    """
+    from areoscan.io import open_raster
+    from areoscan.tiling import TileGrid
+
+    class_values = BINARY_VALUES if class_values is None else class_values
+    labels = _read_labels(Path(label_path))
+    with open_raster(image_path) as raster:
+        if labels.shape != tuple(raster.shape):
+            raise DataError(
+                f"{label_path}: label shape {labels.shape} differs from image {tuple(raster.shape)}; "
+                "labels must be on the image's level-0 grid"
+            )
+        obs = observation or raster.observation_id or Path(image_path).stem
+        target_full = decimate_labels(remap_labels(labels, class_values), 2**level)
+        shape = raster.shape_at(level)
+        target_full = target_full[: shape[0], : shape[1]]
+        grid = TileGrid(shape, tile, overlap=tile - (stride or tile))
+        valid = target_full != IGNORE_INDEX
+        wins = grid.inside(valid, min_fraction=min_valid)
+        if max_tiles is not None and len(wins) > max_tiles:
+            pick = np.random.default_rng(seed).choice(len(wins), max_tiles, replace=False)
+            wins = [wins[i] for i in sorted(pick)]
+        images, targets, names = [], [], []
+        for win in wins:
+            if win.height != tile or win.width != tile:
+                continue
+            img = raster.read(level, win.as_tuple())
+            tgt = target_full[win.slices]
+            if partial_masks:
+                tgt = partial_mask_targets(tgt)
+            images.append(img.astype(np.float32))
+            targets.append(tgt)
+            names.append(f"{Path(image_path).name}@L{level}:{win.row},{win.col}")
+    n = len(images)
+    return SegSet(
+        np.stack(images) if n else np.zeros((0, tile, tile), np.float32),
+        np.stack(targets) if n else np.zeros((0, tile, tile), np.uint8),
+        [obs] * n,
+        [f"scene-L{level}"] * n,
+        names,
+    )
+
+
+def load_gray(path: str | Path) -> np.ndarray:
+    """A grayscale image file as float32 in [0, 1] (8-bit /255, 16-bit /65535)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("I;16") if im.mode.startswith("I;16") else im.convert("L"))
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read image ({exc})") from None
+    scale = 65535.0 if arr.dtype == np.uint16 else 255.0
+    return arr.astype(np.float32) / scale
+
+
+def fit_tile(image: np.ndarray, tile: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centre-crop or zero-pad an image to ``tile``×``tile``; return it and the valid-pixel mask."""
+    out = np.zeros((tile, tile), np.float32)
+    valid = np.zeros((tile, tile), bool)
+    h, w = image.shape
+    ch, cw = min(h, tile), min(w, tile)
+    r0, c0 = (h - ch) // 2, (w - cw) // 2
+    R0, C0 = (tile - ch) // 2, (tile - cw) // 2
+    out[R0 : R0 + ch, C0 : C0 + cw] = image[r0 : r0 + ch, c0 : c0 + cw]
+    valid[R0 : R0 + ch, C0 : C0 + cw] = True
+    return out, valid
+
+
+def landmark_background_tiles(
+    root: str | Path,
+    tile: int,
+    *,
+    variants: Sequence[str] = ("orig",),
+    limit_per_class: int | None = None,
+    seed: int = 0,
+) -> SegSet:
+    """Real HiRISE landmark tiles (every class) as all-background targets.
+
+    ``root`` is a hirise-landmarks-v3 folder (``manifest.csv`` + ``images/``). Tiles are
+    zero-padded or cropped to ``tile``; padding is no data (255 in the target, 0 in the image, so
+    the model's tile normalisation leaves it out). Observation = ``source_image``; the source is
+    ``landmark:<class>`` so per-class false-positive rates can be reported.
+    """
+    root = Path(root)
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        raise DataError(f"{manifest}: landmark manifest not found (expected hirise-landmarks-v3)")
+    with open(manifest, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["variant"] in variants]
+    rng = np.random.default_rng(seed)
+    if limit_per_class is not None:
+        keep = []
+        for cls in sorted({r["class_name"] for r in rows}):
+            of = [r for r in rows if r["class_name"] == cls]
+            if len(of) > limit_per_class:
+                of = [of[i] for i in sorted(rng.choice(len(of), limit_per_class, replace=False))]
+            keep.extend(of)
+        rows = keep
+    images, targets, obs, srcs, names = [], [], [], [], []
+    for r in rows:
+        img, valid = fit_tile(load_gray(root / "images" / r["file"]), tile)
+        images.append(img)
+        targets.append(np.where(valid, 0, IGNORE_INDEX).astype(np.uint8))
+        obs.append(r["source_image"])
+        srcs.append(f"landmark:{r['class_name']}")
+        names.append(r["file"])
+    n = len(images)
+    return SegSet(
+        np.stack(images) if n else np.zeros((0, tile, tile), np.float32),
+        np.stack(targets) if n else np.zeros((0, tile, tile), np.uint8),
+        obs,
+        srcs,
+        names,
+    )
+
+
+def split_by_observation(
+    observations: Sequence[str],
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Indices for ``train`` / ``val`` / ``test`` such that no observation spans two splits.
+
+    Observations are shuffled with ``seed`` and assigned greedily until each split holds about
+    its fraction of tiles. Every split with a positive fraction gets at least one observation
+    when there are enough observations.
+    """
+    names = sorted(set(observations))
+    order = np.random.default_rng(seed).permutation(len(names))
+    per_obs: dict[str, int] = {}
+    for o in observations:
+        per_obs[o] = per_obs.get(o, 0) + 1
+    total = len(observations)
+    splits = ["train", "val", "test"]
+    want = [f * total for f in fractions]
+    got = [0.0, 0.0, 0.0]
+    assign: dict[str, str] = {}
+    ordered = [names[i] for i in order]
+    # seed val/test with one observation each, then fill by largest remaining deficit
+    for k in (2, 1):
+        if fractions[k] > 0 and len(ordered) > 2:
+            o = ordered.pop()
+            assign[o] = splits[k]
+            got[k] += per_obs[o]
+    for o in ordered:
+        k = int(np.argmax([w - g for w, g in zip(want, got, strict=True)]))
+        assign[o] = splits[k]
+        got[k] += per_obs[o]
+    return {
+        s: np.array([i for i, o in enumerate(observations) if assign[o] == s], dtype=np.int64)
+        for s in splits
+    }

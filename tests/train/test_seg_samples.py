@@ -1,0 +1,125 @@
+"""Segmentation samples: label decimation, partial masks, real background tiles, observation splits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from areoscan.errors import DataError
+from areoscan.train.losses import IGNORE_INDEX
+from areoscan.train.seg_samples import (
+    SegSet,
+    concat,
+    decimate_labels,
+    fit_tile,
+    landmark_background_tiles,
+    partial_mask_targets,
+    remap_labels,
+    split_by_observation,
+)
+
+
+def test_decimate_labels_majority_ceil_shape_and_nodata() -> None:
+    labels = np.zeros((5, 6), np.uint8)
+    labels[:2, :2] = 1
+    labels[0, 2:4] = 1  # one of four -> background
+    labels[2:4, 4:6] = IGNORE_INDEX  # all no data
+    labels[4, :] = (
+        IGNORE_INDEX  # bottom row: padded block only half... of a 2x2 block: 2 of 4 valid? no: 0
+    )
+    out = decimate_labels(labels, 2)
+    assert out.shape == (3, 3)
+    assert out[0, 0] == 1 and out[0, 1] == 0
+    assert out[1, 2] == IGNORE_INDEX
+    assert np.all(out[2] == IGNORE_INDEX)
+    assert np.array_equal(decimate_labels(labels, 1), labels)
+
+
+def test_remap_labels() -> None:
+    raw = np.array([[1, 2, 7], [255, 0, 3]], np.uint8)
+    out = remap_labels(raw, {1: 0, 2: 1, 7: 2})
+    assert out.tolist() == [[0, 1, 2], [255, 255, 255]]
+
+
+def test_partial_mask_only_inside_positive_tiles() -> None:
+    t = np.array([[0, 1], [0, IGNORE_INDEX]], np.uint8)
+    assert partial_mask_targets(t).tolist() == [[255, 1], [255, 255]]
+    neg = np.zeros((2, 2), np.uint8)
+    assert np.array_equal(partial_mask_targets(neg), neg)
+
+
+def test_fit_tile_pads_and_crops() -> None:
+    img = np.ones((5, 9), np.float32)
+    out, valid = fit_tile(img, 7)
+    assert out.shape == (7, 7) and valid.sum() == 5 * 7
+    assert out[0].sum() == 0 and out[3].sum() == 7
+
+
+def _write_landmarks(root: Path) -> None:
+    from PIL import Image
+
+    (root / "images").mkdir(parents=True)
+    rows = ["file,landmark_id,variant,class_id,class_name,source_image"]
+    rng = np.random.default_rng(0)
+    for i, (cls, obs) in enumerate(
+        [("other", "A"), ("other", "B"), ("crater", "C"), ("crater", "C")]
+    ):
+        for variant in ("orig", "r90"):
+            name = f"t{i}-{variant}.jpg"
+            Image.fromarray(rng.integers(1, 255, (20, 24), dtype=np.uint8)).save(
+                root / "images" / name
+            )
+            rows.append(f"{name},t{i},{variant},0,{cls},{obs}")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_landmark_tiles_are_all_background(tmp_path: Path) -> None:
+    _write_landmarks(tmp_path)
+    s = landmark_background_tiles(tmp_path, 32)
+    assert len(s) == 4 and s.images.shape == (4, 32, 32)
+    assert set(np.unique(s.targets)) == {0, IGNORE_INDEX}  # padding is ignored, tile is background
+    assert s.sources == ["landmark:other", "landmark:other", "landmark:crater", "landmark:crater"]
+    assert s.observations == ["A", "B", "C", "C"]
+    assert len(landmark_background_tiles(tmp_path, 32, variants=("orig", "r90"))) == 8
+    assert len(landmark_background_tiles(tmp_path, 32, limit_per_class=1)) == 2
+    with pytest.raises(DataError, match="manifest"):
+        landmark_background_tiles(tmp_path / "nope", 32)
+
+
+def test_split_by_observation_never_splits_an_observation() -> None:
+    obs = [f"obs{i % 13}" for i in range(200)]
+    parts = split_by_observation(obs, seed=3)
+    seen = {k: {obs[i] for i in v} for k, v in parts.items()}
+    assert (
+        not (seen["train"] & seen["val"])
+        and not (seen["train"] & seen["test"])
+        and not (seen["val"] & seen["test"])
+    )
+    assert sum(len(v) for v in parts.values()) == 200
+    assert all(len(v) for v in parts.values())
+    assert abs(len(parts["train"]) / 200 - 0.7) < 0.15
+    again = split_by_observation(obs, seed=3)
+    assert all(np.array_equal(parts[k], again[k]) for k in parts)
+
+
+def test_segset_subset_concat_manifest_summary() -> None:
+    imgs = np.zeros((3, 4, 4), np.float32)
+    tg = np.zeros((3, 4, 4), np.uint8)
+    tg[0, :2] = 1
+    tg[2, 0] = IGNORE_INDEX
+    s = SegSet(
+        imgs, tg, ["a", "a", "b"], ["scene-L0", "scene-L1", "landmark:other"], ["x", "y", "z"]
+    )
+    both = concat([s, s.subset([2])])
+    assert len(both) == 4 and both.names[-1] == "z"
+    assert len(s.manifest()) == 3 and s.manifest()[0].startswith("x\ta\tscene-L0\t")
+    summ = s.summary(2)
+    assert summ["tiles"] == 3 and summ["observations"] == 2
+    assert summ["pixel_share"] == [
+        pytest.approx(36 / 44, abs=1e-4),
+        pytest.approx(8 / 44, abs=1e-4),
+    ]
+    with pytest.raises(DataError):
+        concat([])
