@@ -1,0 +1,117 @@
+from pathlib import Path
+
+import pytest
+
+from areoscan.errors import DataError
+from areoscan.survey.safety import (
+    check_observation_id,
+    check_relative_path,
+    check_url,
+    observation_id_from_name,
+    safe_join,
+    url_under,
+)
+
+
+def test_observation_ids():
+    assert check_observation_id(" esp_011277_1825 ") == "ESP_011277_1825"
+    assert check_observation_id("PSP_001234_2050") == "PSP_001234_2050"
+    for bad in [
+        "ESP_11277_1825",
+        "../ESP_011277_1825",
+        "ESP_011277_1825/..",
+        "",
+        "ESP-011277-1825",
+    ]:
+        with pytest.raises(DataError, match="not a HiRISE observation id"):
+            check_observation_id(bad)
+
+
+def test_product_names():
+    assert observation_id_from_name("ESP_011277_1825_RED.JP2") == "ESP_011277_1825"
+    assert observation_id_from_name("esp_011277_1825_red.jp2") == "ESP_011277_1825"
+    for bad in ["ESP_011277_1825_COLOR.JP2", "../ESP_011277_1825_RED.JP2", "x_RED.JP2"]:
+        with pytest.raises(DataError):
+            observation_id_from_name(bad)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "/etc/passwd",
+        "RDR/../../x",
+        "RDR//x",
+        "RDR/./x",
+        "C:\\x",
+        "RDR\\x",
+        "a/b\x00",
+        "http://h/x",
+        "",
+    ],
+)
+def test_relative_paths_refused(bad):
+    with pytest.raises(DataError, match="unsafe"):
+        check_relative_path(bad)
+
+
+def test_relative_path_accepted():
+    spec = "RDR/ESP/ORB_011200_011299/ESP_011277_1825/ESP_011277_1825_RED.JP2"
+    assert check_relative_path(spec + "  ") == spec
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ftp://h/x.JP2",
+        "javascript:alert(1)",
+        "gopher://h/",
+        "http:///x",
+        "http://h/a/../b",
+        "x.JP2",
+    ],
+)
+def test_urls_refused(bad):
+    with pytest.raises(DataError):
+        check_url(bad)
+
+
+def test_urls_accepted():
+    assert check_url("https://h.example/PDS/RDR/") == "https://h.example/PDS/RDR/"
+    assert check_url("file:///data/x_RED.JP2").startswith("file://")
+
+
+def test_url_under_keeps_walk_inside_base():
+    base = "http://127.0.0.1:8000/PDS/RDR/"
+    assert url_under(base, "ESP/") == "http://127.0.0.1:8000/PDS/RDR/ESP/"
+    assert url_under(base, "/PDS/RDR/ESP/") == "http://127.0.0.1:8000/PDS/RDR/ESP/"
+    for href in [
+        "../",
+        "/PDS/",
+        "/",
+        "?C=M;O=A",
+        "#top",
+        "http://evil.example/PDS/RDR/x/",
+        "https://127.0.0.1:8000/PDS/RDR/x/",
+        "ESP/../../x/",
+        "",
+    ]:
+        assert url_under(base, href) is None, href
+
+
+def test_safe_join_stays_inside(tmp_path: Path):
+    assert safe_join(tmp_path, "downloads", "ESP_011277_1825") == (
+        tmp_path.resolve() / "downloads" / "ESP_011277_1825"
+    )
+    for bad in ["..", "/abs", "a/b", ".hidden", ""]:
+        with pytest.raises(DataError):
+            safe_join(tmp_path, "downloads", bad)
+
+
+def test_safe_join_refuses_symlink_escape(tmp_path: Path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "downloads").symlink_to(outside)
+    with pytest.raises(DataError, match="outside"):
+        safe_join(root, "downloads", "ESP_011277_1825")
