@@ -1,0 +1,379 @@
+"""Run a survey on dask.distributed: one task per image, results written to the catalogue.
+
+Use :func:`open_client` to get a cluster (a LocalCluster, or an existing scheduler with
+``scheduler=``) and :func:`run_survey` to process a catalogue's to-do list on it. Each task runs
+:func:`process_image` on a worker — fetch → scan → read regions → delete the download — and returns
+a small dict; only the client writes the catalogue. A task never raises for a bad image: every
+failure (HTTP error, timeout, truncated or oversized download, corrupt JP2) comes back as a
+``failed`` result with a one-line reason, and a worker that dies comes back as ``KilledWorker``,
+also recorded as failed. Ctrl-C cancels what is in flight and puts those images back to pending.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from areoscan.errors import AreoscanError, RasterError
+from areoscan.survey.catalogue import Catalogue
+from areoscan.survey.safety import check_observation_id, safe_join
+
+DOWNLOADS = "downloads"
+OBSERVATIONS = "observations"
+
+
+@dataclass
+class SurveyOptions:
+    """What every task needs besides its job.
+
+    keep_images: keep downloaded JP2s in DIR/downloads (default: delete once scanned).
+    fetch_retries / fetch_timeout: passed to areoscan.io.fetch (attempts on 5xx/timeouts, seconds).
+    scan_kwargs: keyword arguments for the scan function (models, threads, memory_mb, backend …).
+    """
+
+    keep_images: bool = False
+    fetch_retries: int = 5
+    fetch_timeout: float = 30.0
+    scan_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SurveyResult:
+    """What a run did: per-status counts of this run, wall time, images per hour, interruption."""
+
+    processed: int
+    counts: dict[str, int]
+    wall_s: float
+    interrupted: bool = False
+
+    @property
+    def images_per_hour(self) -> float:
+        """Finished images (done + empty + failed) per hour of wall time."""
+        return 3600.0 * self.processed / self.wall_s if self.wall_s > 0 else 0.0
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or exc.__class__.__name__
+    return f"{exc.__class__.__name__}: {text}"[:500]
+
+
+def _regions_as_dicts(
+    out_dir: Path, regions_fn: Callable[[Path], Any] | None = None
+) -> list[dict[str, Any]]:
+    """Regions written by the scan, as plain dicts for the catalogue (see areoscan.scan.read_regions)."""
+    if regions_fn is None:
+        from areoscan.scan import read_regions as regions_fn
+
+    regions = regions_fn(out_dir)
+    records = regions.to_dict("records") if hasattr(regions, "to_dict") else list(regions)
+    out = []
+    for number, rec in enumerate(records, start=1):
+        rec = dict(rec)
+        geometry = rec.pop("geometry", None)
+        if geometry is not None and hasattr(geometry, "__geo_interface__"):
+            geometry = geometry.__geo_interface__
+        props = rec.pop("properties", None) or {}
+        props.update(rec)
+        out.append(
+            {
+                "region_id": int(props.get("region_id", props.get("id", number))),
+                "area_m2": _float(props.get("area_m2")),
+                "centroid_lat": _float(props.get("centroid_lat")),
+                "centroid_lon": _float(props.get("centroid_lon")),
+                "mean_prob": _float(props.get("mean_prob", props.get("mean_probability"))),
+                "max_prob": _float(props.get("max_prob", props.get("max_probability"))),
+                "geometry": _plain(geometry),
+                "properties": _plain(props),
+            }
+        )
+    return out
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy (tuples → lists, numpy scalars → Python)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    return value
+
+
+def process_image(
+    job: dict[str, Any],
+    out_dir: str,
+    options: SurveyOptions,
+    scan_fn: Callable[..., Any] | None = None,
+    regions_fn: Callable[[Path], Any] | None = None,
+) -> dict[str, Any]:
+    """Fetch, scan and clean up one image on a worker; always returns a result dict, never raises.
+
+    scan_fn / regions_fn default to areoscan.scan.scan_image / read_regions (tests inject others).
+    The result has observation_id, status (done / empty / failed), error, timings (fetch_s, scan_s,
+    total_s), worker, bytes, the scan's figures (lat, lon, scale, flagged_tiles, region_count,
+    total_area_m2, percent, output_dir), summary (the scan summary dict) and regions.
+    """
+    start = time.perf_counter()
+    obs = job["observation_id"]
+    result: dict[str, Any] = {
+        "observation_id": obs,
+        "status": "failed",
+        "error": None,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
+    root = Path(out_dir)
+    download_dir: Path | None = None
+    try:
+        check_observation_id(obs, "job")
+        if job["remote"]:
+            from areoscan.io import fetch
+
+            download_dir = safe_join(root, DOWNLOADS, obs)
+            t0 = time.perf_counter()
+            path = Path(
+                fetch(
+                    job["url"],
+                    download_dir,
+                    label=True,
+                    retries=options.fetch_retries,
+                    timeout=options.fetch_timeout,
+                    max_bytes=job.get("max_bytes"),
+                )
+            )
+            result["fetch_s"] = time.perf_counter() - t0
+        else:
+            path = Path(job["url"])
+            if not path.is_file():
+                raise RasterError(f"{path}: image not found (was the archive moved?)")
+        result["bytes"] = path.stat().st_size
+        if scan_fn is None:
+            from areoscan.scan import scan_image as scan_fn
+        t0 = time.perf_counter()
+        summary = scan_fn(path, safe_join(root, OBSERVATIONS), **options.scan_kwargs)
+        result["scan_s"] = time.perf_counter() - t0
+        info = summary.to_dict() if hasattr(summary, "to_dict") else dict(summary)
+        result.update(_figures(info))
+        result["summary"] = _plain(info)
+        output_dir = Path(result["output_dir"] or safe_join(root, OBSERVATIONS, obs))
+        result["output_dir"] = str(output_dir)
+        done = info.get("status") == "done"
+        result["regions"] = _regions_as_dicts(output_dir, regions_fn) if done else []
+        result["status"] = "empty" if info.get("status") == "empty" else "done"
+    except AreoscanError as exc:
+        result["error"] = _one_line(exc)
+    except Exception as exc:  # a task must report, not raise: the survey goes on
+        result["error"] = _one_line(exc)
+    finally:
+        if download_dir is not None and not options.keep_images:
+            shutil.rmtree(download_dir, ignore_errors=True)
+    result["total_s"] = time.perf_counter() - start
+    return result
+
+
+def _figures(info: dict[str, Any]) -> dict[str, Any]:
+    """The catalogue's per-image figures from a scan summary dict (tolerant of missing keys)."""
+    centre = info.get("centre") or info.get("center") or {}
+    lat = info.get(
+        "centre_lat",
+        info.get("center_lat", centre.get("lat") if isinstance(centre, dict) else None),
+    )
+    lon = info.get(
+        "centre_lon",
+        info.get("center_lon", centre.get("lon") if isinstance(centre, dict) else None),
+    )
+    regions = info.get("regions")
+    return {
+        "lat": _float(lat),
+        "lon": _float(lon) % 360.0 if _float(lon) is not None else None,
+        "scale": _float(info.get("scale")),
+        "flagged_tiles": int(info["flagged_tiles"])
+        if info.get("flagged_tiles") is not None
+        else None,
+        "region_count": len(regions)
+        if isinstance(regions, list)
+        else (int(regions) if regions is not None else None),
+        "total_area_m2": _float(info.get("total_area_m2")),
+        "percent": _float(info.get("percent", info.get("percent_of_footprint"))),
+        "output_dir": info.get("output_dir"),
+    }
+
+
+@contextmanager
+def open_client(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    *,
+    threads_per_worker: int = 1,
+    dashboard_address: str | None = ":8787",
+    memory_limit: str | int = "auto",
+    say: Callable[[str], None] | None = None,
+) -> Iterator[Any]:
+    """A dask.distributed Client: joins ``scheduler`` if given, else starts a LocalCluster.
+
+    workers: LocalCluster worker processes (default: CPU count); each runs one image at a time.
+    A worker that dies is restarted by its nanny; a task whose worker died twice is reported back as
+    KilledWorker instead of being retried forever.
+    """
+    import dask
+    from distributed import Client, LocalCluster
+
+    say = say or (lambda msg: print(msg, file=sys.stderr))
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        if scheduler:
+            client = Client(scheduler, timeout="30s")
+            cluster = None
+        else:
+            cluster = LocalCluster(
+                n_workers=workers or os.cpu_count() or 1,
+                threads_per_worker=threads_per_worker,
+                processes=True,
+                dashboard_address=dashboard_address,
+                memory_limit=memory_limit,
+            )
+            client = Client(cluster)
+    try:
+        link = client.dashboard_link
+        say(f"areoscan survey: dask dashboard {link}")
+        try:
+            import bokeh  # noqa: F401
+        except ImportError:
+            say(
+                "areoscan survey: (the dashboard needs the 'bokeh' package, which is not installed)"
+            )
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def cluster_threads(client: Any) -> int:
+    """Total worker threads of the cluster (at least 1)."""
+    info = client.scheduler_info()
+    return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
+
+
+def run_survey(
+    catalogue: Catalogue,
+    rows: list[Any],
+    client: Any,
+    out_dir: Path,
+    options: SurveyOptions,
+    *,
+    scan_fn: Callable[..., Any] | None = None,
+    regions_fn: Callable[[Path], Any] | None = None,
+    in_flight: int | None = None,
+    say: Callable[[str], None] | None = None,
+) -> SurveyResult:
+    """Process catalogue ``rows`` on ``client``; every result is written in its own transaction.
+
+    in_flight: tasks submitted at once (default 2 × cluster threads) so that ``running`` in the
+    catalogue means running, and an interruption cancels little work.
+    """
+    from distributed import as_completed
+
+    say = say or (lambda msg: print(msg, file=sys.stderr))
+    start = time.perf_counter()
+    counts = {"done": 0, "empty": 0, "failed": 0}
+    queue = [dict(r) for r in rows]
+    total = len(queue)
+    window = in_flight or 2 * cluster_threads(client)
+    futures: dict[Any, str] = {}
+    ac = as_completed()
+    finished = 0
+    out = str(Path(out_dir).resolve())
+
+    outstanding: set[str] = set()  # marked running in the catalogue, result not yet recorded
+
+    def submit(batch: list[dict[str, Any]]) -> None:
+        ids = [j["observation_id"] for j in batch]
+        outstanding.update(ids)
+        catalogue.mark_running(ids)
+        for job in batch:
+            task = {k: job[k] for k in ("observation_id", "url", "remote", "max_bytes")}
+            fut = client.submit(
+                process_image,
+                task,
+                out,
+                options,
+                scan_fn,
+                regions_fn,
+                key=f"areoscan-survey-{job['observation_id']}-{time.time_ns()}",
+                pure=False,
+            )
+            futures[fut] = job["observation_id"]
+            ac.add(fut)
+
+    try:
+        submit(queue[:window])
+        queue = queue[window:]
+        for fut in ac:
+            obs = futures.pop(fut)
+            result = _result_of(fut, obs)
+            catalogue.record_result(result)
+            outstanding.discard(obs)
+            counts[result["status"]] += 1
+            finished += 1
+            say(_progress_line(finished, total, result))
+            if queue:
+                submit(queue[:1])
+                queue = queue[1:]
+    except BaseException as exc:
+        for fut in list(futures):
+            fut.cancel()
+        catalogue.reset_running(sorted(outstanding))
+        if isinstance(exc, KeyboardInterrupt):
+            say(
+                f"areoscan survey: interrupted; {len(outstanding)} images in flight put back to pending"
+            )
+            return SurveyResult(finished, counts, time.perf_counter() - start, interrupted=True)
+        raise
+    return SurveyResult(finished, counts, time.perf_counter() - start)
+
+
+def _result_of(fut: Any, obs: str) -> dict[str, Any]:
+    """The task's result dict, or a failed result when the task itself died (KilledWorker …)."""
+    from distributed import KilledWorker
+
+    try:
+        result = fut.result()
+    except KilledWorker:
+        return {
+            "observation_id": obs,
+            "status": "failed",
+            "error": "KilledWorker: the worker died while processing this image "
+            "(killed, crashed or out of memory)",
+        }
+    except Exception as exc:
+        return {"observation_id": obs, "status": "failed", "error": _one_line(exc)}
+    if not isinstance(result, dict) or result.get("observation_id") != obs:
+        return {"observation_id": obs, "status": "failed", "error": "task returned a wrong result"}
+    return result
+
+
+def _progress_line(done: int, total: int, result: dict[str, Any]) -> str:
+    status = result["status"]
+    extra = ""
+    if status == "failed":
+        extra = f": {result.get('error')}"
+    elif status == "done":
+        extra = f": {result.get('region_count') or 0} regions"
+    secs = result.get("total_s")
+    timing = f" in {secs:.1f} s" if isinstance(secs, float) else ""
+    return f"[{done}/{total}] {result['observation_id']} {status}{timing}{extra}"

@@ -1,0 +1,126 @@
+"""Engine tests on a real 2-worker LocalCluster with a fast injected scan function."""
+
+import sqlite3
+from pathlib import Path
+
+import cloudpickle
+import pytest
+
+from areoscan.survey.catalogue import Catalogue
+from areoscan.survey.engine import SurveyOptions, open_client, process_image, run_survey
+from areoscan.survey.jobs import Job
+
+from . import fakescan
+
+cloudpickle.register_pickle_by_value(fakescan)  # workers need not import the tests package
+
+
+@pytest.fixture(scope="module")
+def client():
+    msgs: list[str] = []
+    with open_client(2, dashboard_address=":0", say=msgs.append) as c:
+        assert any("dashboard" in m for m in msgs)
+        yield c
+
+
+def _archive(root: Path, contents: dict[str, bytes]) -> list[Job]:
+    jobs = []
+    for obs, data in contents.items():
+        path = root / obs / f"{obs}_RED.JP2"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        jobs.append(Job(obs, str(path), remote=False))
+    return jobs
+
+
+CONTENTS = {
+    "ESP_011201_2200": b"CORAL 2",
+    "ESP_011202_2200": b"plain terrain",
+    "ESP_011203_2200": b"BROKEN",
+    "ESP_011204_2200": b"CORAL 1",
+    "ESP_011205_2200": b"KILL",
+}
+
+
+def _run(cat, client, out, options=None, **kw):
+    return run_survey(
+        cat, cat.todo(**kw), client, out, options or SurveyOptions(scan_kwargs={"fast": True}),
+        scan_fn=fakescan.fake_scan, regions_fn=fakescan.fake_regions, say=lambda m: None,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_survey_statuses_faults_and_resume(tmp_path: Path, client):
+    jobs = _archive(tmp_path / "archive", CONTENTS)
+    jobs.append(Job("ESP_011206_2200", str(tmp_path / "gone_RED.JP2"), remote=False))
+    out = tmp_path / "survey"
+    with Catalogue(out) as cat:
+        cat.add_jobs(jobs)
+        result = _run(cat, client, out)
+        assert result.processed == 6 and not result.interrupted
+        rows = {r["observation_id"]: r for r in cat.images()}
+        status = {k: r["status"] for k, r in rows.items()}
+        assert status == {
+            "ESP_011201_2200": "done", "ESP_011202_2200": "empty", "ESP_011203_2200": "failed",
+            "ESP_011204_2200": "done", "ESP_011205_2200": "failed", "ESP_011206_2200": "failed",
+        }  # fmt: skip
+        assert rows["ESP_011203_2200"]["error"].startswith("RasterError: ")
+        assert rows["ESP_011205_2200"]["error"].startswith("KilledWorker")
+        assert "image not found" in rows["ESP_011206_2200"]["error"]
+        done = rows["ESP_011201_2200"]
+        assert done["region_count"] == 2 and done["total_area_m2"] == 300.0
+        assert done["lon"] == 190.0 and done["scale"] == 0.25 and done["flagged_tiles"] == 6
+        assert done["scan_s"] > 0 and done["total_s"] >= done["scan_s"]
+        assert "fast" in done["summary"]  # the scan got the options
+        assert len(cat.regions()) == 3
+        assert all((tmp_path / "archive" / o / f"{o}_RED.JP2").exists() for o in CONTENTS)
+
+        # resume: only the failed images run again; done/empty are skipped
+        again = _run(cat, client, out)
+        assert again.processed == 3 and again.counts == {"done": 0, "empty": 0, "failed": 3}
+        assert {r["observation_id"]: r["attempts"] for r in cat.images()}["ESP_011201_2200"] == 1
+        # attempts exhausted: nothing left to do with max_attempts=2
+        assert cat.todo(max_attempts=2) == []
+        # --reprocess: everything again, regions replaced, never duplicated
+        redo = _run(cat, client, out, reprocess=True)
+        assert redo.processed == 6
+        assert len(cat.regions()) == 3
+    db = sqlite3.connect(out / "catalogue.sqlite")
+    assert db.execute("SELECT COUNT(*), COUNT(DISTINCT observation_id) FROM images").fetchone() == (
+        6,
+        6,
+    )
+    assert db.execute(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM regions GROUP BY observation_id, region_id HAVING COUNT(*) > 1)"
+    ).fetchone() == (0,)
+
+
+def test_interrupt_leaves_consistent_catalogue(tmp_path: Path, client):
+    jobs = _archive(tmp_path / "archive", {f"ESP_0113{i:02d}_2200": b"CORAL 1" for i in range(6)})
+    out = tmp_path / "survey"
+    lines: list[str] = []
+
+    def say(msg: str) -> None:
+        lines.append(msg)
+        if len(lines) == 2:
+            raise KeyboardInterrupt
+
+    with Catalogue(out) as cat:
+        cat.add_jobs(jobs)
+        result = run_survey(
+            cat, cat.todo(), client, out, SurveyOptions(), scan_fn=fakescan.fake_scan,
+            regions_fn=fakescan.fake_regions, say=say,
+        )  # fmt: skip
+        assert result.interrupted
+        counts = cat.counts()
+        assert counts["running"] == 0 and counts["done"] == 2 and counts["pending"] == 4
+        assert "interrupted" in lines[-1]
+        resumed = _run(cat, client, out)
+        assert resumed.processed == 4 and cat.counts()["done"] == 6
+        assert len(cat.regions()) == 6
+
+
+def test_process_image_never_raises(tmp_path: Path):
+    job = {"observation_id": "../../etc", "url": "x", "remote": False, "max_bytes": None}
+    result = process_image(job, str(tmp_path), SurveyOptions(), fakescan.fake_scan)
+    assert result["status"] == "failed" and "not a HiRISE observation id" in result["error"]
