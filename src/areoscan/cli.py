@@ -24,6 +24,7 @@ from areoscan.errors import AreoscanError
 # Modules providing verbs, in the order they appear in --help.
 COMMAND_MODULES: list[str] = [
     "areoscan.io.commands",
+    "areoscan.survey.commands",
 ]
 
 

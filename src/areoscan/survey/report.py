@@ -1,0 +1,387 @@
+"""Publish a survey: ranked candidates (CSV, GeoJSON), a map over Mars, a static offline HTML page.
+
+Use :func:`write_report` (the ``areoscan report DIR`` verb) once a survey has run, or while it runs
+(the catalogue is only read). Candidates are ranked by ``score`` = area × mean probability — the
+expected area of brain coral — unless another key is asked for. Everything lands in ``DIR/report``
+(quick-looks copied beside the HTML) so the folder can be zipped and opened anywhere without a
+network. All text from the catalogue is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import math
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from areoscan.errors import DataError, OutputError
+from areoscan.survey.catalogue import Catalogue
+
+RANK_KEYS = ("score", "area", "probability")
+CANDIDATE_COLUMNS = (
+    "rank",
+    "observation_id",
+    "region_id",
+    "score",
+    "area_m2",
+    "mean_prob",
+    "max_prob",
+    "centroid_lat",
+    "centroid_lon",
+    "centroid_lon_180",
+    "image_scale",
+)
+IMAGE_COLUMNS = (
+    "observation_id",
+    "status",
+    "error",
+    "attempts",
+    "lat",
+    "lon",
+    "scale",
+    "flagged_tiles",
+    "region_count",
+    "total_area_m2",
+    "percent",
+    "fetch_s",
+    "scan_s",
+    "total_s",
+    "url",
+)
+
+
+@dataclass
+class ReportPaths:
+    """Where the report files went."""
+
+    folder: Path
+    candidates_csv: Path
+    candidates_geojson: Path
+    images_csv: Path
+    map_png: Path
+    html: Path
+    n_candidates: int
+
+
+def lon180(lon: float | None) -> float | None:
+    """East longitude in −180..180 (from 0..360 or either)."""
+    if lon is None:
+        return None
+    return ((float(lon) + 180.0) % 360.0) - 180.0
+
+
+def rank_candidates(regions: list[dict[str, Any]], rank_by: str = "score") -> list[dict[str, Any]]:
+    """Candidates sorted best first with ``rank`` (1-based) and ``score`` added.
+
+    score: area × mean probability (max probability when the mean is unknown); area: area first,
+    then probability; probability: mean probability first, then area.
+    """
+    if rank_by not in RANK_KEYS:
+        raise DataError(f"--rank-by must be one of {', '.join(RANK_KEYS)}, not {rank_by!r}")
+    out = []
+    for r in regions:
+        d = dict(r)
+        prob = d.get("mean_prob") if d.get("mean_prob") is not None else d.get("max_prob")
+        area = d.get("area_m2") or 0.0
+        d["score"] = area * (prob if prob is not None else 1.0)
+        d["centroid_lon_180"] = lon180(d.get("centroid_lon"))
+        out.append(d)
+
+    def key(d: dict[str, Any]) -> tuple[float, ...]:
+        area, prob = d.get("area_m2") or 0.0, d.get("mean_prob") or d.get("max_prob") or 0.0
+        if rank_by == "area":
+            return (-area, -prob)
+        if rank_by == "probability":
+            return (-prob, -area)
+        return (-d["score"], -area)
+
+    out.sort(key=lambda d: (*key(d), d["observation_id"], d["region_id"]))
+    for i, d in enumerate(out, start=1):
+        d["rank"] = i
+    return out
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    from areoscan.io import atomic_output
+
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+
+def _csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(
+        buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _fmt(row.get(k)) for k in columns})
+    return buf.getvalue()
+
+
+def _fmt(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else ""
+    return "" if value is None else value
+
+
+def candidates_geojson(ranked: list[dict[str, Any]]) -> dict[str, Any]:
+    """A FeatureCollection of ranked candidates (geometry as written by the scan, lon/lat)."""
+    features = []
+    for d in ranked:
+        geometry = d.get("geometry")
+        if geometry is None and d.get("centroid_lat") is not None:
+            geometry = {"type": "Point", "coordinates": [d["centroid_lon_180"], d["centroid_lat"]]}
+        props = {k: d.get(k) for k in CANDIDATE_COLUMNS}
+        features.append({"type": "Feature", "geometry": geometry, "properties": props})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def draw_map(
+    path: Path,
+    ranked: list[dict[str, Any]],
+    images: list[dict[str, Any]],
+    basemap: Path | None = None,
+) -> Path:
+    """PNG map of candidate centroids (size ∝ √area, colour = probability) and surveyed images.
+
+    basemap: an equirectangular global image (−180..180, −90..90); without it, a lat/lon grid.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(12, 6.4), dpi=100)
+    try:
+        if basemap is not None:
+            from PIL import Image
+
+            try:
+                with Image.open(basemap) as im:
+                    base = np.asarray(im.convert("L"))
+            except OSError as exc:
+                raise DataError(f"{basemap}: cannot read basemap image ({exc})") from None
+            ax.imshow(base, extent=(-180, 180, -90, 90), cmap="gray", origin="upper", alpha=0.85)
+        else:
+            ax.set_facecolor("#f4efe9")
+        ax.set_xlim(-180, 180)
+        ax.set_ylim(-90, 90)
+        ax.set_xticks(range(-180, 181, 30))
+        ax.set_yticks(range(-90, 91, 30))
+        ax.grid(True, color="#7a6a5a", alpha=0.4, linewidth=0.6)
+        ax.set_xlabel("east longitude (°)")
+        ax.set_ylabel("planetocentric latitude (°)")
+        ok = [i for i in images if i["status"] in ("done", "empty") and i.get("lat") is not None]
+        bad = [i for i in images if i["status"] == "failed" and i.get("lat") is not None]
+        if ok:
+            ax.scatter(
+                [lon180(i["lon"]) for i in ok],
+                [i["lat"] for i in ok],
+                s=6,
+                marker="s",
+                c="#5a8bd6",
+                alpha=0.6,
+                label=f"surveyed images ({len(ok)})",
+            )
+        if bad:
+            ax.scatter(
+                [lon180(i["lon"]) for i in bad],
+                [i["lat"] for i in bad],
+                s=18,
+                marker="x",
+                c="#c0392b",
+                label=f"failed images ({len(bad)})",
+            )
+        pts = [d for d in ranked if d.get("centroid_lat") is not None]
+        if pts:
+            area = np.array([d.get("area_m2") or 0.0 for d in pts])
+            size = 12 + 140 * np.sqrt(area / max(area.max(), 1.0))
+            prob = [d.get("mean_prob") or d.get("max_prob") or 0.0 for d in pts]
+            sc = ax.scatter(
+                [d["centroid_lon_180"] for d in pts],
+                [d["centroid_lat"] for d in pts],
+                s=size,
+                c=prob,
+                cmap="plasma",
+                vmin=0,
+                vmax=1,
+                edgecolors="black",
+                linewidths=0.5,
+                label=f"candidates ({len(pts)})",
+                zorder=3,
+            )
+            fig.colorbar(sc, ax=ax, fraction=0.025, pad=0.01, label="mean probability")
+        if ok or bad or pts:
+            ax.legend(loc="lower left", fontsize=8, framealpha=0.8)
+        ax.set_title("Brain coral candidates on Mars")
+        fig.tight_layout()
+        from areoscan.io import atomic_output
+
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _copy_quicklooks(images: list[dict[str, Any]], dest: Path, max_px: int = 480) -> dict[str, str]:
+    """Down-sized copies of each observation's quicklook.png in dest; {id: relative path}."""
+    from PIL import Image
+
+    dest.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for img in images:
+        folder = img.get("output_dir")
+        if not folder:
+            continue
+        src = Path(folder) / "quicklook.png"
+        if not src.is_file():
+            continue
+        target = dest / f"{img['observation_id']}.png"
+        try:
+            with Image.open(src) as im:
+                im.thumbnail((max_px, max_px))
+                from areoscan.io import atomic_output
+
+                with atomic_output(target) as tmp:
+                    im.save(tmp, format="PNG")
+        except OSError:
+            shutil.copyfile(src, target)
+        out[img["observation_id"]] = f"{dest.name}/{target.name}"
+    return out
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fff}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin-top:28px}
+.stats span{display:inline-block;margin:4px 14px 4px 0;padding:4px 10px;background:#f1ece6;border-radius:4px}
+table{border-collapse:collapse;font-size:13px} th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+th{background:#eee} td.l,th.l{text-align:left} img.map{max-width:100%;border:1px solid #ccc}
+img.ql{max-width:160px;max-height:160px} .err{color:#a33;font-family:monospace;font-size:12px}
+"""
+
+
+def render_html(
+    ranked: list[dict[str, Any]],
+    images: list[dict[str, Any]],
+    counts: dict[str, int],
+    quicklooks: dict[str, str],
+    *,
+    map_name: str,
+    top: int,
+    title: str = "areoscan survey report",
+) -> str:
+    """The static report page (no scripts, no external resources)."""
+    e = html.escape
+    stats = "".join(f"<span>{e(k)}: <b>{v}</b></span>" for k, v in counts.items())
+    stats += f"<span>candidates: <b>{len(ranked)}</b></span>"
+    head = (
+        "<tr><th>rank</th><th class=l>observation</th><th>region</th><th>score (m²)</th>"
+        "<th>area (m²)</th><th>mean p</th><th>max p</th><th>lat</th><th>lon (E)</th>"
+        "<th>m/px</th><th class=l>quick-look</th></tr>"
+    )
+    rows = []
+    for d in ranked[:top]:
+        ql = quicklooks.get(d["observation_id"])
+        img = (
+            f'<img class=ql src="{e(ql)}" alt="quick-look {e(d["observation_id"])}">' if ql else ""
+        )
+        cells = [
+            d["rank"],
+            d["observation_id"],
+            d["region_id"],
+            d["score"],
+            d.get("area_m2"),
+            d.get("mean_prob"),
+            d.get("max_prob"),
+            d.get("centroid_lat"),
+            d.get("centroid_lon"),
+            d.get("image_scale"),
+        ]
+        tds = "".join(
+            f"<td{' class=l' if i == 1 else ''}>{e(str(_fmt(c)))}</td>" for i, c in enumerate(cells)
+        )
+        rows.append(f"<tr>{tds}<td class=l>{img}</td></tr>")
+    more = f"<p>… and {len(ranked) - top} more in candidates.csv.</p>" if len(ranked) > top else ""
+    failed = [i for i in images if i["status"] == "failed"]
+    fail_rows = "".join(
+        f"<tr><td class=l>{e(i['observation_id'])}</td><td>{i.get('attempts') or 0}</td>"
+        f"<td class='l err'>{e(str(i.get('error') or ''))}</td></tr>"
+        for i in failed
+    )
+    fail_table = (
+        f"<h2>Failed images ({len(failed)})</h2><table><tr><th class=l>observation</th>"
+        f"<th>attempts</th><th class=l>reason</th></tr>{fail_rows}</table>"
+        if failed
+        else ""
+    )
+    empty_note = "" if ranked else "<p>No candidate regions yet.</p>"
+    generated = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(title)}</title><style>{_CSS}</style></head>
+<body>
+<h1>{e(title)}</h1>
+<p>Generated {e(generated)}. Candidates ranked by score = area × mean probability.
+Files: <a href="candidates.csv">candidates.csv</a>, <a href="candidates.geojson">candidates.geojson</a>,
+<a href="images.csv">images.csv</a>.</p>
+<div class=stats>{stats}</div>
+<h2>Map</h2>
+<img class=map src="{e(map_name)}" alt="map of candidate locations on Mars">
+<h2>Candidates</h2>
+{empty_note}<table>{head}{"".join(rows)}</table>{more}
+{fail_table}
+</body></html>
+"""
+
+
+def write_report(
+    survey_dir: str | Path,
+    *,
+    out: str | Path | None = None,
+    basemap: str | Path | None = None,
+    top: int = 200,
+    rank_by: str = "score",
+) -> ReportPaths:
+    """Write candidates.csv/.geojson, images.csv, map.png and index.html for a survey folder."""
+    folder = Path(survey_dir)
+    dest = Path(out) if out is not None else folder / "report"
+    if basemap is not None and not Path(basemap).is_file():
+        raise DataError(f"{basemap}: basemap image not found")
+    with Catalogue(folder, lock=False, create=False) as cat:
+        images = cat.images()
+        regions = cat.regions()
+        counts = cat.counts()
+    ranked = rank_candidates(regions, rank_by)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{dest}: cannot create the report folder ({exc})") from None
+    paths = ReportPaths(
+        folder=dest,
+        candidates_csv=dest / "candidates.csv",
+        candidates_geojson=dest / "candidates.geojson",
+        images_csv=dest / "images.csv",
+        map_png=dest / "map.png",
+        html=dest / "index.html",
+        n_candidates=len(ranked),
+    )
+    _atomic_text(paths.candidates_csv, _csv_text(ranked, CANDIDATE_COLUMNS))
+    _atomic_text(paths.candidates_geojson, json.dumps(candidates_geojson(ranked)))
+    _atomic_text(paths.images_csv, _csv_text(images, IMAGE_COLUMNS))
+    draw_map(paths.map_png, ranked, images, Path(basemap) if basemap else None)
+    quicklooks = _copy_quicklooks(images, dest / "quicklooks")
+    page = render_html(ranked, images, counts, quicklooks, map_name=paths.map_png.name, top=top)
+    _atomic_text(paths.html, page)  # last: its presence means the report is complete
+    return paths

@@ -1,0 +1,121 @@
+import csv
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from areoscan.errors import DataError
+from areoscan.survey.catalogue import Catalogue
+from areoscan.survey.jobs import Job
+from areoscan.survey.report import rank_candidates, write_report
+
+
+def _region(i, area, prob, lat, lon):
+    ring = [[lon, lat], [lon + 0.01, lat], [lon + 0.01, lat + 0.01], [lon, lat]]
+    return {"region_id": i, "area_m2": area, "mean_prob": prob, "max_prob": min(1.0, prob + 0.1),
+            "centroid_lat": lat, "centroid_lon": lon,
+            "geometry": {"type": "Polygon", "coordinates": [ring]}}  # fmt: skip
+
+
+def _survey(tmp_path: Path) -> Path:
+    out = tmp_path / "survey"
+    jobs = [Job(f"ESP_0112{i:02d}_2200", f"http://h/{i}", True) for i in range(4)]
+    with Catalogue(out) as cat:
+        cat.add_jobs(jobs)
+        a, b, c, d = (j.observation_id for j in jobs)
+        ql = out / "observations" / a
+        ql.mkdir(parents=True)
+        Image.fromarray((np.arange(200 * 300) % 251).astype(np.uint8).reshape(200, 300)).save(
+            ql / "quicklook.png"
+        )
+        cat.record_result({"observation_id": a, "status": "done", "lat": 40.0, "lon": 350.0,
+                           "scale": 0.25, "output_dir": str(ql), "region_count": 2,
+                           "regions": [_region(1, 5000.0, 0.6, 40.0, 350.0),
+                                       _region(2, 1000.0, 0.95, 40.1, 350.0)]})  # fmt: skip
+        cat.record_result(
+            {
+                "observation_id": b,
+                "status": "done",
+                "lat": -35.0,
+                "lon": 120.0,
+                "region_count": 1,
+                "regions": [_region(1, 4000.0, 0.9, -35.0, 120.0)],
+            }
+        )
+        cat.record_result({"observation_id": c, "status": "empty", "lat": 10.0, "lon": 20.0})
+        cat.record_result({"observation_id": d, "status": "failed", "lat": 12.0, "lon": 22.0,
+                           "error": "FetchError: <script>alert('x')</script> 404"})  # fmt: skip
+    return out
+
+
+def test_ranking_keys():
+    regions = [dict(_region(1, 5000.0, 0.6, 0, 0), observation_id="A"),
+               dict(_region(2, 1000.0, 0.95, 0, 0), observation_id="A"),
+               dict(_region(1, 4000.0, 0.9, 0, 0), observation_id="B")]  # fmt: skip
+    by_score = rank_candidates(regions)
+    assert [(d["observation_id"], d["region_id"]) for d in by_score] == [
+        ("B", 1),
+        ("A", 1),
+        ("A", 2),
+    ]
+    assert by_score[0]["score"] == pytest.approx(3600.0) and by_score[0]["rank"] == 1
+    assert [d["area_m2"] for d in rank_candidates(regions, "area")] == [5000.0, 4000.0, 1000.0]
+    assert [d["mean_prob"] for d in rank_candidates(regions, "probability")] == [0.95, 0.9, 0.6]
+    with pytest.raises(DataError):
+        rank_candidates(regions, "colour")
+
+
+def test_report_files(tmp_path: Path):
+    out = _survey(tmp_path)
+    basemap = tmp_path / "base.jpg"
+    Image.fromarray(np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (32, 1))).save(basemap)
+    paths = write_report(out, basemap=basemap)
+    assert paths.n_candidates == 3
+    rows = list(csv.DictReader(paths.candidates_csv.open()))
+    assert [r["rank"] for r in rows] == ["1", "2", "3"]
+    assert rows[0]["observation_id"] == "ESP_011201_2200" and rows[0]["centroid_lon_180"] == "120"
+    assert rows[1]["centroid_lon_180"] == "-10"
+    gj = json.loads(paths.candidates_geojson.read_text())
+    assert gj["type"] == "FeatureCollection" and len(gj["features"]) == 3
+    assert gj["features"][0]["geometry"]["type"] == "Polygon"
+    images = list(csv.DictReader(paths.images_csv.open()))
+    assert [i["status"] for i in images] == ["done", "done", "empty", "failed"]
+    with Image.open(paths.map_png) as im:
+        assert im.size[0] >= 1000 and im.size[1] >= 500
+    page = paths.html.read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page  # catalogue text is escaped
+    assert "quicklooks/ESP_011200_2200.png" in page
+    assert (paths.folder / "quicklooks" / "ESP_011200_2200.png").is_file()
+    assert "http" not in page.replace("http://h/", "")  # offline: no external resources
+    # the map without a basemap draws a grid
+    write_report(out, out=tmp_path / "r2")
+    assert (tmp_path / "r2" / "map.png").stat().st_size > 10_000
+
+
+def test_report_errors(tmp_path: Path):
+    with pytest.raises(DataError, match="no survey catalogue"):
+        write_report(tmp_path / "nothing")
+    out = _survey(tmp_path)
+    with pytest.raises(DataError, match="basemap"):
+        write_report(out, basemap=tmp_path / "missing.jpg")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_html_renders_in_headless_chromium(tmp_path: Path):
+    paths = write_report(_survey(tmp_path))
+    shot = tmp_path / "shot.png"
+    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1600",
+           f"--screenshot={shot}", paths.html.as_uri()]  # fmt: skip
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    with Image.open(shot) as im:
+        pixels = np.asarray(im.convert("L"))
+    assert pixels.shape == (1600, 1280)
+    # not blank: the map and the table put many distinct grey levels on the page
+    assert len(np.unique(pixels)) > 50 and (pixels < 128).mean() > 0.01
