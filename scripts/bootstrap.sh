@@ -8,7 +8,7 @@ cd "$root"
 venv="${AREOSCAN_VENV:-$root/.venv}"
 
 need_apt=()
-for pkg in libopenjp2-7; do
+for pkg in libopenjp2-7 chromium; do  # chromium: headless smoke test of the survey HTML report
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then
