@@ -70,8 +70,9 @@ def _regions_as_dicts(
 ) -> list[dict[str, Any]]:
     """Regions written by the scan, as plain dicts for the catalogue (see areoscan.scan.read_regions)."""
     if regions_fn is None:
-        from areoscan.scan import read_regions as regions_fn
+        import areoscan.scan
 
+        regions_fn = areoscan.scan.read_regions  # type: ignore[attr-defined]
     regions = regions_fn(out_dir)
     records = regions.to_dict("records") if hasattr(regions, "to_dict") else list(regions)
     out = []
@@ -163,7 +164,9 @@ def process_image(
                 raise RasterError(f"{path}: image not found (was the archive moved?)")
         result["bytes"] = path.stat().st_size
         if scan_fn is None:
-            from areoscan.scan import scan_image as scan_fn
+            import areoscan.scan
+
+            scan_fn = areoscan.scan.scan_image  # type: ignore[attr-defined]
         t0 = time.perf_counter()
         summary = scan_fn(path, safe_join(root, OBSERVATIONS), **options.scan_kwargs)
         result["scan_s"] = time.perf_counter() - t0
@@ -198,9 +201,10 @@ def _figures(info: dict[str, Any]) -> dict[str, Any]:
         info.get("center_lon", centre.get("lon") if isinstance(centre, dict) else None),
     )
     regions = info.get("regions")
+    lon_east = _float(lon)
     return {
         "lat": _float(lat),
-        "lon": _float(lon) % 360.0 if _float(lon) is not None else None,
+        "lon": None if lon_east is None else lon_east % 360.0,
         "scale": _float(info.get("scale")),
         "flagged_tiles": int(info["flagged_tiles"])
         if info.get("flagged_tiles") is not None

@@ -181,11 +181,12 @@ def draw_map(
         ax.grid(True, color="#7a6a5a", alpha=0.4, linewidth=0.6)
         ax.set_xlabel("east longitude (°)")
         ax.set_ylabel("planetocentric latitude (°)")
-        ok = [i for i in images if i["status"] in ("done", "empty") and i.get("lat") is not None]
-        bad = [i for i in images if i["status"] == "failed" and i.get("lat") is not None]
+        located = [i for i in images if i.get("lat") is not None and i.get("lon") is not None]
+        ok = [i for i in located if i["status"] in ("done", "empty")]
+        bad = [i for i in located if i["status"] == "failed"]
         if ok:
             ax.scatter(
-                [lon180(i["lon"]) for i in ok],
+                [lon180(i["lon"]) or 0.0 for i in ok],
                 [i["lat"] for i in ok],
                 s=6,
                 marker="s",
@@ -195,7 +196,7 @@ def draw_map(
             )
         if bad:
             ax.scatter(
-                [lon180(i["lon"]) for i in bad],
+                [lon180(i["lon"]) or 0.0 for i in bad],
                 [i["lat"] for i in bad],
                 s=18,
                 marker="x",

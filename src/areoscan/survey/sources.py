@@ -58,12 +58,15 @@ def _label_metadata(label_path: Path) -> dict[str, Any]:
 
     lab = read_label(label_path)
     scale = float(lab.map_scale)
-    lats = (lab.minimum_latitude, lab.maximum_latitude)
-    lons = (lab.westernmost_longitude, lab.easternmost_longitude)
-    if None in lats or None in lons:
+    lats = [lab.minimum_latitude, lab.maximum_latitude]
+    lons = [lab.westernmost_longitude, lab.easternmost_longitude]
+    if any(v is None for v in lats + lons):
         return {"scale": scale}
-    lat0, lat1 = float(min(lats)), float(max(lats))  # type: ignore[type-var]
-    lon0, lon1 = float(min(lons)) % 360.0, float(max(lons)) % 360.0  # type: ignore[type-var]
+    lat0, lat1 = (
+        float(min(v for v in lats if v is not None)),
+        float(max(v for v in lats if v is not None)),
+    )
+    lon0, lon1 = sorted(float(v) % 360.0 for v in lons if v is not None)
     if lon1 - lon0 > 180:  # the image straddles the 0/360 seam
         lon0, lon1 = lon1, lon0
     return {
@@ -328,11 +331,11 @@ def source_kind(source: str) -> str:
         return "index" if path.endswith((".TAB", ".LBL")) else "http-tree"
     if "://" in source:
         raise DataError(f"SOURCE {source!r}: only http(s) URLs or local paths are accepted")
-    path = Path(source)
-    if path.is_dir():
+    local = Path(source)
+    if local.is_dir():
         return "folder"
-    if path.is_file():
-        return "index" if path.suffix.upper() in (".TAB", ".LBL") else "id-list"
+    if local.is_file():
+        return "index" if local.suffix.upper() in (".TAB", ".LBL") else "id-list"
     raise DataError(
         f"SOURCE {source}: no such file or folder (give a folder, an index, a list or a URL)"
     )
