@@ -146,8 +146,10 @@ class ArchiveServer:
             h.wfile.write(body)
 
     def _listing(self, folder: Path, rel: str) -> str:
-        lines = ['<a href="?C=N;O=D">Name</a> <a href="?C=M;O=A">Last modified</a>',
-                 '<hr><a href="../">Parent Directory</a>                             -']  # fmt: skip
+        lines = [
+            '<a href="?C=N;O=D">Name</a> <a href="?C=M;O=A">Last modified</a>',
+            '<hr><a href="../">Parent Directory</a>                             -',
+        ]
         for child in sorted(folder.iterdir()):
             name = child.name + ("/" if child.is_dir() else "")
             key = (rel.rstrip("/") + "/" + child.name).lstrip("/")

@@ -52,10 +52,18 @@ def fake_scan(source: str | Path, out_dir: Path, **kwargs: Any) -> Summary:
     ]
     (folder / "regions.json").write_text(json.dumps(regions))
     summary = Summary(
-        observation_id=obs, status="done" if n else "empty", scale=0.25, flagged_tiles=3 * n,
-        regions=n, total_area_m2=sum(r["area_m2"] for r in regions), percent=1.5 * n,
-        centre_lat=40.0, centre_lon=-170.0, output_dir=str(folder), kwargs=sorted(kwargs),
-    )  # fmt: skip
+        observation_id=obs,
+        status="done" if n else "empty",
+        scale=0.25,
+        flagged_tiles=3 * n,
+        regions=n,
+        total_area_m2=sum(r["area_m2"] for r in regions),
+        percent=1.5 * n,
+        centre_lat=40.0,
+        centre_lon=-170.0,
+        output_dir=str(folder),
+        kwargs=sorted(kwargs),
+    )
     (folder / "summary.json").write_text(json.dumps(summary))
     return summary
 

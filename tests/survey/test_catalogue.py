@@ -14,12 +14,25 @@ def _jobs(n: int) -> list[Job]:
 
 def _done(obs: str, regions: int = 2) -> dict:
     return {
-        "observation_id": obs, "status": "done" if regions else "empty", "total_s": 1.0,
-        "lat": 40.0, "lon": 10.0, "region_count": regions,
-        "regions": [{"region_id": i + 1, "area_m2": 10.0 * (i + 1), "centroid_lat": 40.0,
-                     "centroid_lon": 10.0, "mean_prob": 0.7, "max_prob": 0.9,
-                     "geometry": {"type": "Point", "coordinates": [10, 40]}} for i in range(regions)],
-    }  # fmt: skip
+        "observation_id": obs,
+        "status": "done" if regions else "empty",
+        "total_s": 1.0,
+        "lat": 40.0,
+        "lon": 10.0,
+        "region_count": regions,
+        "regions": [
+            {
+                "region_id": i + 1,
+                "area_m2": 10.0 * (i + 1),
+                "centroid_lat": 40.0,
+                "centroid_lon": 10.0,
+                "mean_prob": 0.7,
+                "max_prob": 0.9,
+                "geometry": {"type": "Point", "coordinates": [10, 40]},
+            }
+            for i in range(regions)
+        ],
+    }
 
 
 def test_add_jobs_is_idempotent_and_todo_orders(tmp_path: Path):

@@ -44,9 +44,15 @@ CONTENTS = {
 
 def _run(cat, client, out, options=None, **kw):
     return run_survey(
-        cat, cat.todo(**kw), client, out, options or SurveyOptions(scan_kwargs={"fast": True}),
-        scan_fn=fakescan.fake_scan, regions_fn=fakescan.fake_regions, say=lambda m: None,
-    )  # fmt: skip
+        cat,
+        cat.todo(**kw),
+        client,
+        out,
+        options or SurveyOptions(scan_kwargs={"fast": True}),
+        scan_fn=fakescan.fake_scan,
+        regions_fn=fakescan.fake_regions,
+        say=lambda m: None,
+    )
 
 
 @pytest.mark.slow
@@ -61,9 +67,13 @@ def test_survey_statuses_faults_and_resume(tmp_path: Path, client):
         rows = {r["observation_id"]: r for r in cat.images()}
         status = {k: r["status"] for k, r in rows.items()}
         assert status == {
-            "ESP_011201_2200": "done", "ESP_011202_2200": "empty", "ESP_011203_2200": "failed",
-            "ESP_011204_2200": "done", "ESP_011205_2200": "failed", "ESP_011206_2200": "failed",
-        }  # fmt: skip
+            "ESP_011201_2200": "done",
+            "ESP_011202_2200": "empty",
+            "ESP_011203_2200": "failed",
+            "ESP_011204_2200": "done",
+            "ESP_011205_2200": "failed",
+            "ESP_011206_2200": "failed",
+        }
         assert rows["ESP_011203_2200"]["error"].startswith("RasterError: ")
         assert rows["ESP_011205_2200"]["error"].startswith("KilledWorker")
         assert "image not found" in rows["ESP_011206_2200"]["error"]
@@ -108,9 +118,15 @@ def test_interrupt_leaves_consistent_catalogue(tmp_path: Path, client):
     with Catalogue(out) as cat:
         cat.add_jobs(jobs)
         result = run_survey(
-            cat, cat.todo(), client, out, SurveyOptions(), scan_fn=fakescan.fake_scan,
-            regions_fn=fakescan.fake_regions, say=say,
-        )  # fmt: skip
+            cat,
+            cat.todo(),
+            client,
+            out,
+            SurveyOptions(),
+            scan_fn=fakescan.fake_scan,
+            regions_fn=fakescan.fake_regions,
+            say=say,
+        )
         assert result.interrupted
         counts = cat.counts()
         assert counts["running"] == 0 and counts["done"] == 2 and counts["pending"] == 4

@@ -23,17 +23,28 @@ def test_layout_from_label(tmp_path: Path):
 
 def test_rows_parse_by_type_crlf_and_lf(tmp_path: Path):
     products = [
-        {"FILE_NAME_SPECIFICATION": SPEC, "MAP_SCALE": 0.25, "IMAGE_LINES": 40000,
-         "LINE_SAMPLES": 20000, "MINIMUM_LATITUDE": 2.25, "MAXIMUM_LATITUDE": 2.5,
-         "MINIMUM_LONGITUDE": 359.9, "MAXIMUM_LONGITUDE": 0.1},
+        {
+            "FILE_NAME_SPECIFICATION": SPEC,
+            "MAP_SCALE": 0.25,
+            "IMAGE_LINES": 40000,
+            "LINE_SAMPLES": 20000,
+            "MINIMUM_LATITUDE": 2.25,
+            "MAXIMUM_LATITUDE": 2.5,
+            "MINIMUM_LONGITUDE": 359.9,
+            "MAXIMUM_LONGITUDE": 0.1,
+        },
         {"FILE_NAME_SPECIFICATION": SPEC.replace("RED", "COLOR"), "MAP_SCALE": None},
-    ]  # fmt: skip
+    ]
     table = write_index(tmp_path, products)
     layout = read_index_label(table.with_suffix(".LBL"))
     names = ["FILE_NAME_SPECIFICATION", "MAP_SCALE", "IMAGE_LINES", "MAXIMUM_LONGITUDE"]
     rows = list(iter_rows(table, layout, names))
-    assert rows[0] == {"FILE_NAME_SPECIFICATION": SPEC, "MAP_SCALE": 0.25, "IMAGE_LINES": 40000,
-                       "MAXIMUM_LONGITUDE": 0.1}  # fmt: skip
+    assert rows[0] == {
+        "FILE_NAME_SPECIFICATION": SPEC,
+        "MAP_SCALE": 0.25,
+        "IMAGE_LINES": 40000,
+        "MAXIMUM_LONGITUDE": 0.1,
+    }
     assert rows[1]["MAP_SCALE"] is None and rows[1]["IMAGE_LINES"] is None
     lf = tmp_path / "lf.TAB"
     lf.write_bytes(table.read_bytes().replace(b"\r\n", b"\n"))

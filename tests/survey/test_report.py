@@ -16,9 +16,15 @@ from areoscan.survey.report import rank_candidates, write_report
 
 def _region(i, area, prob, lat, lon):
     ring = [[lon, lat], [lon + 0.01, lat], [lon + 0.01, lat + 0.01], [lon, lat]]
-    return {"region_id": i, "area_m2": area, "mean_prob": prob, "max_prob": min(1.0, prob + 0.1),
-            "centroid_lat": lat, "centroid_lon": lon,
-            "geometry": {"type": "Polygon", "coordinates": [ring]}}  # fmt: skip
+    return {
+        "region_id": i,
+        "area_m2": area,
+        "mean_prob": prob,
+        "max_prob": min(1.0, prob + 0.1),
+        "centroid_lat": lat,
+        "centroid_lon": lon,
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
 
 
 def _survey(tmp_path: Path) -> Path:
@@ -32,10 +38,21 @@ def _survey(tmp_path: Path) -> Path:
         Image.fromarray((np.arange(200 * 300) % 251).astype(np.uint8).reshape(200, 300)).save(
             ql / "quicklook.png"
         )
-        cat.record_result({"observation_id": a, "status": "done", "lat": 40.0, "lon": 350.0,
-                           "scale": 0.25, "output_dir": str(ql), "region_count": 2,
-                           "regions": [_region(1, 5000.0, 0.6, 40.0, 350.0),
-                                       _region(2, 1000.0, 0.95, 40.1, 350.0)]})  # fmt: skip
+        cat.record_result(
+            {
+                "observation_id": a,
+                "status": "done",
+                "lat": 40.0,
+                "lon": 350.0,
+                "scale": 0.25,
+                "output_dir": str(ql),
+                "region_count": 2,
+                "regions": [
+                    _region(1, 5000.0, 0.6, 40.0, 350.0),
+                    _region(2, 1000.0, 0.95, 40.1, 350.0),
+                ],
+            }
+        )
         cat.record_result(
             {
                 "observation_id": b,
@@ -47,15 +64,24 @@ def _survey(tmp_path: Path) -> Path:
             }
         )
         cat.record_result({"observation_id": c, "status": "empty", "lat": 10.0, "lon": 20.0})
-        cat.record_result({"observation_id": d, "status": "failed", "lat": 12.0, "lon": 22.0,
-                           "error": "FetchError: <script>alert('x')</script> 404"})  # fmt: skip
+        cat.record_result(
+            {
+                "observation_id": d,
+                "status": "failed",
+                "lat": 12.0,
+                "lon": 22.0,
+                "error": "FetchError: <script>alert('x')</script> 404",
+            }
+        )
     return out
 
 
 def test_ranking_keys():
-    regions = [dict(_region(1, 5000.0, 0.6, 0, 0), observation_id="A"),
-               dict(_region(2, 1000.0, 0.95, 0, 0), observation_id="A"),
-               dict(_region(1, 4000.0, 0.9, 0, 0), observation_id="B")]  # fmt: skip
+    regions = [
+        dict(_region(1, 5000.0, 0.6, 0, 0), observation_id="A"),
+        dict(_region(2, 1000.0, 0.95, 0, 0), observation_id="A"),
+        dict(_region(1, 4000.0, 0.9, 0, 0), observation_id="B"),
+    ]
     by_score = rank_candidates(regions)
     assert [(d["observation_id"], d["region_id"]) for d in by_score] == [
         ("B", 1),
@@ -109,10 +135,21 @@ def test_report_errors(tmp_path: Path):
 def test_html_renders_in_headless_chromium(tmp_path: Path):
     paths = write_report(_survey(tmp_path))
     shot = tmp_path / "shot.png"
-    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-           "--no-first-run", "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1600",
-           f"--screenshot={shot}", paths.html.as_uri()]  # fmt: skip
+    cmd = [
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,1600",
+        f"--screenshot={shot}",
+        paths.html.as_uri(),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, timeout=60)
     with Image.open(shot) as im:
         pixels = np.asarray(im.convert("L"))

@@ -27,12 +27,21 @@ def _product(root: Path, obs: str, lat: float | None = None, lon: float = 10.0, 
     path.write_bytes(b"not really a jp2")
     if lat is not None:
         label = MapLabel(
-            projection="EQUIRECTANGULAR", map_scale=scale, center_latitude=lat,
-            center_longitude=180.0, line_projection_offset=0.0, sample_projection_offset=0.0,
-            lines=100, line_samples=100, minimum_latitude=lat - 0.05, maximum_latitude=lat + 0.05,
-            westernmost_longitude=lon - 0.02, easternmost_longitude=lon + 0.02,
-            product_id=f"{obs}_RED", observation_id=obs,
-        )  # fmt: skip
+            projection="EQUIRECTANGULAR",
+            map_scale=scale,
+            center_latitude=lat,
+            center_longitude=180.0,
+            line_projection_offset=0.0,
+            sample_projection_offset=0.0,
+            lines=100,
+            line_samples=100,
+            minimum_latitude=lat - 0.05,
+            maximum_latitude=lat + 0.05,
+            westernmost_longitude=lon - 0.02,
+            easternmost_longitude=lon + 0.02,
+            product_id=f"{obs}_RED",
+            observation_id=obs,
+        )
         write_label(path.with_suffix(".LBL"), label)
     return path
 
@@ -63,8 +72,11 @@ def test_folder_source_selects_with_labels(tmp_path: Path):
     msgs: list[str] = []
     jobs = jobs_from_folder(archive, Selection(), msgs.append)
     assert [j.observation_id for j in jobs] == [
-        "ESP_011277_2200", "ESP_011278_2200", "ESP_011279_2200", "ESP_011280_2200"
-    ]  # fmt: skip
+        "ESP_011277_2200",
+        "ESP_011278_2200",
+        "ESP_011279_2200",
+        "ESP_011280_2200",
+    ]
     assert all(not j.remote and Path(j.url).is_file() for j in jobs)
     chosen = jobs_from_folder(
         archive, Selection(bbox=(35, 45, -20, 20), max_scale=0.5), msgs.append
@@ -81,19 +93,45 @@ def test_folder_without_products(tmp_path: Path):
 
 def _index_products():
     return [
-        {"FILE_NAME_SPECIFICATION": _spec("ESP_011277_2200"), "MAP_SCALE": 0.25,
-         "IMAGE_LINES": 1000, "LINE_SAMPLES": 500, "MINIMUM_LATITUDE": 39.9,
-         "MAXIMUM_LATITUDE": 40.1, "MINIMUM_LONGITUDE": 9.9, "MAXIMUM_LONGITUDE": 10.1},
-        {"FILE_NAME_SPECIFICATION": _spec("ESP_011277_2200", "COLOR"), "MAP_SCALE": 0.25,
-         "MINIMUM_LATITUDE": 39.9, "MAXIMUM_LATITUDE": 40.1, "MINIMUM_LONGITUDE": 9.9,
-         "MAXIMUM_LONGITUDE": 10.1},
-        {"FILE_NAME_SPECIFICATION": _spec("ESP_011300_2200"), "MAP_SCALE": 0.5,
-         "IMAGE_LINES": 1000, "LINE_SAMPLES": 500, "MINIMUM_LATITUDE": 39.9,
-         "MAXIMUM_LATITUDE": 40.1, "MINIMUM_LONGITUDE": 359.95, "MAXIMUM_LONGITUDE": 0.05},
-        {"FILE_NAME_SPECIFICATION": _spec("ESP_011400_1800"), "MAP_SCALE": 0.25,
-         "IMAGE_LINES": 1000, "LINE_SAMPLES": 500, "MINIMUM_LATITUDE": -0.1,
-         "MAXIMUM_LATITUDE": 0.1, "MINIMUM_LONGITUDE": 9.9, "MAXIMUM_LONGITUDE": 10.1},
-    ]  # fmt: skip
+        {
+            "FILE_NAME_SPECIFICATION": _spec("ESP_011277_2200"),
+            "MAP_SCALE": 0.25,
+            "IMAGE_LINES": 1000,
+            "LINE_SAMPLES": 500,
+            "MINIMUM_LATITUDE": 39.9,
+            "MAXIMUM_LATITUDE": 40.1,
+            "MINIMUM_LONGITUDE": 9.9,
+            "MAXIMUM_LONGITUDE": 10.1,
+        },
+        {
+            "FILE_NAME_SPECIFICATION": _spec("ESP_011277_2200", "COLOR"),
+            "MAP_SCALE": 0.25,
+            "MINIMUM_LATITUDE": 39.9,
+            "MAXIMUM_LATITUDE": 40.1,
+            "MINIMUM_LONGITUDE": 9.9,
+            "MAXIMUM_LONGITUDE": 10.1,
+        },
+        {
+            "FILE_NAME_SPECIFICATION": _spec("ESP_011300_2200"),
+            "MAP_SCALE": 0.5,
+            "IMAGE_LINES": 1000,
+            "LINE_SAMPLES": 500,
+            "MINIMUM_LATITUDE": 39.9,
+            "MAXIMUM_LATITUDE": 40.1,
+            "MINIMUM_LONGITUDE": 359.95,
+            "MAXIMUM_LONGITUDE": 0.05,
+        },
+        {
+            "FILE_NAME_SPECIFICATION": _spec("ESP_011400_1800"),
+            "MAP_SCALE": 0.25,
+            "IMAGE_LINES": 1000,
+            "LINE_SAMPLES": 500,
+            "MINIMUM_LATITUDE": -0.1,
+            "MAXIMUM_LATITUDE": 0.1,
+            "MINIMUM_LONGITUDE": 9.9,
+            "MAXIMUM_LONGITUDE": 10.1,
+        },
+    ]
 
 
 def test_index_source_selects_from_columns(tmp_path: Path):
@@ -147,8 +185,10 @@ def test_id_list(tmp_path: Path):
     kind, jobs = collect_jobs(str(ids), Selection(), work_dir=tmp_path / "o", base_url="http://b/")
     assert kind == "id-list"
     assert [(j.observation_id, j.remote) for j in jobs] == [
-        ("ESP_011500_2200", False), ("ESP_011277_2200", True), ("ESP_011300_2200", True)
-    ]  # fmt: skip
+        ("ESP_011500_2200", False),
+        ("ESP_011277_2200", True),
+        ("ESP_011300_2200", True),
+    ]
     assert jobs[1].url == "http://b/" + _spec("ESP_011277_2200")
 
 

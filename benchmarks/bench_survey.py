@@ -1,0 +1,160 @@
+"""Survey throughput: images per hour with 1 and 2 Dask workers on small synthetic scenes.
+
+Goal: 2 workers >= 1.7x the images/hour of 1 worker. Writes a small PDS-layout archive of
+synthetic scenes once (cached in ~/.cache/areoscan/bench/survey-archive), then surveys it from
+scratch with each worker count using the real scan (shipped models), one thread per worker.
+Workers are warmed up (torch and the scan imported) before the clock starts, as they would be
+after the first few images of a long survey; cluster start-up is reported separately.
+
+Also checks the index reader against the real HiRISE RDRCUMINDEX.LBL/.TAB excerpt in
+../shared/data/pds-labels when it exists (it says so when it does not).
+
+    .venv/bin/python benchmarks/bench_survey.py [--images 12] [--size 1024 1536] [--workers 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CACHE = Path(os.environ.get("AREOSCAN_BENCH_CACHE", Path.home() / ".cache/areoscan/bench"))
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "pds-labels"
+
+
+def make_archive(root: Path, n: int, size: tuple[int, int]) -> list[Path]:
+    """n scenes in PDS layout (every other one with brain coral), generated once and cached."""
+    from areoscan.synth import generate_scene
+
+    paths = []
+    for i in range(n):
+        obs = f"ESP_{20000 + i:06d}_2200"
+        orbit = (20000 + i) // 100 * 100
+        path = root / f"RDR/ESP/ORB_{orbit:06d}_{orbit + 99:06d}/{obs}/{obs}_RED.JP2"
+        stamp = path.with_suffix(".done")
+        if not stamp.exists() or json.loads(stamp.read_text()) != list(size):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            generate_scene(
+                path,
+                size=size,
+                seed=100 + i,
+                scale=0.25,
+                coral_fraction=0.25 if i % 2 == 0 else 0.0,
+            )
+            stamp.write_text(json.dumps(list(size)))
+        paths.append(path)
+    return paths
+
+
+def _warm() -> str:
+    import torch
+
+    import areoscan.scan  # noqa: F401
+
+    torch.set_num_threads(1)
+    return "ok"
+
+
+def survey_once(archive: Path, workers: int) -> dict[str, float]:
+    """Survey the archive into a fresh folder with ``workers`` workers; return timings."""
+    from areoscan.survey.catalogue import Catalogue
+    from areoscan.survey.engine import SurveyOptions, open_client, run_survey
+    from areoscan.survey.jobs import Selection
+    from areoscan.survey.sources import collect_jobs
+
+    out = Path(tempfile.mkdtemp(prefix=f"bench-survey-{workers}w-"))
+    try:
+        _, jobs = collect_jobs(str(archive), Selection(), work_dir=out)
+        t0 = time.perf_counter()
+        with (
+            Catalogue(out) as cat,
+            open_client(workers, dashboard_address=":0", say=lambda m: None) as client,
+        ):
+            client.wait_for_workers(workers)
+            client.run(_warm)
+            startup = time.perf_counter() - t0
+            cat.add_jobs(jobs)
+            options = SurveyOptions(scan_kwargs={"threads": 1, "progress": False})
+            result = run_survey(cat, cat.todo(), client, out, options, say=lambda m: None)
+            counts = cat.counts()
+        if counts["failed"]:
+            raise SystemExit(f"{counts['failed']} images failed: see {out}/catalogue.sqlite")
+        return {
+            "workers": workers,
+            "images": result.processed,
+            "wall_s": result.wall_s,
+            "images_per_hour": result.images_per_hour,
+            "startup_s": startup,
+            "done": counts["done"],
+            "empty": counts["empty"],
+        }
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def check_real_index() -> None:
+    """Read the real cumulative index label and its 2-row excerpt (outside the test suite)."""
+    from areoscan.survey.jobs import Selection
+    from areoscan.survey.pdsindex import iter_rows, read_index_label
+    from areoscan.survey.sources import HIRISE_PDS_URL, INDEX_COLUMNS, jobs_from_index
+
+    label, table = SHARED / "RDRCUMINDEX.LBL", SHARED / "RDRCUMINDEX.TAB"
+    if not label.exists():
+        print(f"real index check: {SHARED} not found, skipped")
+        return
+    layout = read_index_label(label)
+    rows = list(iter_rows(table, layout, INDEX_COLUMNS))
+    jobs = jobs_from_index(
+        table,
+        Selection(bbox=(-15, -13, -121, -119)),
+        base_url=HIRISE_PDS_URL,
+        max_image_bytes=4096 << 20,
+    )
+    print(
+        f"real index: {len(layout.columns)} columns, ROW_BYTES {layout.row_bytes}, "
+        f"ROWS {layout.rows}; excerpt rows {len(rows)}; RED in box: "
+        f"{[(j.observation_id, round(j.lat or 0, 4), round(j.lon or 0, 4)) for j in jobs]}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=12)
+    parser.add_argument("--size", type=int, nargs=2, default=(1024, 1536), metavar=("H", "W"))
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args(argv)
+    check_real_index()
+    archive = CACHE / f"survey-archive-{args.size[0]}x{args.size[1]}"
+    t0 = time.perf_counter()
+    make_archive(archive, args.images, tuple(args.size))
+    print(
+        f"archive: {args.images} scenes {args.size[0]}x{args.size[1]} in {archive} "
+        f"({time.perf_counter() - t0:.1f} s incl. generation if not cached)"
+    )
+    results = []
+    for w in args.workers:
+        r = survey_once(archive, w)
+        results.append(r)
+        print(
+            f"{w} worker(s): {r['images']} images in {r['wall_s']:.1f} s = "
+            f"{r['images_per_hour']:.0f} images/h (cluster start + warm-up {r['startup_s']:.1f} s; "
+            f"{r['done']} done, {r['empty']} empty)",
+            flush=True,
+        )
+    if len(results) >= 2:
+        speedup = results[-1]["images_per_hour"] / results[0]["images_per_hour"]
+        goal = "meets" if speedup >= 1.7 else "misses"
+        print(
+            f"speed-up {results[-1]['workers']} vs {results[0]['workers']} workers: "
+            f"{speedup:.2f}x ({goal} the 1.7x goal); cpu count {os.cpu_count()}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
