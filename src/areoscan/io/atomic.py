@@ -16,6 +16,16 @@ from pathlib import Path
 from areoscan.errors import OutputError
 
 
+def _default_mode() -> int:
+    """File mode a plain ``open(..., "w")`` would give (0o666 minus the umask); mkstemp uses 0o600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_MODE = _default_mode()
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; ``os.replace`` it onto ``path`` on success.
@@ -41,6 +51,7 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         yield tmp
         if not tmp.exists():
             raise OutputError(f"{dest}: nothing was written to the temporary file {tmp.name}")
+        os.chmod(tmp, _MODE)
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):

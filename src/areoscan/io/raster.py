@@ -1,0 +1,439 @@
+"""Raster: one image (HiRISE JP2, or GeoTIFF/PNG) read by resolution level, window or strip.
+
+Use :func:`open_raster` for every image areoscan reads. It accepts a local path or an http(s) URL
+(downloaded into a cache with :func:`areoscan.io.fetch`), checks the file before any decoding (empty,
+truncated, renamed, multi-band, unsupported bit depth, too small), finds the detached PDS3 label and
+builds the georeference from it (or from a GeoJP2/GML box / GeoTIFF tags when there is no label).
+
+Level L is the JPEG2000 resolution level (1/2**L per axis, shape ceil(H/2**L) × ceil(W/2**L)): the
+wavelet low-pass image, exactly what the codec returns, not a decimated copy. Windows are
+(row0, col0, height, width) in that level's pixels, clipped to the image. Pixels come back as float32
+in [0, 1] (raw / (2**bit_depth − 1)) from :meth:`Raster.read` or as raw integers from
+:meth:`Raster.read_raw`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from areoscan.errors import LabelError, RasterError
+from areoscan.io import strips as _strips
+from areoscan.io.georef import Georef
+from areoscan.io.label import MapLabel, read_label
+from areoscan.io.sniff import check_image_file, find_label
+from areoscan.io.writers import default_numres
+
+Window = tuple[int, int, int, int]
+_OBS_RE = re.compile(r"([A-Z]{3}_\d{6}_\d{4})", re.IGNORECASE)
+MIN_SIDE = 16
+
+
+class _Jp2Backend:
+    """JPEG2000 through glymur/OpenJPEG: true resolution levels and area decoding."""
+
+    def __init__(self, path: Path, threads: int) -> None:
+        import glymur
+
+        self.path = path
+        self.threads = threads
+        try:
+            self.jp2 = glymur.Jp2kr(str(path))
+            siz = self.jp2.codestream.segment[1]
+            cod = self.jp2.codestream.segment[2]
+        except Exception as exc:  # glymur raises struct/Index/Runtime errors on broken headers
+            raise RasterError(
+                f"{path}: not a readable JPEG2000 file ({_first_line(exc)})"
+            ) from None
+        self.bands = len(siz.bitdepth)
+        self.signed = any(siz.signed)
+        self.bit_depth = int(siz.bitdepth[0])
+        self.shape = (int(siz.ysiz - siz.yosiz), int(siz.xsiz - siz.xosiz))
+        self.levels = int(cod.num_res) + 1
+        self.tiles = math.ceil((siz.ysiz - siz.ytosiz) / siz.ytsiz) * math.ceil(
+            (siz.xsiz - siz.xtosiz) / siz.xtsiz
+        )
+        self.codestream_bytes = _codestream_length(self.jp2)
+
+    def read(self, level: int, window: Window) -> np.ndarray:
+        import glymur
+
+        r0, c0, h, w = window
+        s = 2**level
+        rows = slice(r0 * s, min(self.shape[0], (r0 + h) * s), s if s > 1 else None)
+        cols = slice(c0 * s, min(self.shape[1], (c0 + w) * s), s if s > 1 else None)
+        old = glymur.get_option("lib.num_threads")
+        try:
+            glymur.set_option("lib.num_threads", self.threads)
+            data = self.jp2[rows, cols]
+        except Exception as exc:
+            raise RasterError(
+                f"{self.path}: JPEG2000 decoding failed at level {level} ({_first_line(exc)}); "
+                "the file is probably corrupt or truncated: download it again"
+            ) from None
+        finally:
+            glymur.set_option("lib.num_threads", old)
+        if data.shape != (h, w):
+            raise RasterError(
+                f"{self.path}: decoder returned {data.shape} for a {h} x {w} window at level {level}"
+            )
+        return data
+
+    def georef(self) -> Georef | None:
+        """CRS + transform from a GeoJP2 / GMLJP2 box, if the file carries one (read with rasterio)."""
+        return _rasterio_georef(self.path)
+
+    def close(self) -> None:
+        self.jp2 = None
+
+
+class _RasterioBackend:
+    """GeoTIFF / PNG through rasterio: levels are computed by averaging (or from overviews)."""
+
+    def __init__(self, path: Path) -> None:
+        import rasterio
+
+        self.path = path
+        try:
+            self.ds = rasterio.open(path)
+        except Exception as exc:
+            raise RasterError(f"{path}: not a readable image ({_first_line(exc)})") from None
+        self.bands = self.ds.count
+        dtype = np.dtype(self.ds.dtypes[0])
+        if dtype.kind not in "u":
+            self.close()
+            raise RasterError(
+                f"{path}: pixels are {dtype.name}; areoscan reads unsigned 8/16-bit images"
+            )
+        nbits = self.ds.tags(1, ns="IMAGE_STRUCTURE").get("NBITS")
+        self.bit_depth = int(nbits) if nbits else dtype.itemsize * 8
+        self.signed = False
+        self.shape = (self.ds.height, self.ds.width)
+        self.levels = default_numres(self.shape)
+        self.tiles = 1
+        self.codestream_bytes = 0
+        self.nodata = self.ds.nodata
+
+    def read(self, level: int, window: Window) -> np.ndarray:
+        from rasterio.enums import Resampling
+        from rasterio.windows import Window as RioWindow
+
+        r0, c0, h, w = window
+        s = 2**level
+        r1, c1 = min(self.shape[0], (r0 + h) * s), min(self.shape[1], (c0 + w) * s)
+        win = RioWindow(c0 * s, r0 * s, c1 - c0 * s, r1 - r0 * s)  # type: ignore[call-arg]
+        try:
+            return np.asarray(
+                self.ds.read(1, window=win, out_shape=(h, w), resampling=Resampling.average)
+            )
+        except Exception as exc:
+            raise RasterError(f"{self.path}: reading failed ({_first_line(exc)})") from None
+
+    def georef(self) -> Georef | None:
+        if self.ds.crs is None or self.ds.transform.is_identity:
+            return None
+        return Georef.from_crs_transform(self.ds.crs.to_wkt(), self.ds.transform)
+
+    def close(self) -> None:
+        self.ds.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:160]
+
+
+def _codestream_length(jp2: Any) -> int:
+    for box in getattr(jp2, "box", []) or []:
+        if getattr(box, "box_id", "") == "jp2c":
+            return int(box.length)
+    return int(Path(jp2.filename).stat().st_size)
+
+
+def _rasterio_georef(path: Path) -> Georef | None:
+    import warnings
+
+    import rasterio
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with rasterio.open(path) as ds:
+                if ds.crs is None or ds.transform.is_identity:
+                    return None
+                return Georef.from_crs_transform(ds.crs.to_wkt(), ds.transform)
+    except Exception:  # no GDAL JP2 driver or unreadable box: treat as "no georeference"
+        return None
+
+
+class Raster:
+    """An opened image. Create with :func:`open_raster`; use as a context manager.
+
+    path: local file (the cached copy for URLs). label: the MapLabel, or None. threads: decoder
+    threads (2 = this machine's cores). Attributes: shape (H, W) at level 0, levels, bit_depth,
+    nodata, scale (m/px), georef, crs, transform, observation_id.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        label: MapLabel | None = None,
+        label_path: Path | None = None,
+        threads: int = 2,
+    ) -> None:
+        self.path = path
+        self.label = label
+        self.label_path = label_path
+        self.threads = threads
+        kind = check_image_file(path)
+        self.format = kind
+        self._backend: Any = _Jp2Backend(path, threads) if kind == "jp2" else _RasterioBackend(path)
+        try:
+            self._validate()
+            self.georef: Georef | None = (
+                Georef.from_label(label) if label is not None else self._backend.georef()
+            )
+        except BaseException:
+            self._backend.close()
+            raise
+
+    def _validate(self) -> None:
+        b, path = self._backend, self.path
+        if b.bands != 1:
+            raise RasterError(
+                f"{path}: has {b.bands} bands; areoscan reads single-band (RED/grayscale) images — "
+                "use the _RED product, not _COLOR"
+            )
+        if b.signed:
+            raise RasterError(f"{path}: samples are signed; HiRISE products are unsigned")
+        if self.format == "jp2" and not 8 <= b.bit_depth <= 12:
+            raise RasterError(
+                f"{path}: JPEG2000 samples are {b.bit_depth}-bit; areoscan reads 8–12-bit products "
+                "(HiRISE RED is 10-bit)"
+            )
+        if min(b.shape) < MIN_SIDE:
+            raise RasterError(
+                f"{path}: image is {b.shape[0]} x {b.shape[1]} px; at least {MIN_SIDE} px per side needed"
+            )
+        if b.tiles != 1:
+            import warnings
+
+            warnings.warn(
+                f"{path}: JPEG2000 has {b.tiles} tiles; HiRISE products have one", stacklevel=3
+            )
+        lab = self.label
+        if lab is not None:
+            where = self.label_path or "label"
+            if (lab.lines, lab.line_samples) != b.shape:
+                raise LabelError(
+                    f"{where}: describes {lab.lines} x {lab.line_samples} px but {path.name} is "
+                    f"{b.shape[0]} x {b.shape[1]}; the label belongs to another image"
+                )
+            if lab.bit_depth != b.bit_depth and self.format == "jp2":
+                raise LabelError(
+                    f"{where}: says {lab.bit_depth}-bit samples but {path.name} has {b.bit_depth}-bit"
+                )
+
+    # facts --------------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(H, W) at level 0."""
+        return tuple(self._backend.shape)  # type: ignore[return-value]
+
+    @property
+    def levels(self) -> int:
+        """Number of resolution levels; valid levels are 0 .. levels - 1."""
+        return int(self._backend.levels)
+
+    @property
+    def bit_depth(self) -> int:
+        """Significant bits per sample (10 for HiRISE RED)."""
+        return int(self._backend.bit_depth)
+
+    @property
+    def nodata(self) -> int | None:
+        """Nodata DN: the label's CORE_NULL, else the file's nodata, else 0 for JP2 (HiRISE)."""
+        if self.label is not None and self.label.core_null is not None:
+            return int(self.label.core_null)
+        nd = getattr(self._backend, "nodata", None)
+        if nd is not None:
+            return int(nd)
+        return 0 if self.format == "jp2" else None
+
+    @property
+    def observation_id(self) -> str | None:
+        """E.g. "ESP_011277_1825": from the label, else from the file name."""
+        if self.label is not None:
+            if self.label.observation_id:
+                return self.label.observation_id
+            if self.label.product_id:
+                m = _OBS_RE.search(self.label.product_id)
+                if m:
+                    return m.group(1).upper()
+        m = _OBS_RE.search(self.path.name)
+        return m.group(1).upper() if m else None
+
+    @property
+    def scale(self) -> float | None:
+        """Metres per pixel at level 0 (None without georeference)."""
+        if self.label is not None:
+            return self.label.map_scale
+        return self.georef.scale_at(0) if self.georef is not None else None
+
+    def scale_at(self, level: int) -> float | None:
+        """Metres per pixel at ``level``."""
+        s = self.scale
+        return None if s is None else s * 2 ** self._check_level(level)
+
+    @property
+    def crs(self) -> Any:
+        """Projected pyproj CRS, or None."""
+        return None if self.georef is None else self.georef.crs
+
+    @property
+    def transform(self) -> Any:
+        """Level-0 affine.Affine, or None."""
+        return None if self.georef is None else self.georef.transform
+
+    def transform_at(self, level: int) -> Any:
+        """affine.Affine of ``level`` (None without georeference)."""
+        self._check_level(level)
+        return None if self.georef is None else self.georef.transform_at(level)
+
+    def shape_at(self, level: int) -> tuple[int, int]:
+        """(h, w) at ``level``: ceil(H / 2**level), ceil(W / 2**level), as the codec returns."""
+        s = 2 ** self._check_level(level)
+        h, w = self.shape
+        return (-(-h // s), -(-w // s))
+
+    def _check_level(self, level: int) -> int:
+        if not isinstance(level, (int, np.integer)) or not 0 <= level < self.levels:
+            raise RasterError(f"{self.path}: level {level} is not in 0..{self.levels - 1}")
+        return int(level)
+
+    # pixels ---------------------------------------------------------------------------------------
+    def clip_window(self, level: int, window: Window | None) -> Window:
+        """Clip (row0, col0, height, width) to the level; None means the whole level."""
+        h, w = self.shape_at(level)
+        if window is None:
+            return (0, 0, h, w)
+        r0, c0, wh, ww = (int(v) for v in window)
+        r1, c1 = min(h, r0 + wh), min(w, c0 + ww)
+        r0, c0 = max(0, r0), max(0, c0)
+        if r1 <= r0 or c1 <= c0:
+            raise RasterError(
+                f"{self.path}: window {tuple(window)} lies outside the {h} x {w} image at level {level}"
+            )
+        return (r0, c0, r1 - r0, c1 - c0)
+
+    def read_raw(self, level: int = 0, window: Window | None = None) -> np.ndarray:
+        """Raw samples (uint16, or uint8 for 8-bit files) of ``window`` at ``level``."""
+        win = self.clip_window(self._check_level(level), window)
+        return self._backend.read(level, win)  # type: ignore[no-any-return]
+
+    def read(self, level: int = 0, window: Window | None = None) -> np.ndarray:
+        """float32 pixels in [0, 1] (raw / (2**bit_depth − 1)) of ``window`` at ``level``."""
+        raw = self.read_raw(level, window)
+        out = raw.astype(np.float32)
+        out *= np.float32(1.0 / (2**self.bit_depth - 1))
+        return out
+
+    def footprint(self, level: int, memory_mb: float = 512) -> np.ndarray:
+        """bool (h, w) at ``level``: True where the pixel is not nodata (all True if nodata is None)."""
+        h, w = self.shape_at(level)
+        nodata = self.nodata
+        if nodata is None:
+            return np.ones((h, w), dtype=bool)
+        out = np.empty((h, w), dtype=bool)
+        for r0, r1, _c0, _c1 in self._plan(level, memory_mb, 0, None, bytes_per_px=9.5):
+            out[r0:r1] = self.read_raw(level, (r0, 0, r1 - r0, w)) != nodata
+        return out
+
+    def _plan(
+        self, level: int, memory_mb: float, overlap: int, rows: int | None, bytes_per_px: float
+    ) -> list[tuple[int, int, int, int]]:
+        h, w = self.shape_at(level)
+        # the decoder holds the whole compressed tile while decoding any part of it
+        reserved = self._backend.codestream_bytes / 2**20 if self.format == "jp2" else 0.0
+        try:
+            return _strips.plan_strips(
+                h, w, memory_mb, overlap, rows, bytes_per_px=bytes_per_px, reserved_mb=reserved
+            )
+        except ValueError as exc:
+            raise RasterError(f"{self.path}: {exc}") from None
+
+    def strips(
+        self, level: int = 0, memory_mb: float = 512, overlap: int = 0, rows: int | None = None
+    ) -> Iterator[_strips.Strip]:
+        """Yield full-width float32 :class:`Strip` s of ``level`` whose cores partition the image.
+
+        memory_mb: budget for one strip in flight, including the decoder's buffers (the compressed
+        tile is subtracted first); rows: core rows per strip instead of the budget; overlap: extra
+        rows each side, clipped at the edges.
+        """
+        self._check_level(level)
+        w = self.shape_at(level)[1]
+        for r0, r1, c0, c1 in self._plan(level, memory_mb, overlap, rows, _strips.BYTES_PER_PX):
+            yield _strips.Strip(r0, r1, c0, c1, self.read(level, (r0, 0, r1 - r0, w)))
+
+    # lifecycle ----------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the decoder / file handle."""
+        self._backend.close()
+
+    def __enter__(self) -> Raster:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        h, w = self.shape
+        return f"Raster({self.path.name!r}, {h}x{w}, levels={self.levels}, {self.bit_depth}-bit)"
+
+
+def open_raster(
+    source: str | Path,
+    label: str | Path | None = None,
+    cache_dir: Path | None = None,
+    require_label: bool = False,
+    threads: int = 2,
+) -> Raster:
+    """Open a JP2 / GeoTIFF / PNG from a path or http(s) URL.
+
+    label: detached PDS3 label (None: look for X.LBL beside X.JP2, case-insensitive; for URLs the
+    label is fetched beside the image). require_label: raise LabelError when no label is found.
+    cache_dir: download folder for URLs (default ~/.cache/areoscan/images). threads: decoder threads.
+    """
+    text = str(source)
+    if text.startswith(("http://", "https://")):
+        from areoscan.io.fetch import fetch
+
+        path = fetch(text, cache_dir, label=label is None)
+    else:
+        path = Path(source).expanduser()
+    label_path: Path | None
+    if label is not None:
+        label_path = Path(label).expanduser()
+        if not label_path.is_file():
+            raise LabelError(f"{label_path}: label not found; check the --label path")
+    else:
+        label_path = find_label(path)
+    if label_path is None and require_label:
+        raise LabelError(
+            f"{path}: no PDS3 label ({path.stem}.LBL) beside the image; download it or pass --label"
+        )
+    check_image_file(path)  # fail on a bad image before blaming its label
+    map_label = read_label(label_path) if label_path is not None else None
+    return Raster(path, map_label, label_path, threads=threads)
