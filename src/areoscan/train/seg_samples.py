@@ -323,3 +323,103 @@ def split_by_observation(
         s: np.array([i for i, o in enumerate(observations) if assign[o] == s], dtype=np.int64)
         for s in splits
     }
+
+
+TERRAIN_MODES = ("binary", "terrain")
+
+
+def class_setup(mode: str) -> tuple[list[str], dict[int, int], str]:
+    """Class names, raster value -> index map, and the label-file suffix for a target mode.
+
+    ``binary``: background / brain_coral from ``*_mask.tif``; ``terrain``: one class per synthetic
+    terrain kind (:class:`areoscan.synth.classes.Terrain`) from ``*_classes.tif``.
+    """
+    if mode == "binary":
+        return ["background", "brain_coral"], dict(BINARY_VALUES), "_mask.tif"
+    if mode == "terrain":
+        from areoscan.synth.classes import Terrain
+
+        kinds = sorted(Terrain, key=int)
+        return [t.slug for t in kinds], {int(t): i for i, t in enumerate(kinds)}, "_classes.tif"
+    raise DataError(f"unknown target mode {mode!r}; choose from {TERRAIN_MODES}")
+
+
+def find_scenes(folder: str | Path, suffix: str = "_mask.tif") -> list[tuple[Path, Path]]:
+    """(image, label) pairs in ``folder``: ``X.JP2`` / ``X.jp2`` / ``X.tif`` with ``X<suffix>`` beside it."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: scene folder not found")
+    pairs = []
+    for img in sorted(folder.iterdir()):
+        if img.suffix.lower() not in (".jp2", ".tif", ".tiff") or img.stem.endswith(
+            ("_mask", "_classes")
+        ):
+            continue
+        label = img.with_name(img.stem + suffix)
+        if label.is_file():
+            pairs.append((img, label))
+    return pairs
+
+
+def synthesize_scenes(
+    folder: str | Path,
+    n: int,
+    *,
+    seed: int = 0,
+    size: tuple[int, int] = (2048, 2048),
+    scale: float = 0.25,
+    coral_fraction: float = 0.3,
+) -> list[Path]:
+    """Make ``n`` synthetic scenes (seeds ``seed .. seed+n-1``) in ``folder``; existing ones are kept.
+
+    Each scene gets its own seed, hence its own sun azimuth, incidence, terrain mix and coral
+    patches (see :func:`areoscan.synth.generate_scene`).
+    """
+    from areoscan.synth import generate_scene
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for s in range(seed, seed + n):
+        out = folder / f"SYN_{s:06d}_{int(scale * 100):03d}.JP2"
+        if not (out.is_file() and out.with_name(out.stem + "_mask.tif").is_file()):
+            generate_scene(
+                out, size=size, seed=s, scale=scale, coral_fraction=coral_fraction, classes=True
+            )
+        paths.append(out)
+    return paths
+
+
+def scenes_dataset(
+    folders: Sequence[str | Path],
+    levels: Sequence[int],
+    tile: int,
+    mode: str = "binary",
+    *,
+    max_tiles: int | None = None,
+    seed: int = 0,
+    partial_masks: bool = False,
+) -> SegSet:
+    """Tiles from every scene in ``folders`` at every level in ``levels`` (observation = scene)."""
+    _, values, suffix = class_setup(mode)
+    parts = []
+    for folder in folders:
+        pairs = find_scenes(folder, suffix)
+        if not pairs:
+            raise DataError(f"{folder}: no scenes (image + '{suffix}' label) found")
+        for k, (img, lab) in enumerate(pairs):
+            for level in levels:
+                parts.append(
+                    scene_tiles(
+                        img,
+                        lab,
+                        level,
+                        tile,
+                        class_values=values,
+                        max_tiles=max_tiles,
+                        seed=seed + 1000 * k + level,
+                        partial_masks=partial_masks,
+                        observation=img.stem,
+                    )
+                )
+    return concat(parts)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -221,3 +222,95 @@ def train_segmenter(
         "minutes": round((time.perf_counter() - start) / 60, 2),
         "stopped_early": stop,
     }
+
+
+def prepare_splits(
+    data: SegSet, seed: int = 0, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+) -> dict[str, SegSet]:
+    """Split tiles by observation (scene / source image), never by tile: ``train``/``val``/``test``."""
+    from areoscan.train.seg_samples import split_by_observation
+
+    idx = split_by_observation(data.observations, fractions, seed=seed)
+    return {k: data.subset(v) for k, v in idx.items()}
+
+
+def fit_and_save(
+    config: SegTrainConfig,
+    splits: dict[str, SegSet],
+    out_dir: str | Path,
+    name: str,
+    *,
+    tile_size: int = 512,
+    level: int = 0,
+    scale_m_per_px: float | None = 0.25,
+    split_rule: str = "",
+    command: str = "",
+    data_note: dict[str, Any] | None = None,
+    progress: bool = True,
+    speed_size: int = 1024,
+) -> tuple[Any, dict[str, Any]]:
+    """Train on ``splits["train"]``, validate on ``val``, save model + card, score on ``test``.
+
+    ``speed_size`` is the tile side for the tiles/s figure (1024: the reference's 1K×1K column).
+    Returns (card, test metrics). The card records the config, data summaries, the manifest hash,
+    the split rule, the command line and the held-out metrics.
+    """
+    from areoscan.evaluate.segmenter import evaluate_tiles, tiles_per_second
+    from areoscan.models.card import ModelCard, sha256_lines
+    from areoscan.models.registry import save_model
+    from areoscan.models.segmenters import load_segmenter, segmenter_kwargs
+
+    model, hist = train_segmenter(splits["train"], splits["val"], config, progress=progress)
+    n_classes = len(config.classes)
+    binary = n_classes == 2
+    card = ModelCard(
+        name=name,
+        task="segmentation",
+        arch=config.arch,
+        classes=list(config.classes),
+        tile_size=tile_size,
+        level=level,
+        scale_m_per_px=scale_m_per_px,
+        normalisation={
+            "input": "x = raw / (2**bits - 1); 0 = no data",
+            "kind": segmenter_kwargs(config.arch, **config.arch_kwargs)["norm"],
+            "note": "per-tile standardisation over valid pixels is the module's first layer",
+        },
+        resize="bilinear",
+        threshold=hist["threshold"] if binary else None,
+        positive_class=config.classes[1] if binary else None,
+        arch_kwargs=segmenter_kwargs(
+            config.arch, **{**config.arch_kwargs, "classes": config.n_outputs}
+        ),
+        training={
+            "config": config.to_dict(),
+            "command": command,
+            "data": {k: v.summary(n_classes) for k, v in splits.items()},
+            **(data_note or {}),
+            "history": hist,
+        },
+        training_manifest_sha256=sha256_lines(splits["train"].manifest()),
+        split_rule=split_rule or "by observation (scene id / landmark source_image), never by tile",
+    )
+    _, card_path = save_model(model, card, out_dir)
+    predictor = load_segmenter(card_path)
+    metrics = evaluate_tiles(predictor, splits["test"]) if len(splits["test"]) else {}
+    metrics["val_iou"] = hist["best_val_iou"]
+    metrics["train_tiles"] = len(splits["train"])
+    metrics["tiles_per_s_1k"] = round(tiles_per_second(predictor, size=speed_size), 3)
+    card.metrics = {"test": _compact(metrics)}
+    card.save(card_path)
+    return card, metrics
+
+
+def _compact(m: dict[str, Any]) -> dict[str, Any]:
+    """Round floats for the card."""
+    out: dict[str, Any] = {}
+    for k, v in m.items():
+        if isinstance(v, float):
+            out[k] = round(v, 4)
+        elif isinstance(v, dict):
+            out[k] = _compact(v)
+        else:
+            out[k] = v
+    return out

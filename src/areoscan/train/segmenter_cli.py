@@ -1,0 +1,344 @@
+"""``areoscan train segmenter`` and ``areoscan train compare``: train one or every segmenter.
+
+Only argument parsing lives here; the work is in :mod:`areoscan.train.segmenter`,
+:mod:`areoscan.train.seg_samples` and :mod:`areoscan.evaluate.compare_segmenters`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SCENE_CACHE = Path.home() / ".cache" / "areoscan" / "seg-scenes"
+
+
+def add_data_arguments(p: argparse.ArgumentParser) -> None:
+    """Arguments that choose the training / evaluation tiles (shared with ``evaluate``)."""
+    g = p.add_argument_group("data")
+    g.add_argument(
+        "--scenes",
+        nargs="+",
+        type=Path,
+        metavar="DIR",
+        help="folders of labelled scenes: X.JP2 + X_mask.tif (+ X_classes.tif for --target terrain)",
+    )
+    g.add_argument(
+        "--synth",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first generate N synthetic scenes into the first --scenes folder "
+        f"(default folder {DEFAULT_SCENE_CACHE}); existing ones are reused",
+    )
+    g.add_argument(
+        "--synth-seed", type=int, default=0, help="seed of the first synthetic scene (default 0)"
+    )
+    g.add_argument(
+        "--synth-size",
+        type=int,
+        nargs=2,
+        default=(2048, 2048),
+        metavar=("H", "W"),
+        help="synthetic scene size in pixels (default 2048 2048)",
+    )
+    g.add_argument(
+        "--synth-scale",
+        type=float,
+        default=0.25,
+        help="synthetic scene scale in m/px (default 0.25)",
+    )
+    g.add_argument(
+        "--synth-coral",
+        type=float,
+        default=0.3,
+        help="coral fraction of synthetic scenes (default 0.3)",
+    )
+    g.add_argument(
+        "--levels",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="L",
+        help="resolution levels to cut tiles from (default 0; '0 1' adds half resolution)",
+    )
+    g.add_argument(
+        "--tile", type=int, default=256, help="tile side in pixels at each level (default 256)"
+    )
+    g.add_argument(
+        "--max-tiles-per-scene",
+        type=int,
+        default=None,
+        metavar="N",
+        help="random subset of tiles per scene and level (default: all)",
+    )
+    g.add_argument(
+        "--landmarks",
+        type=Path,
+        metavar="DIR",
+        help="hirise-landmarks-v3 folder: real tiles of every class as all-background targets",
+    )
+    g.add_argument(
+        "--landmark-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="at most N landmark tiles per class (default: all 'orig' tiles)",
+    )
+    g.add_argument(
+        "--target",
+        choices=("binary", "terrain"),
+        default="binary",
+        help="binary brain coral (default) or one class per synthetic terrain kind",
+    )
+    g.add_argument(
+        "--partial-masks",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="masks outline only part of the coral: inside positive tiles ignore background",
+    )
+
+
+def load_data(args: argparse.Namespace) -> tuple[list[str], Any, dict[str, Any]]:
+    """(class names, SegSet, note for the card) from the data arguments."""
+    from areoscan.errors import DataError
+    from areoscan.train.seg_samples import (
+        class_setup,
+        concat,
+        landmark_background_tiles,
+        scenes_dataset,
+        synthesize_scenes,
+    )
+
+    classes, _, _ = class_setup(args.target)
+    folders = list(args.scenes or [])
+    note: dict[str, Any] = {"levels": list(args.levels), "tile": args.tile}
+    if args.synth:
+        if not folders:
+            folders = [DEFAULT_SCENE_CACHE]
+        synthesize_scenes(
+            folders[0],
+            args.synth,
+            seed=args.synth_seed,
+            size=tuple(args.synth_size),
+            scale=args.synth_scale,
+            coral_fraction=args.synth_coral,
+        )
+        note["synthetic"] = {
+            "scenes": args.synth,
+            "first_seed": args.synth_seed,
+            "size": list(args.synth_size),
+            "scale": args.synth_scale,
+            "coral_fraction": args.synth_coral,
+        }
+    if not folders:
+        raise DataError("no scenes given: pass --scenes DIR and/or --synth N")
+    parts = [
+        scenes_dataset(
+            folders,
+            args.levels,
+            args.tile,
+            args.target,
+            max_tiles=args.max_tiles_per_scene,
+            seed=args.synth_seed,
+            partial_masks=args.partial_masks,
+        )
+    ]
+    if args.landmarks is not None:
+        if args.target != "binary":
+            raise DataError(
+                "--landmarks adds all-background tiles, which only a binary target can use"
+            )
+        parts.append(
+            landmark_background_tiles(
+                args.landmarks, args.tile, limit_per_class=args.landmark_limit, seed=args.synth_seed
+            )
+        )
+        note["landmarks"] = str(args.landmarks)
+    return classes, concat(parts), note
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """Architecture and optimisation arguments."""
+    g = p.add_argument_group("model and training")
+    g.add_argument(
+        "--encoder",
+        default=None,
+        help="encoder (timm name for slim-unet, 'tu-<timm name>' for smp)",
+    )
+    g.add_argument(
+        "--decoder-channels",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="C",
+        help="decoder channels (slim-unet: 4 values, 1/16 to 1/2; smp unet: 5 values)",
+    )
+    g.add_argument("--loss", choices=("bce", "dice", "focal", "dice+focal"), default="dice+focal")
+    g.add_argument(
+        "--schedule",
+        choices=("three", "one"),
+        default="three",
+        help="three phases (encoder at 1/32, decoder, fine-tune; default) or one plain phase",
+    )
+    g.add_argument(
+        "--epochs", type=int, default=12, help="total epochs over all phases (default 12)"
+    )
+    g.add_argument("--lr", type=float, default=2e-3, help="learning rate (fine-tune phase: lr/10)")
+    g.add_argument("--batch", type=int, default=8, help="tiles per step (default 8)")
+    g.add_argument(
+        "--seed", type=int, default=0, help="seed for the split, sampling and initial weights"
+    )
+    g.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    g.add_argument(
+        "--max-minutes", type=float, default=None, help="stop after the epoch that passes this time"
+    )
+    g.add_argument(
+        "--infer-tile",
+        type=int,
+        default=512,
+        help="tile size written to the card for the scan (default 512)",
+    )
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def config_from_args(args: argparse.Namespace, arch: str, classes: list[str]) -> Any:
+    """SegTrainConfig for ``arch`` from the parsed arguments."""
+    from areoscan.train.segmenter import SegTrainConfig
+
+    kwargs: dict[str, Any] = {}
+    if args.encoder:
+        kwargs["encoder"] = args.encoder
+    if args.decoder_channels and arch in ("slim-unet", "unet"):
+        kwargs["decoder_channels"] = list(args.decoder_channels)
+    return SegTrainConfig(
+        arch=arch,
+        arch_kwargs=kwargs,
+        classes=classes,
+        loss=args.loss,
+        schedule=args.schedule,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch,
+        seed=args.seed,
+        threads=args.threads,
+        max_minutes=args.max_minutes,
+    )
+
+
+def register(subparsers: Any) -> None:
+    """Add ``segmenter`` and ``compare`` to ``areoscan train``."""
+    p = subparsers.add_parser(
+        "segmenter",
+        help="train a segmenter (slim U-Net or smp FPN/LinkNet/PSPNet/U-Net) on labelled scenes",
+        description="Train a segmenter on tiles of labelled scenes (split by scene, never by tile) and "
+        "write NAME.safetensors + NAME.json (card with held-out test metrics) to --out.",
+    )
+    add_data_arguments(p)
+    add_model_arguments(p)
+    p.add_argument(
+        "--arch", choices=("slim-unet", "unet", "fpn", "linknet", "pspnet"), default="slim-unet"
+    )
+    p.add_argument(
+        "--name", default="segmenter", help="model name (file stem; default 'segmenter')"
+    )
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.set_defaults(func=run_train)
+
+    c = subparsers.add_parser(
+        "compare",
+        help="train every segmenter architecture on the same split; write a markdown table + PNG",
+        description="Train slim-unet (three-phase and one-phase) and the smp peers on one split by "
+        "observation; write compare.md (IoU, F1, P, R, TP/TN/FP/FN %, per-class IoU, tiles/s) "
+        "and compare.png (example predictions) to --out.",
+    )
+    add_data_arguments(c)
+    add_model_arguments(c)
+    c.add_argument(
+        "--archs",
+        nargs="+",
+        default=["slim-unet", "unet", "fpn", "linknet", "pspnet"],
+        help="architectures to train (default: all five)",
+    )
+    c.add_argument(
+        "--both-schedules",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also train every architecture with the other schedule (default: on)",
+    )
+    c.add_argument("--out", type=Path, required=True, help="output folder")
+    c.set_defaults(func=run_compare)
+
+
+def _command_line() -> str:
+    return "areoscan " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Entry point of ``areoscan train segmenter``."""
+    from areoscan.evaluate.segmenter import (
+        TABLE_COLUMNS,
+        markdown_table,
+        per_class_table,
+        table_row,
+    )
+    from areoscan.train.segmenter import fit_and_save, prepare_splits
+
+    classes, data, note = load_data(args)
+    splits = prepare_splits(data, seed=args.seed)
+    config = config_from_args(args, args.arch, classes)
+    print(
+        f"tiles: train {len(splits['train'])}, val {len(splits['val'])}, test {len(splits['test'])}",
+        flush=True,
+    )
+    card, metrics = fit_and_save(
+        config,
+        splits,
+        args.out,
+        args.name,
+        tile_size=args.infer_tile,
+        level=0,
+        scale_m_per_px=args.synth_scale if args.synth else None,
+        command=_command_line(),
+        data_note=note,
+        progress=not args.quiet,
+    )
+    print(f"wrote {args.out / (args.name + '.safetensors')} and {args.out / (args.name + '.json')}")
+    if metrics.get("tiles"):
+        print(
+            markdown_table(
+                TABLE_COLUMNS,
+                [table_row(card.name, len(splits["train"]), metrics, metrics["tiles_per_s_1k"])],
+            )
+        )
+        print(per_class_table(metrics))
+        if metrics.get("collapsed"):
+            print(f"WARNING: {metrics['collapsed']}")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """Entry point of ``areoscan train compare``."""
+    from areoscan.evaluate.compare_segmenters import compare
+
+    classes, data, note = load_data(args)
+    configs = []
+    schedules = ["three", "one"] if args.both_schedules else [args.schedule]
+    for arch in args.archs:
+        for sched in schedules:
+            ns = argparse.Namespace(**{**vars(args), "schedule": sched})
+            configs.append(config_from_args(ns, arch, classes))
+    report = compare(
+        configs,
+        data,
+        args.out,
+        seed=args.seed,
+        command=_command_line(),
+        infer_tile=args.infer_tile,
+        progress=not args.quiet,
+        data_note=note,
+    )
+    print(report.read_text())
+    return 0
