@@ -140,3 +140,57 @@ def test_process_image_never_raises(tmp_path: Path):
     job = {"observation_id": "../../etc", "url": "x", "remote": False, "max_bytes": None}
     result = process_image(job, str(tmp_path), SurveyOptions(), fakescan.fake_scan)
     assert result["status"] == "failed" and "not a HiRISE observation id" in result["error"]
+
+
+def test_remote_jobs_with_http_faults(tmp_path: Path, client):
+    from areoscan.survey.jobs import Selection
+    from areoscan.survey.sources import collect_jobs
+
+    from .archive import ArchiveServer
+
+    contents = {
+        "ESP_011401_2200": b"CORAL 2" + b"." * 5000,  # served normally
+        "ESP_011402_2200": b"CORAL 1" + b"." * 5000,  # 500 twice, then served
+        "ESP_011403_2200": b"plain" + b"." * 5000,  # 404
+        "ESP_011404_2200": b"plain" + b"." * 50000,  # truncated body on every request
+        "ESP_011405_2200": b"plain" + b"." * 50000,  # stalls mid-body (slow server)
+        "ESP_011406_2200": b"plain" + b"." * 50000,  # larger than the listing announces
+    }
+    rel = {o: f"PDS/RDR/ESP/ORB_011400_011499/{o}/{o}_RED.JP2" for o in contents}
+    for obs, data in contents.items():
+        (tmp_path / "www" / rel[obs]).parent.mkdir(parents=True)
+        (tmp_path / "www" / rel[obs]).write_bytes(data)
+        (tmp_path / "www" / rel[obs]).with_suffix(".LBL").write_text("label")
+    faults = {
+        rel["ESP_011402_2200"]: ("status", 500, 2),
+        rel["ESP_011403_2200"]: ("status", 404, -1),
+        rel["ESP_011404_2200"]: ("truncate", 0.5),
+        rel["ESP_011405_2200"]: ("stall", 3.0),
+        rel["ESP_011406_2200"]: ("announce", 2048),
+    }
+    out = tmp_path / "survey"
+    with ArchiveServer(tmp_path / "www", faults) as server, Catalogue(out) as cat:
+        _, jobs = collect_jobs(server.url + "PDS/", Selection(), work_dir=out, timeout=5)
+        assert [j.observation_id for j in jobs] == list(contents)
+        cat.add_jobs(jobs)
+        options = SurveyOptions(fetch_retries=2, fetch_timeout=1.0)
+        _run(cat, client, out, options)
+        rows = {r["observation_id"]: r for r in cat.images()}
+        assert {o: r["status"] for o, r in rows.items()} == {
+            "ESP_011401_2200": "done",
+            "ESP_011402_2200": "done",
+            "ESP_011403_2200": "failed",
+            "ESP_011404_2200": "failed",
+            "ESP_011405_2200": "failed",
+            "ESP_011406_2200": "failed",
+        }
+        assert server.requests_for(rel["ESP_011402_2200"]) == [500, 500, 200]
+        assert "HTTP 404" in rows["ESP_011403_2200"]["error"]
+        assert "received" in rows["ESP_011404_2200"]["error"]
+        assert "gave up" in rows["ESP_011405_2200"]["error"]
+        assert "max_bytes" in rows["ESP_011406_2200"]["error"]
+        assert rows["ESP_011401_2200"]["bytes"] == len(contents["ESP_011401_2200"])
+        assert rows["ESP_011401_2200"]["fetch_s"] > 0
+        # downloads were deleted after the scan; outputs stay inside DIR
+        assert not [p for p in (out / "downloads").rglob("*") if p.is_file()]
+        assert (out / "observations" / "ESP_011401_2200" / "summary.json").is_file()
