@@ -60,25 +60,30 @@ class _Jp2Backend:
             (siz.xsiz - siz.xtosiz) / siz.xtsiz
         )
         self.codestream_bytes = _codestream_length(self.jp2)
+        self.raw_codestream = not any(
+            getattr(b, "box_id", "") == "jp2c" for b in self.jp2.box or []
+        )
+        self._decoder: Any = None
 
     def read(self, level: int, window: Window) -> np.ndarray:
-        import glymur
+        """Decode a window with the persistent decoder of ``level`` (opened on first use)."""
+        from areoscan.io.jp2decoder import Jp2Decoder
 
         r0, c0, h, w = window
         s = 2**level
-        rows = slice(r0 * s, min(self.shape[0], (r0 + h) * s), s if s > 1 else None)
-        cols = slice(c0 * s, min(self.shape[1], (c0 + w) * s), s if s > 1 else None)
-        old = glymur.get_option("lib.num_threads")
+        y0, y1 = r0 * s, min(self.shape[0], (r0 + h) * s)
+        x0, x1 = c0 * s, min(self.shape[1], (c0 + w) * s)
         try:
-            glymur.set_option("lib.num_threads", self.threads)
-            data = self.jp2[rows, cols]
+            if self._decoder is None or self._decoder.level != level:
+                self.close()
+                self._decoder = Jp2Decoder(self.path, level, self.threads, self.raw_codestream)
+            data = self._decoder.decode(x0, y0, x1, y1)
         except Exception as exc:
+            self.close()
             raise RasterError(
                 f"{self.path}: JPEG2000 decoding failed at level {level} ({_first_line(exc)}); "
                 "the file is probably corrupt or truncated: download it again"
             ) from None
-        finally:
-            glymur.set_option("lib.num_threads", old)
         if data.shape != (h, w):
             raise RasterError(
                 f"{self.path}: decoder returned {data.shape} for a {h} x {w} window at level {level}"
@@ -90,7 +95,10 @@ class _Jp2Backend:
         return _rasterio_georef(self.path)
 
     def close(self) -> None:
-        self.jp2 = None
+        """Free the decoder (and the compressed tile it holds); the file can be reopened by read."""
+        if self._decoder is not None:
+            self._decoder.close()
+            self._decoder = None
 
 
 class _RasterioBackend:
@@ -339,7 +347,9 @@ class Raster:
 
     def read(self, level: int = 0, window: Window | None = None) -> np.ndarray:
         """float32 pixels in [0, 1] (raw / (2**bit_depth − 1)) of ``window`` at ``level``."""
-        raw = self.read_raw(level, window)
+        return self._scale(self.read_raw(level, window))
+
+    def _scale(self, raw: np.ndarray) -> np.ndarray:
         out = raw.astype(np.float32)
         out *= np.float32(1.0 / (2**self.bit_depth - 1))
         return out
@@ -369,18 +379,44 @@ class Raster:
             raise RasterError(f"{self.path}: {exc}") from None
 
     def strips(
-        self, level: int = 0, memory_mb: float = 512, overlap: int = 0, rows: int | None = None
+        self,
+        level: int = 0,
+        memory_mb: float = 512,
+        overlap: int = 0,
+        rows: int | None = None,
+        prefetch: bool = True,
     ) -> Iterator[_strips.Strip]:
         """Yield full-width float32 :class:`Strip` s of ``level`` whose cores partition the image.
 
-        memory_mb: budget for one strip in flight, including the decoder's buffers (the compressed
-        tile is subtracted first); rows: core rows per strip instead of the budget; overlap: extra
-        rows each side, clipped at the edges.
+        memory_mb: budget for the strips in flight, including the decoder's buffers (the compressed
+        tile, held while decoding, is subtracted first); rows: core rows per strip instead of the
+        budget; overlap: extra rows each side, clipped at the edges. prefetch: decode the next strip
+        in a background thread while the current one is scaled and consumed (the decoder releases
+        the GIL), which the budget already allows for.
         """
         self._check_level(level)
         w = self.shape_at(level)[1]
-        for r0, r1, c0, c1 in self._plan(level, memory_mb, overlap, rows, _strips.BYTES_PER_PX):
-            yield _strips.Strip(r0, r1, c0, c1, self.read(level, (r0, 0, r1 - r0, w)))
+        plan = self._plan(level, memory_mb, overlap, rows, _strips.BYTES_PER_PX)
+
+        def window(i: int) -> Window:
+            r0, r1 = plan[i][0], plan[i][1]
+            return (r0, 0, r1 - r0, w)
+
+        if not prefetch or len(plan) < 2:
+            for i, (r0, r1, c0, c1) in enumerate(plan):
+                yield _strips.Strip(r0, r1, c0, c1, self.read(level, window(i)))
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="areoscan-strip") as pool:
+            pending = pool.submit(self.read_raw, level, window(0))
+            for i, (r0, r1, c0, c1) in enumerate(plan):
+                raw = pending.result()
+                if i + 1 < len(plan):
+                    pending = pool.submit(self.read_raw, level, window(i + 1))
+                data = self._scale(raw)
+                del raw
+                yield _strips.Strip(r0, r1, c0, c1, data)
 
     # lifecycle ----------------------------------------------------------------------------------
     def close(self) -> None:
