@@ -25,6 +25,7 @@ from areoscan.errors import AreoscanError
 COMMAND_MODULES: list[str] = [
     "areoscan.io.commands",
     "areoscan.survey.commands",
+    "areoscan.synth.commands",
 ]
 
 

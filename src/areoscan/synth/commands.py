@@ -1,0 +1,156 @@
+"""``areoscan synth scene|tiles``: synthetic HiRISE-like scenes and labelled tile sets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def _scene(args: argparse.Namespace) -> int:
+    from areoscan.synth.scene import generate_scene
+
+    info = generate_scene(
+        args.out,
+        (args.size[0], args.size[1]),
+        seed=args.seed,
+        scale=args.scale,
+        coral_fraction=args.coral,
+        sun_azimuth=args.sun_azimuth,
+        incidence=args.incidence,
+        latitude=args.lat,
+        longitude=args.lon,
+        classes=not args.no_classes,
+        strip_rows=args.strip_rows,
+        threads=args.threads,
+        kinds=args.kinds,
+    )
+    summary = {
+        "image": str(info.image),
+        "observation_id": info.observation_id,
+        "coral_fraction": round(info.coral_fraction, 4),
+        "seconds": {k: round(v, 2) for k, v in info.seconds.items()},
+    }
+    print(
+        json.dumps(summary)
+        if args.json
+        else f"{info.image}: {args.size[0]} x {args.size[1]} px at {args.scale} m/px, "
+        f"coral {info.coral_fraction:.1%}, {info.seconds['total']:.1f} s "
+        f"(mask {info.mask.name}, label {info.label.name}, description {info.description.name})"
+    )
+    return 0
+
+
+def _tiles(args: argparse.Namespace) -> int:
+    from areoscan.synth.tiles import make_tiles
+
+    manifest = make_tiles(
+        args.out_dir,
+        args.n,
+        size=args.size,
+        scale=args.scale,
+        seed=args.seed,
+        kinds=args.kinds,
+        masks=not args.no_masks,
+        level=args.level,
+        bits=args.bits,
+        threads=args.threads,
+    )
+    print(f"{args.n} tiles of {args.size} px in {args.out_dir} (manifest {manifest.name})")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``synth`` with its ``scene`` and ``tiles`` sub-verbs."""
+    text = "Generate synthetic HiRISE-like scenes (JP2 + label + exact masks) or labelled tiles."
+    parser = subparsers.add_parser("synth", help=text, description=text)
+    nested = parser.add_subparsers(dest="synth_what", metavar="WHAT")
+    nested.required = True
+
+    sc = nested.add_parser(
+        "scene",
+        help="write OUT.JP2 + OUT.LBL + OUT_mask.tif + OUT_classes.tif + OUT.json",
+        description="Render a synthetic scene (deterministic per seed) and write it like a HiRISE RDR.",
+    )
+    sc.add_argument("out", metavar="OUT.JP2", help="image to write; the other files go beside it")
+    sc.add_argument(
+        "--size", type=int, nargs=2, metavar=("H", "W"), required=True, help="rows cols"
+    )
+    sc.add_argument("--seed", type=int, required=True, help="random seed (same seed, same scene)")
+    sc.add_argument("--scale", type=float, default=0.25, help="metres per pixel (default 0.25)")
+    sc.add_argument(
+        "--coral", type=float, default=0.2, help="brain coral share of the footprint (default 0.2)"
+    )
+    sc.add_argument(
+        "--sun-azimuth",
+        type=float,
+        default=None,
+        help="degrees clockwise from north, towards the sun (default: from the seed, 200-300)",
+    )
+    sc.add_argument(
+        "--incidence",
+        type=float,
+        default=None,
+        help="solar incidence, degrees from zenith (default: from the seed, 40-65)",
+    )
+    sc.add_argument(
+        "--lat", type=float, default=None, help="centre latitude N (default: from the seed, 30-50)"
+    )
+    sc.add_argument(
+        "--lon", type=float, default=None, help="centre east longitude (default: from the seed)"
+    )
+    sc.add_argument(
+        "--kinds",
+        nargs="+",
+        default=None,
+        help="background kinds allowed (mantle rough craters dunes polygons boulders)",
+    )
+    sc.add_argument("--no-classes", action="store_true", help="skip OUT_classes.tif")
+    sc.add_argument(
+        "--strip-rows",
+        type=int,
+        default=None,
+        help="rows per strip (rounded up to 2048; does not change the pixels)",
+    )
+    sc.add_argument("--threads", type=int, default=2, help="render and encoder threads (default 2)")
+    sc.add_argument("--json", action="store_true", help="print a JSON summary")
+    sc.set_defaults(func=_scene)
+
+    tl = nested.add_parser(
+        "tiles",
+        help="write a labelled tile set (class folders, masks, manifest.csv)",
+        description="Render tiles of each terrain kind into class folders, for classifier training.",
+    )
+    tl.add_argument("out_dir", metavar="OUT_DIR", help="folder to write (created if missing)")
+    tl.add_argument(
+        "--n", type=int, required=True, help="number of tiles, spread evenly over the kinds"
+    )
+    tl.add_argument("--size", type=int, default=256, help="tile size in pixels (default 256)")
+    tl.add_argument(
+        "--scale", type=float, default=1.0, help="metres per pixel rendered (default 1.0)"
+    )
+    tl.add_argument("--seed", type=int, required=True, help="random seed of the set")
+    tl.add_argument(
+        "--kinds",
+        nargs="+",
+        default=None,
+        help="terrain kinds and/or 'mixed' (default: all seven kinds)",
+    )
+    tl.add_argument(
+        "--level",
+        type=int,
+        default=0,
+        help="render size*2^level px and decode JP2 level LEVEL, as the screen reads (default 0)",
+    )
+    tl.add_argument(
+        "--bits",
+        type=int,
+        default=16,
+        choices=(8, 16),
+        help="PNG bit depth (default 16: 10-bit DN)",
+    )
+    tl.add_argument("--no-masks", action="store_true", help="do not write per-tile label masks")
+    tl.add_argument(
+        "--threads", type=int, default=2, help="encoder threads for --level (default 2)"
+    )
+    tl.set_defaults(func=_tiles)
