@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -193,8 +194,6 @@ def _east_longitude(lon: float | None, positive_east: bool) -> float | None:
 
 def read_label(path: str | Path) -> MapLabel:
     """Parse a detached PDS3 label; raise LabelError (one line) if it is unreadable or incomplete."""
-    import pvl
-
     path = Path(path)
     try:
         text = path.read_bytes()
@@ -207,7 +206,11 @@ def read_label(path: str | Path) -> MapLabel:
     if not text.strip():
         raise LabelError(f"{path}: label is empty; download it again or pass a valid .LBL")
     try:
-        module = pvl.loads(text.decode("latin-1"))
+        with warnings.catch_warnings():  # pvl warns about its own deprecated Units class
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            import pvl
+
+            module = pvl.loads(text.decode("latin-1"))
     except Exception as exc:  # pvl raises several exception types on malformed text
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise LabelError(f"{path}: not a readable PDS3 label ({first[:120]})") from None
