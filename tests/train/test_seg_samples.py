@@ -123,3 +123,65 @@ def test_segset_subset_concat_manifest_summary() -> None:
     ]
     with pytest.raises(DataError):
         concat([])
+
+
+def _tiny_scene(folder: Path, name: str = "SCN_000001_0001") -> tuple[Path, Path]:
+    """A 256x192 10-bit JP2 with a coral square, a no-data border and a matching 0/1/255 mask."""
+    from areoscan.io import write_geotiff, write_jp2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    dn = rng.integers(300, 700, (256, 192)).astype(np.uint16)
+    mask = np.zeros((256, 192), np.uint8)
+    mask[64:192, 64:160] = 1
+    dn[:, :16] = 0
+    mask[:, :16] = IGNORE_INDEX
+    img = folder / f"{name}.JP2"
+    write_jp2(img, dn, bit_depth=10, numres=3)
+    write_geotiff(folder / f"{name}_mask.tif", mask, nodata=255, overviews=False)
+    classes = np.where(mask == 1, 1, 2).astype(np.uint8)
+    classes[:, :16] = 255
+    write_geotiff(folder / f"{name}_classes.tif", classes, nodata=255, overviews=False)
+    return img, folder / f"{name}_mask.tif"
+
+
+def test_scene_tiles_at_level_0_and_1(tmp_path: Path) -> None:
+    from areoscan.io import open_raster
+    from areoscan.train.seg_samples import scene_tiles
+
+    img, mask = _tiny_scene(tmp_path)
+    s0 = scene_tiles(img, mask, 0, 64)
+    assert s0.images.shape[1:] == (64, 64) and s0.images.dtype == np.float32
+    assert len(s0) == 4 * 3 and set(s0.observations) == {"SCN_000001_0001"}
+    with open_raster(img) as r:
+        expected = r.read(0, (64, 64, 64, 64))
+    k = s0.names.index("SCN_000001_0001.JP2@L0:64,64")
+    assert np.array_equal(s0.images[k], expected)
+    assert np.all(s0.targets[k] == 1)
+    s1 = scene_tiles(img, mask, 1, 32, stride=32)
+    assert len(s1) == 4 * 3 and s1.sources == ["scene-L1"] * 12
+    k = s1.names.index("SCN_000001_0001.JP2@L1:32,32")
+    assert np.all(s1.targets[k] == 1)  # level-1 label = majority of the level-0 mask
+    assert np.all(s1.targets[s1.names.index("SCN_000001_0001.JP2@L1:0,0")][:, :8] == IGNORE_INDEX)
+    partial = scene_tiles(img, mask, 0, 64, partial_masks=True)
+    edge = partial.names.index("SCN_000001_0001.JP2@L0:128,128")
+    assert set(np.unique(partial.targets[edge])) == {1, IGNORE_INDEX}
+    assert len(scene_tiles(img, mask, 0, 64, max_tiles=5)) == 5
+
+
+def test_scenes_dataset_binary_and_terrain(tmp_path: Path) -> None:
+    from areoscan.train.seg_samples import class_setup, find_scenes, scenes_dataset
+
+    _tiny_scene(tmp_path / "s", "A")
+    _tiny_scene(tmp_path / "s", "B")
+    assert [p[0].name for p in find_scenes(tmp_path / "s")] == ["A.JP2", "B.JP2"]
+    data = scenes_dataset([tmp_path / "s"], [0, 1], 64)
+    assert set(data.observations) == {"A", "B"} and {"scene-L0", "scene-L1"} <= set(data.sources)
+    names, values, suffix = class_setup("terrain")
+    assert names[0] == "brain_coral" and values[1] == 0 and suffix == "_classes.tif"
+    terr = scenes_dataset([tmp_path / "s"], [0], 64, "terrain")
+    assert set(np.unique(terr.targets)) <= {0, 1, IGNORE_INDEX}
+    with pytest.raises(DataError, match="no scenes"):
+        scenes_dataset([tmp_path], [0], 64)
+    with pytest.raises(DataError, match="unknown target"):
+        class_setup("rgb")

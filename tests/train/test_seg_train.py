@@ -62,7 +62,7 @@ def test_training_learns_texture_and_is_reproducible(schedule: str) -> None:
         batch_size=8,
         seed=1,
     )
-    model, hist = train_segmenter(train, val, cfg, progress=False)
+    model, hist = train_segmenter(train, val, cfg, progress=False, log=False)
     phases = [row["phase"] for row in hist["epochs"]]
     if schedule == "three":
         assert phases == ["encoder"] * 2 + ["decoder"] * 2 + ["finetune"] * 2
@@ -72,7 +72,7 @@ def test_training_learns_texture_and_is_reproducible(schedule: str) -> None:
     assert hist["best_val_iou"] > 0.4, hist
     probs = predict_probs(model, val.images)
     assert probs.shape == (16, 1, 64, 64)
-    again, hist2 = train_segmenter(train, val, cfg, progress=False)
+    again, hist2 = train_segmenter(train, val, cfg, progress=False, log=False)
     assert hist2["epochs"][-1]["loss"] == hist["epochs"][-1]["loss"]
     with torch.no_grad():
         x = torch.from_numpy(val.images[:2, None])

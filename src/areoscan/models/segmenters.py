@@ -250,7 +250,14 @@ def load_segmenter(
                 f"{name_or_path}: model {card.name!r} is a {card.task} model, not a segmenter"
             )
         if backend == "onnx":
-            runner = OnnxRunner(onnx_bytes(module, card), card, threads=threads)
+            try:
+                blob = onnx_bytes(module, card)
+            except Exception as exc:  # the TorchScript exporter raises many types
+                first = str(exc).splitlines()[0][:160]
+                raise ModelError(
+                    f"{name_or_path}: {card.arch} cannot be exported to ONNX ({first}); use --backend torch"
+                ) from None
+            runner = OnnxRunner(blob, card, threads=threads)
         else:
             runner = TorchRunner(fuse_conv_bn(module) if fuse else module, card)
     if card.task != "segmentation":

@@ -134,11 +134,15 @@ def partial_mask_targets(target: np.ndarray, positive: int = 1) -> np.ndarray:
 
 
 def _read_labels(path: Path) -> np.ndarray:
+    import warnings
+
     import rasterio
 
     try:
-        with rasterio.open(path) as src:
-            return src.read(1).astype(np.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with rasterio.open(path) as src:
+                return src.read(1).astype(np.uint8)
     except rasterio.errors.RasterioIOError as exc:
         raise DataError(f"{path}: cannot read label raster ({exc})") from None
 
