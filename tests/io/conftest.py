@@ -42,3 +42,9 @@ def bare_jp2(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray
     folder = tmp_path_factory.mktemp("bare")
     data = textured((200, 300), seed=1)
     return write_jp2(folder / "bare.jp2", data, numres=3), data
+
+
+@pytest.fixture
+def texture() -> object:
+    """The :func:`textured` helper, for tests that build their own images."""
+    return textured

@@ -336,7 +336,7 @@ def write_label(path: str | Path, label: MapLabel) -> Path:
     """
     path = Path(path)
     product = label.product_id or path.stem
-    observation = label.observation_id or "_".join(product.split("_")[:3])
+    observation = label.observation_id or "_".join(product.split("_")[:3]).upper()
     jp2 = label.compressed_file or f"{product}.JP2"
     img = f"{product}.IMG"
     bits = "".join("1" if label.sample_bit_mask >> i & 1 else "0" for i in range(label.sample_bits))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -109,7 +110,9 @@ class _RasterioBackend:
 
         self.path = path
         try:
-            self.ds = rasterio.open(path)
+            with warnings.catch_warnings():  # PNGs and plain TIFFs have no geotransform: expected
+                warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+                self.ds = rasterio.open(path)
         except Exception as exc:
             raise RasterError(f"{path}: not a readable image ({_first_line(exc)})") from None
         self.bands = self.ds.count
@@ -165,8 +168,6 @@ def _codestream_length(jp2: Any) -> int:
 
 
 def _rasterio_georef(path: Path) -> Georef | None:
-    import warnings
-
     import rasterio
 
     try:
@@ -230,8 +231,6 @@ class Raster:
                 f"{path}: image is {b.shape[0]} x {b.shape[1]} px; at least {MIN_SIDE} px per side needed"
             )
         if b.tiles != 1:
-            import warnings
-
             warnings.warn(
                 f"{path}: JPEG2000 has {b.tiles} tiles; HiRISE products have one", stacklevel=3
             )

@@ -9,6 +9,7 @@ salience maps), with ``cog=True`` for a Cloud-Optimised GeoTIFF. Both write atom
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,7 @@ def write_geotiff(
 
     crs: pyproj CRS, WKT or anything rasterio accepts (None: no CRS). transform: affine.Affine
     (None: identity). nodata: value recorded in the file. cog: write a Cloud-Optimised GeoTIFF with
-    rasterio's COG driver. overviews: add 2×, 4×, … overviews down to ~256 px, resampled with
+    rasterio's COG driver. overviews: add 2×, 4×, … overviews while the short side stays ≥ 128 px, resampled with
     ``resampling`` ("average" for continuous maps, "nearest" for masks and class maps).
     Booleans are stored as uint8.
     """
@@ -163,7 +164,9 @@ def write_geotiff(
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     method = Resampling[resampling]
     try:
-        with atomic_output(path) as tmp:
+        with warnings.catch_warnings(), atomic_output(path) as tmp:
+            # a GeoTIFF without transform is legitimate (plain arrays); GDAL's warning is noise here
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
             if cog:
                 with MemoryFile() as mem, mem.open(**profile) as src:
                     src.write(arr)
