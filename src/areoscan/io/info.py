@@ -59,8 +59,8 @@ def describe(
             projection=g.projection_name(),
             crs=g.proj_string(),
             transform=list(g.transform.to_gdal()),
-            corners_lonlat={k: [round(v[0], 7), round(v[1], 7)] for k, v in corners.items()},
-            centre_lonlat=[round(centre[0], 7), round(centre[1], 7)],
+            corners_lonlat={k: [round(v[0], 9), round(v[1], 9)] for k, v in corners.items()},
+            centre_lonlat=[round(centre[0], 9), round(centre[1], 9)],
         )
     return facts
 

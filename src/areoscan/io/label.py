@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -212,8 +213,9 @@ def read_label(path: str | Path) -> MapLabel:
 
             module = pvl.loads(text.decode("latin-1"))
     except Exception as exc:  # pvl raises several exception types on malformed text
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise LabelError(f"{path}: not a readable PDS3 label ({first[:120]})") from None
+        where = re.search(r"line (\d+)", str(exc))
+        detail = f"syntax error at line {where.group(1)}" if where else type(exc).__name__
+        raise LabelError(f"{path}: not a readable PDS3 label ({detail})") from None
     reader = _Reader(path, module)
     if reader.proj is None:
         raise reader.fail("no IMAGE_MAP_PROJECTION object")
