@@ -18,8 +18,10 @@ from areoscan.synth.params import SceneParams
 LAYER_CORAL = 11
 LAYER_CORAL_TEXTURE = 12
 RAMP_M = 6.0  # metres over which ridges grow from the patch edge to full relief
-TEXTURE_M = 2.2  # spacing of the ribs on trough floors
-ROUGHNESS_M = 0.08  # rms of the fine fractal roughness on coral surfaces
+TEXTURE_M = 3.0  # spacing of the ribs on trough floors
+TEXTURE_AMP = 0.06  # rib relief as a fraction of the ridge relief
+BANDWIDTH = 0.35  # relative width of the ring spectra (wider: less regular labyrinths)
+ROUGHNESS_M = 0.05  # rms of the fine fractal roughness on coral surfaces
 
 
 def lattice_factor(min_wavelength_m: float, scale: float) -> int:
@@ -47,8 +49,8 @@ def coral_heights(
     s = p.scale
     l1, l2 = p.coral_wavelength
     rings = [
-        Ring(l1, 0.22, p.coral_aniso[0], p.coral_theta[0]),
-        Ring(l2, 0.22, p.coral_aniso[1], p.coral_theta[1]),
+        Ring(l1, BANDWIDTH, p.coral_aniso[0], p.coral_theta[0]),
+        Ring(l2, BANDWIDTH, p.coral_aniso[1], p.coral_theta[1]),
     ]
     fac = lattice_factor(min(l1, l2) * 0.5, s)
     f1, f2 = band_field(p.seed, LAYER_CORAL, window, s, rings, fac, pad_for(max(l1, l2), s, 2.5))
@@ -69,7 +71,7 @@ def coral_heights(
     )
     trough = np.clip(-g, 0.0, 1.0)
     t *= trough
-    t *= np.float32(0.12)
+    t *= np.float32(TEXTURE_AMP)
     amp = np.float32(p.coral_relief * 0.5 * (l1 + l2)) * fields["coral_amp"] * (1.0 - 0.5 * mantle)
     g += t
     g *= amp

@@ -22,6 +22,7 @@ from areoscan.synth.noise import Filter, PowerLaw, filter_gain
 from areoscan.synth.params import SceneParams
 
 MAX_CELLS = 12_000_000  # coarse cells per field before the cell size doubles
+CORAL_MOUNDS_M = 1.2  # rms relief (m) of the 16-120 m undulations of coral patches
 BLEND_M = 6.0  # width (Gaussian sigma, m) of the blend between neighbouring background kinds
 
 # fine-fractal amplitude (m) and albedo offset of each kind
@@ -214,7 +215,10 @@ class Layout:
         frac = self._noise(21, shape, PowerLaw(3.2, 16.0, 150.0))
         relief += frac * sum(COARSE_AMP[k] * wsum[k] for k in COARSE_AMP)
         a_coral = np.clip(pc / 8.0, 0.0, 1.0)
-        relief -= 0.8 * a_coral * a_coral * (3.0 - 2.0 * a_coral)
+        a_coral = a_coral * a_coral * (3.0 - 2.0 * a_coral)
+        relief -= 0.8 * a_coral
+        # brain coral surfaces undulate over tens of metres (mounds, shallow troughs)
+        relief += CORAL_MOUNDS_M * a_coral * self._noise(22, shape, PowerLaw(3.5, 16.0, 120.0))
         f["relief"] = relief.astype(np.float32)
         fine = np.zeros(shape, np.float32)
         for k, fine_m in FINE_AMP.items():

@@ -91,8 +91,8 @@ class SceneParams:
             b + (0.8 if k == Terrain.MANTLE else 0.0) for k, b in zip(bg, bias, strict=True)
         )
         extent = min(h, w) * scale
-        lam1 = float(rng.uniform(7.0, 15.0))
-        lam2 = float(np.clip(lam1 * rng.uniform(0.7, 1.4), 5.0, 18.0))
+        lam1 = float(rng.uniform(10.0, 19.0))
+        lam2 = float(np.clip(lam1 * rng.uniform(0.75, 1.3), 8.0, 22.0))
         th = float(rng.uniform(0, math.pi))
         return cls(
             height=h,
@@ -116,7 +116,7 @@ class SceneParams:
             coral_theta=(th, th + float(rng.uniform(0.5, 2.6))),
             coral_aniso=(float(rng.uniform(0.0, 0.6)), float(rng.uniform(0.0, 0.6))),
             coral_relief=float(rng.uniform(0.05, 0.09)),
-            coral_sharp=float(rng.uniform(1.5, 3.0)),
+            coral_sharp=float(rng.uniform(0.9, 1.8)),
             coral_bias=float(rng.uniform(-0.2, 0.4)),
             dune_wavelength=(float(rng.uniform(40.0, 120.0)), float(rng.uniform(8.0, 30.0))),
             dune_theta=(float(rng.uniform(0, math.pi)), float(rng.uniform(0, math.pi))),
