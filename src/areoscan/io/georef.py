@@ -335,7 +335,7 @@ def label_centred_on(
     lats = [v[1] for k, v in corners.items() if k != "centre"]
     # east/west extremes measured relative to the centre longitude so a 0/360 crossing stays sane
     rel = np.mod(lons - longitude + 180.0, 360.0) - 180.0
-    bounds = {
+    bounds: dict[str, Any] = {
         "minimum_latitude": float(min(lats)),
         "maximum_latitude": float(max(lats)),
         "easternmost_longitude": float((longitude + rel.max()) % 360.0),
