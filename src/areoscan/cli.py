@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "areoscan.io.commands",
     "areoscan.survey.commands",
     "areoscan.synth.commands",
+    "areoscan.scan.commands",
 ]
 
 

@@ -1,0 +1,85 @@
+"""A quick-look PNG of a scanned image: a low resolution level with the regions outlined.
+
+Use :func:`write_quicklook` at the end of a scan. It decodes the coarsest level whose long side is
+still at least ``max_side`` px, stretches the contrast over the footprint, draws the flagged screen
+tiles in thin cyan and the regions' outlines in red, and saves an RGB PNG.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from areoscan.tiling import Window
+
+
+def quicklook_level(raster: Any, max_side: int = 1600) -> int:
+    """Coarsest level whose long side is at least ``max_side`` px (level 0 for small images)."""
+    level = 0
+    while level + 1 < raster.levels and max(raster.shape_at(level + 1)) >= max_side:
+        level += 1
+    return level
+
+
+def stretch(img: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """uint8 grey image: the 1st–99th percentile of valid pixels mapped to 0–255, no data black."""
+    vals = img[valid]
+    lo, hi = np.percentile(vals, [1, 99]) if vals.size else (0.0, 1.0)
+    if hi <= lo:
+        hi = lo + 1e-6
+    out = np.clip((img - lo) / (hi - lo), 0, 1) * 255
+    out[~valid] = 0
+    return out.astype(np.uint8)
+
+
+def _rings(geom: Any) -> list[np.ndarray]:
+    polys = list(geom.geoms) if hasattr(geom, "geoms") else [geom]
+    rings = []
+    for p in polys:
+        rings.append(np.asarray(p.exterior.coords))
+        rings += [np.asarray(r.coords) for r in p.interiors]
+    return rings
+
+
+def write_quicklook(
+    path: Path,
+    raster: Any,
+    geometries: list[Any],
+    flagged: list[Window],
+    screen_level: int,
+    max_side: int = 1600,
+) -> tuple[Path, int]:
+    """Write the quick-look PNG; return (path, level used).
+
+    geometries: region polygons as written by :mod:`areoscan.scan.vectorize` (map coordinates, or
+    level-0 pixels without georeference). flagged: flagged tiles at ``screen_level``.
+    """
+    from PIL import Image, ImageDraw
+
+    from areoscan.io import atomic_output
+
+    level = quicklook_level(raster, max_side)
+    raw = raster.read_raw(level)
+    valid = raw != raster.nodata if raster.nodata is not None else np.ones(raw.shape, dtype=bool)
+    grey = stretch(raw.astype(np.float32), valid)
+    im = Image.fromarray(np.dstack([grey, grey, grey]), "RGB")
+    draw = ImageDraw.Draw(im)
+    f = 2.0 ** (screen_level - level)
+    for w in flagged:
+        box = (w.col * f, w.row * f, (w.col + w.width) * f - 1, (w.row + w.height) * f - 1)
+        draw.rectangle(box, outline=(0, 200, 255), width=1)
+    georef = raster.georef
+    width = max(2, round(max(im.size) / 800))
+    for geom in geometries:
+        for ring in _rings(geom):
+            if georef is not None:
+                rows, cols = georef.xy_to_pixel(ring[:, 0], ring[:, 1], level=level)
+                pts = np.column_stack([np.atleast_1d(cols) + 0.5, np.atleast_1d(rows) + 0.5])
+            else:
+                pts = ring / 2**level
+            draw.line([tuple(p) for p in pts.tolist()], fill=(255, 40, 40), width=width)
+    with atomic_output(path) as tmp:
+        im.save(tmp, format="PNG", optimize=False)
+    return path, level

@@ -1,0 +1,205 @@
+"""The screen: classify every tile of a low resolution level into a brain-coral probability map.
+
+Use :func:`screen_image` first on every image: it decodes the screen level once (in memory-bounded
+bands), classifies each tile inside the footprint with the screening classifier
+(:class:`TileScreen`) and returns a :class:`Screen` — per-tile probabilities, the flagged tiles
+(probability at or above the threshold) and the footprint — from which
+:mod:`areoscan.scan.windows` decides where the expensive segmenter runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from areoscan.errors import ModelError
+from areoscan.models.card import ModelCard
+from areoscan.tiling import TileGrid, Window
+
+SALIENCE_NODATA = 255
+
+
+class TileScreen:
+    """Positive-class probability for batches of tiles, from a classification model.
+
+    Args:
+        model: shipped model name, model directory, ``.json`` or ``.onnx`` path.
+        backend: ``"torch"`` or ``"onnx"`` (onnxruntime; about 2× faster on a CPU).
+    """
+
+    def __init__(self, model: str | Path, backend: str = "torch") -> None:
+        from areoscan.models.export import make_runner
+
+        self.runner, self.card = make_runner(model, backend)
+        card: ModelCard = self.card
+        if card.task != "classification":
+            raise ModelError(
+                f"{model}: model {card.name!r} is a {card.task} model; the screen needs a classifier"
+            )
+        self.positive = positive_index(card)
+
+    @property
+    def tile_size(self) -> int:
+        """Tile side the classifier was trained on."""
+        return int(self.card.tile_size)
+
+    @property
+    def threshold(self) -> float:
+        """The card's decision threshold on the positive class (0.5 when the card has none)."""
+        return 0.5 if self.card.threshold is None else float(self.card.threshold)
+
+    def __call__(self, tiles: np.ndarray) -> np.ndarray:
+        """``(N,)`` float32 probabilities of the positive class for ``(N, S, S)`` tiles in [0, 1]."""
+        from scipy.special import softmax
+
+        logits = np.asarray(self.runner(np.asarray(tiles, dtype=np.float32)[:, None]))
+        if logits.shape[1] == 1:
+            return (1.0 / (1.0 + np.exp(-logits[:, 0]))).astype(np.float32)
+        return softmax(logits.astype(np.float64), axis=1)[:, self.positive].astype(np.float32)
+
+
+def positive_index(card: ModelCard) -> int:
+    """Output index of the positive (brain coral) class of a screening classifier."""
+    if card.positive_class is not None:
+        return card.classes.index(card.positive_class)
+    for i, name in enumerate(card.classes):
+        if "coral" in name.lower():
+            return i
+    if len(card.classes) == 2:
+        return 1
+    raise ModelError(
+        f"model {card.name!r}: cannot tell which of {card.classes} is the positive class; "
+        "set positive_class in its card"
+    )
+
+
+@dataclass
+class Screen:
+    """Result of the screen at one level.
+
+    level: resolution level screened; shape: that level's (h, w); tile: tile side (px at level).
+    windows: the classified tiles (inside the footprint); probs: their positive probabilities.
+    threshold: decision threshold used; footprint: bool map of valid pixels at ``level``.
+    """
+
+    level: int
+    shape: tuple[int, int]
+    tile: int
+    windows: list[Window]
+    probs: np.ndarray
+    threshold: float
+    footprint: np.ndarray
+
+    @property
+    def flags(self) -> np.ndarray:
+        """Boolean per classified tile: probability at or above the threshold."""
+        return self.probs >= self.threshold
+
+    @property
+    def flagged(self) -> list[Window]:
+        """The flagged tiles (screen-level windows)."""
+        return [w for w, f in zip(self.windows, self.flags, strict=True) if f]
+
+    def salience(self) -> np.ndarray:
+        """uint8 map at the screen level: tile probability in percent (0–100), 255 off-footprint.
+
+        Pixels of the footprint in tiles that were not classified (mostly no data) read 0.
+        """
+        out = np.zeros(self.shape, dtype=np.uint8)
+        order = np.argsort(self.probs, kind="stable")  # higher probabilities painted last
+        for i in order:
+            out[self.windows[i].slices] = np.uint8(round(float(self.probs[i]) * 100))
+        out[~self.footprint] = SALIENCE_NODATA
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Counts for the summary."""
+        return {
+            "level": self.level,
+            "tile": self.tile,
+            "tiles": len(self.windows),
+            "flagged_tiles": int(self.flags.sum()),
+            "threshold": self.threshold,
+            "max_probability": float(self.probs.max()) if len(self.probs) else 0.0,
+        }
+
+
+def nodata_value(raster: Any) -> float | None:
+    """The float value :meth:`Raster.read` gives no-data pixels (computed the same way), or None."""
+    if raster.nodata is None:
+        return None
+    scale = np.float32(1.0 / (2**raster.bit_depth - 1))
+    return float(np.float32(raster.nodata) * scale)
+
+
+def read_level_raw(raster: Any, level: int, memory_mb: float) -> np.ndarray:
+    """The whole level as raw integers, decoded in full-width bands that fit ``memory_mb``."""
+    from areoscan.io.strips import plan_strips
+
+    h, w = raster.shape_at(level)
+    reserved = raster.path.stat().st_size / 2**20 if raster.format == "jp2" else 0.0
+    try:
+        plan = plan_strips(h, w, memory_mb, bytes_per_px=9.5, reserved_mb=reserved)
+    except ValueError:  # budget smaller than the compressed tile: go row band by row band anyway
+        plan = plan_strips(h, w, rows=max(64, min(h, 1024)))
+    out: np.ndarray | None = None
+    for r0, r1, _c0, _c1 in plan:
+        band = raster.read_raw(level, (r0, 0, r1 - r0, w))
+        if out is None:
+            out = np.empty((h, w), dtype=band.dtype)
+        out[r0:r1] = band
+    assert out is not None
+    return out
+
+
+def screen_image(
+    raster: Any,
+    screen: TileScreen,
+    level: int,
+    *,
+    threshold: float | None = None,
+    memory_mb: float = 1024,
+    min_valid: float = 0.25,
+    batch: int = 64,
+    progress: bool = False,
+) -> Screen:
+    """Classify every tile of ``level`` with at least ``min_valid`` of its pixels in the footprint.
+
+    Tiles are non-overlapping (the last row/column of tiles is shifted inward so none is padded);
+    pixels outside the footprint are 0, which the classifier's first layer ignores.
+    ``threshold`` overrides the model card's.
+    """
+    raw = read_level_raw(raster, level, memory_mb)
+    footprint = (
+        raw != raster.nodata if raster.nodata is not None else np.ones(raw.shape, dtype=bool)
+    )
+    tile = screen.tile_size
+    grid = TileGrid(raw.shape, tile, 0)
+    windows = grid.inside(footprint, min_valid)
+    scale = np.float32(1.0 / (2**raster.bit_depth - 1))
+    probs = np.zeros(len(windows), dtype=np.float32)
+    starts = range(0, len(windows), batch)
+    if progress:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc=f"screen L{level}", unit="batch", leave=False)
+    for i in starts:
+        chunk = windows[i : i + batch]
+        tiles = np.zeros((len(chunk), tile, tile), dtype=np.float32)
+        for k, win in enumerate(chunk):
+            part = raw[win.slices]
+            tiles[k, : part.shape[0], : part.shape[1]] = part.astype(np.float32) * scale
+            tiles[k, : part.shape[0], : part.shape[1]][~footprint[win.slices]] = 0.0
+        probs[i : i + len(chunk)] = screen(tiles)
+    return Screen(
+        level=level,
+        shape=(int(raw.shape[0]), int(raw.shape[1])),
+        tile=tile,
+        windows=windows,
+        probs=probs,
+        threshold=screen.threshold if threshold is None else float(threshold),
+        footprint=footprint,
+    )

@@ -1,0 +1,269 @@
+"""Segment the selected tiles at full resolution, band by band, within a memory budget.
+
+Use :func:`segment_groups` after :func:`areoscan.scan.windows.plan_segmentation`. The selected tiles
+are cut into horizontal *bands* (:func:`plan_bands`) whose decoded area fits ``memory_mb``; each
+band is decoded with one window read per band (only the columns its tiles need), its tiles are
+predicted in batches, and every tile is blended with smooth weights
+(:class:`~areoscan.tiling.Blender`) into the rows the band completes. Tiles reaching below those
+rows are carried into the next band, so overlapping tiles blend across band edges exactly as if the
+image had been segmented in one piece, without seams and without ever predicting a tile twice.
+Results are kept per :class:`~areoscan.scan.windows.TileGroup` as one-byte probabilities
+(:mod:`areoscan.scan.quant`); pixels whose input is no data are marked as such.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from areoscan.scan.quant import NO_VALUE, NODATA, quantise
+from areoscan.scan.screen import nodata_value
+from areoscan.scan.windows import SegmentPlan
+from areoscan.tiling import Blender, Window
+
+# Bytes per decoded pixel of a band in flight: the decoder's int32 buffers and copies (16.5, as in
+# areoscan.io.strips) plus the float32 blend sums and weights (8) and one-byte results (1).
+BAND_BYTES_PER_PX = 25.5
+
+
+@dataclass
+class Read:
+    """One decoded window and the tiles predicted from it: ``(group index, tile)`` pairs."""
+
+    window: Window
+    tiles: list[tuple[int, Window]] = field(default_factory=list)
+
+
+@dataclass
+class Band:
+    """A group of reads whose tiles complete the blend of rows ``final[0]:final[1]``."""
+
+    reads: list[Read]
+    final: tuple[int, int]
+
+
+def _bbox(tiles: list[tuple[int, Window]]) -> Window:
+    r0 = min(t.row for _, t in tiles)
+    c0 = min(t.col for _, t in tiles)
+    r1 = max(t.row + t.height for _, t in tiles)
+    c1 = max(t.col + t.width for _, t in tiles)
+    return Window(r0, c0, r1 - r0, c1 - c0)
+
+
+def _column_clusters(tiles: list[tuple[int, Window]], gap: int) -> list[list[tuple[int, Window]]]:
+    """Split tiles into runs along the columns separated by more than ``gap`` px of no tile."""
+    runs: list[list[tuple[int, Window]]] = []
+    right = None
+    for gt in sorted(tiles, key=lambda gt: (gt[1].col, gt[1].row)):
+        t = gt[1]
+        if right is None or t.col > right + gap:
+            runs.append([])
+            right = t.col + t.width
+        runs[-1].append(gt)
+        right = max(right, t.col + t.width)
+    return runs
+
+
+def _chunks(tiles: list[tuple[int, Window]], budget_px: float) -> list[Read]:
+    """Reads covering ``tiles`` (one tile row), each within ``budget_px`` (at least one tile)."""
+    reads: list[Read] = []
+    chunk: list[tuple[int, Window]] = []
+    for gt in sorted(tiles, key=lambda gt: gt[1].col):
+        b = _bbox([*chunk, gt])
+        if chunk and b.height * b.width > budget_px:
+            reads.append(Read(_bbox(chunk), chunk))
+            chunk = []
+        chunk.append(gt)
+    reads.append(Read(_bbox(chunk), chunk))
+    return reads
+
+
+def plan_bands(
+    plan: SegmentPlan,
+    memory_mb: float = 1024,
+    reserved_mb: float = 0.0,
+    bytes_per_px: float = BAND_BYTES_PER_PX,
+    gap: int | None = None,
+) -> list[Band]:
+    """Cut the plan's tiles into bands of whole tile rows whose decoded area fits the budget.
+
+    Consecutive overlapping tile rows join one band while the band's decoded area fits
+    ``memory_mb - reserved_mb`` (reserved: what the decoder needs whatever the window — a JPEG2000
+    decoder holds the whole compressed tile); rows with no selected tile are never decoded. Within
+    a band, runs of tiles separated by more than ``gap`` px (default: two tiles) are read as
+    separate windows. A single tile row wider than the budget is read in column chunks; the budget
+    is never cut below one tile.
+    """
+    gap = 2 * plan.tile if gap is None else gap
+    by_row: dict[int, list[tuple[int, Window]]] = {}
+    for g in plan.groups:
+        for t in g.tiles:
+            by_row.setdefault(t.row, []).append((g.index, t))
+    budget_px = max(0.0, (memory_mb - reserved_mb) * 2**20 / bytes_per_px)
+    budget_px = max(budget_px, float(plan.tile * plan.tile))
+
+    def area(tiles: list[tuple[int, Window]]) -> int:
+        boxes = [_bbox(run) for run in _column_clusters(tiles, gap)]
+        return sum(b.height * b.width for b in boxes)
+
+    groups_of_rows: list[list[tuple[int, Window]]] = []
+    for r in sorted(by_row):
+        row_tiles = by_row[r]
+        if groups_of_rows:
+            last = groups_of_rows[-1]
+            touches = r <= max(t.row + t.height for _, t in last)
+            if touches and area(last + row_tiles) <= budget_px:
+                last.extend(row_tiles)
+                continue
+        groups_of_rows.append(list(row_tiles))
+    out: list[Band] = []
+    height = plan.shape[0]
+    for k, tiles in enumerate(groups_of_rows):
+        reads: list[Read] = []
+        for run in _column_clusters(tiles, gap):
+            box = _bbox(run)
+            reads += (
+                _chunks(run, budget_px) if box.height * box.width > budget_px else [Read(box, run)]
+            )
+        start = 0 if k == 0 else out[-1].final[1]
+        end = (
+            height if k == len(groups_of_rows) - 1 else min(t.row for _, t in groups_of_rows[k + 1])
+        )
+        out.append(Band(reads, (start, end)))
+    return out
+
+
+@dataclass
+class SegmentStats:
+    """Where the segment stage spent its time, and how much it decoded."""
+
+    decode_s: float = 0.0
+    predict_s: float = 0.0
+    blend_s: float = 0.0
+    reads: int = 0
+    decoded_px: int = 0
+    tiles: int = 0
+    bands: int = 0
+
+    def to_dict(self) -> dict[str, float | int]:
+        """JSON-ready copy."""
+        return dict(self.__dict__)
+
+
+def segment_groups(
+    raster: Any,
+    predictor: Any,
+    plan: SegmentPlan,
+    bands: list[Band],
+    *,
+    batch: int = 8,
+    progress: bool = False,
+) -> tuple[list[np.ndarray], SegmentStats]:
+    """Blended one-byte probabilities over each group's bounding box, and timing figures.
+
+    predictor: callable ``(N, 1, H, W) float32 -> (N, K, H, W)`` probabilities (channel 0 is the
+    positive class), e.g. :func:`areoscan.models.segmenters.load_segmenter`.
+    """
+    groups = plan.groups
+    width = plan.shape[1]
+    out = [np.full((g.bbox.height, g.bbox.width), NO_VALUE, dtype=np.uint8) for g in groups]
+    stats = SegmentStats(bands=len(bands))
+    nodata = nodata_value(raster)
+    carry: list[tuple[int, Window, np.ndarray]] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=sum(len(g.tiles) for g in groups), desc=f"segment L{plan.level}",
+                   unit="tile", leave=False)  # fmt: skip
+    for band in bands:
+        f0, f1 = band.final
+        rows = Window(f0, 0, f1 - f0, width)
+        blenders: dict[int, Blender] = {}
+        t0 = time.perf_counter()
+        for gi, tile, prob in carry:
+            _add(blenders, groups[gi].bbox, rows, gi, tile, prob)
+        carry = [c for c in carry if c[1].row + c[1].height > f1]
+        stats.blend_s += time.perf_counter() - t0
+        for read in band.reads:
+            t0 = time.perf_counter()
+            data = raster.read(plan.level, read.window.as_tuple())
+            stats.decode_s += time.perf_counter() - t0
+            stats.reads += 1
+            stats.decoded_px += int(data.size)
+            for i in range(0, len(read.tiles), batch):
+                chunk = read.tiles[i : i + batch]
+                tiles = [data[_rel(t, read.window)] for _, t in chunk]
+                t0 = time.perf_counter()
+                probs = _predict(predictor, tiles)
+                stats.predict_s += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                for (gi, tile), x, p in zip(chunk, tiles, probs, strict=True):
+                    if nodata is not None:
+                        p[x == nodata] = np.nan
+                    _add(blenders, groups[gi].bbox, rows, gi, tile, p)
+                    if tile.row + tile.height > f1:
+                        carry.append((gi, tile, p))
+                stats.blend_s += time.perf_counter() - t0
+                stats.tiles += len(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
+            del data
+        t0 = time.perf_counter()
+        for gi, blender in blenders.items():
+            _store(out[gi], groups[gi].bbox, blender)
+        stats.blend_s += time.perf_counter() - t0
+    if bar is not None:
+        bar.close()
+    return out, stats
+
+
+def _add(
+    blenders: dict[int, Blender],
+    bbox: Window,
+    rows: Window,
+    gi: int,
+    tile: Window,
+    prob: np.ndarray,
+) -> None:
+    """Blend a tile into group ``gi``'s part of the band's final rows (created on first use)."""
+    region = bbox.intersect(rows)
+    if region is None or tile.intersect(region) is None:
+        return
+    if gi not in blenders:
+        blenders[gi] = Blender(region)
+    blenders[gi].add(tile, prob)
+
+
+def _rel(tile: Window, base: Window) -> tuple[slice, slice]:
+    """Slices of ``tile`` inside an array holding ``base``."""
+    r, c = tile.row - base.row, tile.col - base.col
+    return slice(r, r + tile.height), slice(c, c + tile.width)
+
+
+def _predict(predictor: Any, tiles: list[np.ndarray]) -> list[np.ndarray]:
+    """Positive-class probability (H, W) float32 per tile; equal shapes are batched together."""
+    out: list[np.ndarray | None] = [None] * len(tiles)
+    shapes: dict[tuple[int, int], list[int]] = {}
+    for i, t in enumerate(tiles):
+        shapes.setdefault(t.shape, []).append(i)
+    for idx in shapes.values():
+        x = np.stack([tiles[i] for i in idx])[:, None]
+        p = np.asarray(predictor(x), dtype=np.float32)
+        for k, i in enumerate(idx):
+            out[i] = np.array(p[k, 0], dtype=np.float32, copy=True)
+    return [p for p in out if p is not None]
+
+
+def _store(q: np.ndarray, bbox: Window, blender: Blender) -> None:
+    """Write a finished blend into the group's one-byte array (no value where uncovered/no data)."""
+    region = blender.region
+    res = blender.result()[0]
+    codes = quantise(np.nan_to_num(res, nan=0.0))
+    codes[np.isnan(res)] = NODATA
+    codes[~blender.covered()] = NO_VALUE
+    q[region.row - bbox.row : region.row - bbox.row + region.height,
+      region.col - bbox.col : region.col - bbox.col + region.width] = codes  # fmt: skip

@@ -1,0 +1,46 @@
+import numpy as np
+
+from areoscan.scan.windows import grow_flagged, plan_segmentation
+from areoscan.tiling import Window
+
+
+def test_flagged_tile_maps_to_the_tiles_that_touch_it():
+    # screen level 2, 32-px tiles: tile (1, 2) covers level-0 rows 128..256, cols 256..384
+    plan = plan_segmentation(
+        [Window(32, 64, 32, 32)], 2, 0, (1024, 1536), tile=128, overlap=32, margin=0
+    )
+    assert len(plan.groups) == 1
+    tiles = plan.groups[0].tiles
+    cov = plan.groups[0].coverage()
+    bbox = plan.groups[0].bbox
+    full = np.zeros((1024, 1536), dtype=bool)
+    full[bbox.slices] = cov
+    assert full[128:256, 256:384].all()  # the flagged area is covered
+    for t in tiles:  # and every selected tile touches it
+        assert t.intersect(Window(128, 256, 128, 128)) is not None
+
+
+def test_separate_patches_form_separate_groups_and_margins_clip():
+    flagged = [Window(0, 0, 32, 32), Window(200, 300, 32, 32)]
+    plan = plan_segmentation(flagged, 2, 0, (1024, 1536), tile=128, overlap=32, margin=64)
+    assert len(plan.groups) == 2
+    a, b = plan.groups
+    assert a.bbox.row == 0 and a.bbox.col == 0
+    assert a.bbox.intersect(b.bbox) is None
+    grown = grow_flagged(flagged, 2, 0, (1024, 1536), 64)
+    assert grown[0] == Window(0, 0, 192, 192)  # clipped at the image edge
+
+
+def test_nothing_flagged_gives_no_groups():
+    plan = plan_segmentation([], 2, 0, (512, 512), tile=128, overlap=32)
+    assert plan.groups == [] and plan.to_dict()["tiles"] == 0
+
+
+def test_segment_level_coarser_than_screen_level():
+    plan = plan_segmentation(
+        [Window(64, 64, 64, 64)], 0, 1, (100, 100), tile=32, overlap=8, margin=0
+    )
+    cov = np.zeros((100, 100), dtype=bool)
+    g = plan.groups[0]
+    cov[g.bbox.slices] = g.coverage()
+    assert cov[32:64, 32:64].all()
