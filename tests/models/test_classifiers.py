@@ -71,7 +71,7 @@ def test_tta_is_invariant_and_only_in_eval():
         a, b, atol=1e-5
     )  # averaging over the full group makes it rotation invariant
     with pytest.raises(ValueError):
-        TileClassifier(torch.nn.Identity(), InputNorm(), tta=3)
+        TileClassifier(torch.nn.Identity(), InputNorm(), 2, tta=3)
 
 
 def test_onnx_parity_for_dct_and_tta(tmp_path):

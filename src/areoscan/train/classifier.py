@@ -1,0 +1,266 @@
+"""Train a tile classifier from a :class:`~areoscan.train.samples.SampleSet`; return module + card.
+
+Use :func:`train_classifier` (what ``areoscan train classifier`` runs). It splits by observation
+(:func:`~areoscan.train.samples.split_by_group`), trains with :func:`~areoscan.train.loop.fit`
+(early stopping on validation macro-F1), tunes the decision on the validation split, evaluates once
+on the held-out test split and writes the numbers into the card.
+
+Class imbalance: *weighted sampling*, not a weighted loss. Each epoch draws its batches with
+probability ∝ count(class)^-balance (``balance`` = 1 fully balanced, 0 natural frequencies; 0.5 by
+default), so rare classes (14 "impact ejecta" tiles next to 3,500 "other") appear in most batches
+— every step sees them, with fresh augmentation — while a weighted loss would see them in a few
+steps with huge weights (noisy gradients, BatchNorm statistics dominated by the majority). The
+prior shift this sampling causes is then corrected on validation data by per-class logit offsets
+(multi-class) or a probability threshold (binary screens), chosen to maximise validation macro-F1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from areoscan.errors import DataError
+from areoscan.evaluate.metrics import binary_rates, confusion_matrix, scores
+from areoscan.models.card import ModelCard, sha256_lines
+from areoscan.models.classify import predict_tiles, softmax
+from areoscan.models.export import TorchRunner
+from areoscan.models.registry import build_module
+from areoscan.train.augment import Augment, AugmentConfig
+from areoscan.train.loop import FitConfig, FitResult, fit, seed_everything
+from areoscan.train.samples import SampleSet, split_by_group
+
+
+@dataclass
+class ClassifierTrainConfig:
+    """Everything that defines a classifier training run (recorded in the model card).
+
+    name/arch/mode/size: model identity and input (see :mod:`areoscan.models.classifiers`).
+    level/scale_m_per_px: the resolution level and ground scale the tiles represent (documentation
+    for users of the model: the scan reads this level). norm: ``tile`` or ``fixed`` first layer.
+    balance: sampling exponent (see module doc). label_smoothing: cross-entropy smoothing.
+    tta: test-time views (1, 2, 4, 8). fractions: train/val/test shares (by observation).
+    positive_class: for binary screens, the class whose probability is thresholded.
+    min_recall: for screens, the threshold is the highest one keeping validation recall >= this
+    (None: the threshold maximising validation F1). tune: tune logit offsets / threshold.
+    """
+
+    name: str = "classifier"
+    arch: str = "mobilenetv3_small"
+    mode: str = "spatial"
+    size: int = 128
+    level: int = 0
+    scale_m_per_px: float | None = None
+    norm: str = "tile"
+    batch_size: int = 64
+    steps_per_epoch: int | None = None
+    balance: float = 0.5
+    label_smoothing: float = 0.05
+    tta: int = 1
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    seed: int = 0
+    threads: int = 2
+    positive_class: str | None = None
+    min_recall: float | None = None
+    tune: bool = True
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    fit: FitConfig = field(default_factory=FitConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+@dataclass
+class TrainOutcome:
+    """What :func:`train_classifier` returns."""
+
+    module: nn.Module
+    card: ModelCard
+    fit: FitResult
+    splits: dict[str, np.ndarray]
+
+
+def sampling_weights(labels: np.ndarray, n_classes: int, balance: float) -> np.ndarray:
+    """Per-sample draw probabilities ∝ count(class)^-balance (sum to 1)."""
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    w = np.where(counts > 0, np.maximum(counts, 1) ** -balance, 0.0)[labels]
+    return w / w.sum()
+
+
+def predict_probs(
+    module: nn.Module, card: ModelCard, images: np.ndarray, batch: int = 128
+) -> np.ndarray:
+    """Softmax probabilities for in-memory tiles (N, S, S)."""
+    return predict_tiles(TorchRunner(module, card, channels_last=False), images, batch)
+
+
+def tune_logit_bias(
+    logits: np.ndarray, labels: np.ndarray, n_classes: int, rounds: int = 3
+) -> np.ndarray:
+    """Per-class logit offsets maximising macro-F1 on (validation) data, by coordinate ascent.
+
+    Offsets move on a grid of 0.25 within ±3; a class absent from ``labels`` keeps offset 0.
+    Ties keep the smaller change, so offsets do not drift where the data cannot tell.
+    """
+    bias = np.zeros(n_classes)
+    grid = np.arange(-3.0, 3.01, 0.25)
+    present = np.bincount(labels, minlength=n_classes) > 0
+
+    def score(b: np.ndarray) -> float:
+        pred = (logits + b).argmax(axis=1)
+        return scores(confusion_matrix(labels, pred, n_classes))["macro_f1"]
+
+    best = score(bias)
+    for _ in range(rounds):
+        changed = False
+        for c in np.flatnonzero(present):
+            for v in sorted(grid, key=abs):
+                trial = bias.copy()
+                trial[c] = v
+                s = score(trial)
+                if s > best + 1e-9:
+                    best, bias, changed = s, trial, True
+        if not changed:
+            break
+    return bias
+
+
+def tune_threshold(p_pos: np.ndarray, is_pos: np.ndarray, min_recall: float | None) -> float:
+    """Screen threshold on validation data: max F1, or the highest keeping recall >= min_recall."""
+    cands = np.unique(np.clip(np.r_[p_pos, 0.5], 1e-4, 0.9999))
+    best_t, best_s = 0.5, -1.0
+    for t in cands:
+        pred = p_pos >= t
+        tp = float((pred & is_pos).sum())
+        rec = tp / max(1, is_pos.sum())
+        f1 = 2 * tp / max(1, pred.sum() + is_pos.sum())
+        s = (t if rec >= min_recall else -1.0) if min_recall is not None else f1
+        if s > best_s:
+            best_t, best_s = float(t), s
+    return best_t
+
+
+def evaluate_split(
+    module: nn.Module, card: ModelCard, data: SampleSet, probs: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Scores of ``module`` on ``data`` (decision rule of the card applied)."""
+    from areoscan.models.classify import decide
+
+    if probs is None:
+        probs = predict_probs(module, card, data.images)
+    pred = decide(probs, card)
+    cm = confusion_matrix(data.labels, pred, card.n_classes)
+    out = scores(cm, card.classes)
+    if card.positive_class is not None:
+        out["binary"] = binary_rates(cm, card.classes.index(card.positive_class))
+    return out
+
+
+def train_classifier(
+    samples: SampleSet, cfg: ClassifierTrainConfig, command: str = ""
+) -> TrainOutcome:
+    """Split, train, tune and test; the card carries the test metrics (module in eval mode)."""
+    seed_everything(cfg.seed, cfg.threads)
+    tr, va, te = split_by_group(samples, cfg.fractions, seed=cfg.seed)
+    if len(tr) == 0 or len(va) == 0:
+        raise DataError(
+            "too few observation groups (source images) to make train and validation splits"
+        )
+    train, val = samples.subset(tr), samples.subset(va)
+    test = samples.subset(te) if len(te) else None
+    card = ModelCard(
+        name=cfg.name,
+        task="classification",
+        arch=cfg.arch,
+        mode=cfg.mode,
+        classes=list(samples.classes),
+        tile_size=cfg.size,
+        level=cfg.level,
+        scale_m_per_px=cfg.scale_m_per_px,
+        normalisation={
+            "input": "float32 = raw / (2**bit_depth - 1) (10-bit HiRISE: /1023; 8-bit tiles: /255)",
+            "kind": cfg.norm,
+            "mean": 0.5,
+            "std": 0.25,
+            "min_std": 0.005,
+        },
+        resize="area",
+        positive_class=cfg.positive_class,
+        arch_kwargs={**cfg.arch_kwargs, "tta": cfg.tta},
+        split_rule=f"by observation id (group), stratified greedy, fractions {list(cfg.fractions)}, seed {cfg.seed}; test = original orientation only",
+    )
+    module = build_module(card)
+    n_cls = card.n_classes
+    weights = torch.from_numpy(sampling_weights(train.labels, n_cls, cfg.balance))
+    steps = cfg.steps_per_epoch or max(1, int(np.ceil(len(train) / cfg.batch_size)))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    aug = Augment(cfg.augment, seed=cfg.seed + 1)
+    images_t = torch.from_numpy(train.images)
+    labels_t = torch.from_numpy(train.labels)
+
+    def batches(epoch: int):
+        idx = torch.multinomial(weights, steps * cfg.batch_size, replacement=True, generator=gen)
+        for s in range(steps):
+            b = idx[s * cfg.batch_size : (s + 1) * cfg.batch_size]
+            yield aug(images_t[b][:, None]), labels_t[b]
+
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+
+    def validate(model: nn.Module) -> tuple[float, dict[str, Any]]:
+        s = evaluate_split(model, card, val)
+        return s["macro_f1"], {"accuracy": s["accuracy"], "macro_f1": s["macro_f1"]}
+
+    t0 = time.monotonic()
+    result = fit(module, batches, steps, loss_fn, validate, cfg.fit)
+    val_logits = _logits(module, card, val.images)
+    if cfg.tune and cfg.positive_class is not None:
+        pos = card.classes.index(cfg.positive_class)
+        card.threshold = tune_threshold(
+            softmax(val_logits)[:, pos], val.labels == pos, cfg.min_recall
+        )
+    elif cfg.tune:
+        bias = tune_logit_bias(val_logits, val.labels, n_cls)
+        module.logit_bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+    metrics: dict[str, Any] = {
+        "validation": evaluate_split(module, card, val),
+        "fit": dataclasses.asdict(result),
+    }
+    if test is not None:
+        metrics["test"] = evaluate_split(module, card, test)
+        strict = [i for i, v in enumerate(test.variants) if v == "orig"]
+        if 0 < len(strict) < len(test):
+            metrics["test_orig_variant_only"] = evaluate_split(module, card, test.subset(strict))
+    card.metrics = metrics
+    card.training = {
+        "command": command,
+        "seconds": round(time.monotonic() - t0, 1),
+        "train": train.summary(),
+        "validation": val.summary(),
+        "test": test.summary() if test is not None else None,
+        "all_samples": samples.summary(),
+        "config": _jsonable(dataclasses.asdict(cfg)),
+    }
+    card.training_manifest_sha256 = sha256_lines(train.manifest_lines())
+    return TrainOutcome(module, card, result, {"train": tr, "val": va, "test": te})
+
+
+def _logits(module: nn.Module, card: ModelCard, images: np.ndarray) -> np.ndarray:
+    """Raw logits without the stored bias (so tuning starts from zero)."""
+    runner = TorchRunner(module, card, channels_last=False)
+    saved = module.logit_bias.clone()
+    module.logit_bias.zero_()
+    try:
+        return np.concatenate([runner(images[i : i + 128]) for i in range(0, len(images), 128)])
+    finally:
+        module.logit_bias.copy_(saved)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return obj

@@ -1,0 +1,208 @@
+"""``areoscan train classifier``: build samples from ``--data`` specs, train, write weights + card."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from areoscan.errors import DataError
+
+DATA_HELP = (
+    "training data, repeatable: a landmark set folder (v3 manifest.csv / v1 labels.txt), a folder of "
+    "class folders, DIR@CLASS (every tile is CLASS), IMAGE.jp2 (+ IMAGE_mask.tif beside it, tiles at "
+    "--level), or synth:N (N synthetic patches at --scale m/px)"
+)
+
+
+def _fractions(text: str) -> tuple[float, float, float]:
+    try:
+        parts = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected three numbers like 0.7,0.15,0.15, got {text!r}"
+        ) from None
+    if len(parts) != 3 or any(p < 0 for p in parts) or abs(sum(parts) - 1) > 1e-6:
+        raise argparse.ArgumentTypeError(f"expected three shares summing to 1, got {text!r}")
+    return parts  # type: ignore[return-value]
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "classifier",
+        help="train a tile classifier (safetensors weights + JSON model card)",
+        description="Train a tile classifier. Splits are by observation id; class imbalance is handled "
+        "by weighted sampling plus decision offsets tuned on validation data; early stopping on "
+        "validation macro-F1; seeded and reproducible (same seed and --threads).",
+    )
+    p.add_argument("--data", action="append", required=True, metavar="SPEC", help=DATA_HELP)
+    p.add_argument(
+        "--out", required=True, type=Path, help="output folder for NAME.safetensors + NAME.json"
+    )
+    p.add_argument("--name", default="classifier", help="model name (file stem) [classifier]")
+    p.add_argument(
+        "--arch",
+        default="mobilenetv3_small",
+        choices=["small_cnn", "resnet18", "resnet34", "mobilenetv3_small", "mobilenetv3_large"],
+    )
+    p.add_argument(
+        "--mode", default="spatial", choices=["spatial", "dct"], help="input mode [spatial]"
+    )
+    p.add_argument("--size", type=int, default=128, help="tile size in px (multiple of 32) [128]")
+    p.add_argument(
+        "--level",
+        type=int,
+        default=2,
+        help="resolution level of JP2 tiles (and recorded in the card) [2]",
+    )
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        help="ground scale of the tiles in m/px (recorded; synth tiles are rendered at it, default 1.0)",
+    )
+    p.add_argument(
+        "--classes", default=None, help="comma-separated class order (default: order of appearance)"
+    )
+    p.add_argument(
+        "--norm",
+        default="tile",
+        choices=["tile", "fixed"],
+        help="first layer: per-tile standardisation or fixed [tile]",
+    )
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        default=None,
+        help="batches per epoch (default: train size / batch size)",
+    )
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument(
+        "--patience", type=int, default=8, help="early stopping patience in epochs (0 = off) [8]"
+    )
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="wall-clock budget; best weights so far are kept",
+    )
+    p.add_argument(
+        "--balance",
+        type=float,
+        default=0.5,
+        help="sampling exponent: 0 natural, 1 fully class-balanced [0.5]",
+    )
+    p.add_argument("--label-smoothing", type=float, default=0.05)
+    p.add_argument(
+        "--tta",
+        type=int,
+        default=1,
+        choices=[1, 2, 4, 8],
+        help="test-time flips/rotations inside the model [1]",
+    )
+    p.add_argument(
+        "--positive-class",
+        default=None,
+        help="binary screen: class whose probability is thresholded",
+    )
+    p.add_argument(
+        "--min-recall",
+        type=float,
+        default=None,
+        help="screen: highest threshold keeping validation recall >= this",
+    )
+    p.add_argument(
+        "--no-tune",
+        dest="tune",
+        action="store_false",
+        help="do not tune logit offsets / threshold on validation",
+    )
+    p.add_argument(
+        "--fractions",
+        type=_fractions,
+        default=(0.7, 0.15, 0.15),
+        help="train,val,test shares [0.7,0.15,0.15]",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads [2]")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from areoscan.models.registry import save_model
+    from areoscan.train.classifier import ClassifierTrainConfig, train_classifier
+    from areoscan.train.loop import FitConfig, seed_everything
+    from areoscan.train.samples import concat, load_source
+
+    if args.size % 32:
+        raise DataError(f"--size must be a multiple of 32, got {args.size}")
+    seed_everything(args.seed, args.threads)
+    scale = args.scale if args.scale is not None else 1.0
+    sets = []
+    for i, spec in enumerate(args.data):
+        s = load_source(spec, args.size, level=args.level, scale=scale, seed=args.seed + 1000 * i)
+        print(f"{spec}: {len(s)} tiles {s.counts()}", file=sys.stderr)
+        sets.append(s)
+    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    samples = concat(sets, classes)
+    if len(samples.classes) < 2:
+        raise DataError(
+            f"need at least two classes, got {samples.classes}; use DIR@CLASS to label folders"
+        )
+    cfg = ClassifierTrainConfig(
+        name=args.name,
+        arch=args.arch,
+        mode=args.mode,
+        size=args.size,
+        level=args.level,
+        scale_m_per_px=args.scale,
+        norm=args.norm,
+        batch_size=args.batch_size,
+        steps_per_epoch=args.steps_per_epoch,
+        balance=args.balance,
+        label_smoothing=args.label_smoothing,
+        tta=args.tta,
+        fractions=args.fractions,
+        seed=args.seed,
+        threads=args.threads,
+        positive_class=args.positive_class,
+        min_recall=args.min_recall,
+        tune=args.tune,
+        fit=FitConfig(
+            epochs=args.epochs,
+            lr=args.lr,
+            weight_decay=args.weight_decay,
+            patience=args.patience,
+            max_minutes=args.max_minutes,
+            progress=not args.quiet,
+        ),
+    )
+    command = (
+        "areoscan train classifier " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+        if sys.argv[1:3] == ["train", "classifier"]
+        else ""
+    )
+    outcome = train_classifier(samples, cfg, command=command)
+    weights, card_path = save_model(outcome.module, outcome.card, args.out)
+    test = outcome.card.metrics.get("test", {})
+    summary = {
+        "weights": str(weights),
+        "card": str(card_path),
+        "best_epoch": outcome.fit.best_epoch,
+        "stopped": outcome.fit.stopped,
+        "val_macro_f1": round(outcome.fit.best_score, 4),
+        "test_accuracy": round(test.get("accuracy", float("nan")), 4),
+        "test_macro_f1": round(test.get("macro_f1", float("nan")), 4),
+        "test_majority_accuracy": round(test.get("majority_accuracy", float("nan")), 4),
+    }
+    print(json.dumps(summary, indent=2))
+    if test.get("collapsed"):
+        print(f"WARNING: {test['collapsed']}", file=sys.stderr)
+    return 0

@@ -1,0 +1,501 @@
+"""Labelled tiles for classifier training, and splits by observation.
+
+Use :func:`load_source` with one ``--data`` spec per source and :func:`concat` to merge them into
+one :class:`SampleSet` (tiles already resized to the model's input size, float32 in [0, 1]).
+Sources:
+
+* a HiRISE landmark set v3 (folder with ``manifest.csv``) — geometric variants (r90/r180/r270/fh/fv)
+  are turned back into the original orientation (they are pixel-exact copies), ``brt`` variants
+  are kept for training only;
+* a landmark set v1 (folder with ``labels.txt`` + ``classmap.csv``), classes mapped onto v3 names,
+  ``edge`` dropped;
+* a folder of class folders (``root/<class>/*.png``) or a flat folder with ``PATH@CLASS``;
+* ``synth:N`` — N in-memory synthetic patches from :mod:`areoscan.synth` (see :func:`from_synth`);
+* a JP2 with ``<stem>_mask.tif`` beside it: tiles at a resolution level, labelled by mask coverage
+  (:func:`from_image_mask`).
+
+Every sample carries a ``group`` (the HiRISE observation id when known): :func:`split_by_group`
+keeps each group — and so every augmented variant of one landmark — inside one split.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from areoscan.errors import DataError
+from areoscan.models.classify import IMAGE_SUFFIXES, read_tile, resize_tile
+
+OBS_RE = re.compile(r"(?:ESP|PSP|AEB|TRA|CAL|TDI|INT|ACO)_\d{6}_\d{4}")
+V1_TO_V3 = {
+    "other": "other",
+    "crater": "crater",
+    "dark_dune": "dark dune",
+    "streak": "slope streak",
+    "bright_dune": "bright dune",
+    "impact": "impact ejecta",
+    "edge": None,
+}
+# How to undo each v3 augmentation (rotations are clockwise in the data set's README).
+_UNDO = {
+    "orig": lambda a: a,
+    "r90": lambda a: np.rot90(a, 1),
+    "r180": lambda a: np.rot90(a, 2),
+    "r270": lambda a: np.rot90(a, 3),
+    "fh": lambda a: a[:, ::-1],
+    "fv": lambda a: a[::-1, :],
+    "brt": lambda a: a,
+}
+TEST_OK_VARIANTS = ("orig", "r90", "r180", "r270", "fh", "fv")
+
+
+@dataclass
+class SampleSet:
+    """Tiles (N, S, S) float32 in [0, 1] with labels, groups and provenance, one row per tile."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    classes: list[str]
+    groups: list[str]
+    keys: list[str]
+    variants: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        self.labels = np.asarray(self.labels, dtype=np.int64)
+        self.variants = self.variants or ["orig"] * n
+        self.sources = self.sources or [""] * n
+        if not (
+            len(self.images)
+            == n
+            == len(self.groups)
+            == len(self.keys)
+            == len(self.variants)
+            == len(self.sources)
+        ):
+            raise DataError("SampleSet fields have different lengths")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, idx: np.ndarray | Sequence[int]) -> SampleSet:
+        """The samples at ``idx`` (same class list)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        pick = lambda xs: [xs[i] for i in idx]  # noqa: E731
+        return SampleSet(
+            self.images[idx],
+            self.labels[idx],
+            list(self.classes),
+            pick(self.groups),
+            pick(self.keys),
+            pick(self.variants),
+            pick(self.sources),
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Samples per class name (every class listed, zero included)."""
+        c = Counter(self.labels.tolist())
+        return {name: int(c.get(i, 0)) for i, name in enumerate(self.classes)}
+
+    def manifest_lines(self) -> list[str]:
+        """One canonical line per sample (key, class, group, variant) for hashing."""
+        return [
+            f"{k}\t{self.classes[y]}\t{g}\t{v}"
+            for k, y, g, v in zip(self.keys, self.labels, self.groups, self.variants, strict=True)
+        ]
+
+    def summary(self) -> dict[str, object]:
+        """JSON-ready description for model cards."""
+        return {
+            "n": len(self),
+            "groups": len(set(self.groups)),
+            "per_class": self.counts(),
+            "per_source": dict(Counter(self.sources)),
+        }
+
+
+def observation_id(name: str) -> str | None:
+    """HiRISE observation id found in a file name, e.g. ``ESP_011277_1825``; None if absent."""
+    m = OBS_RE.search(name)
+    return m.group(0) if m else None
+
+
+def _norm_name(name: str) -> str:
+    return name.strip().lower().replace("_", " ")
+
+
+def concat(sets: Iterable[SampleSet], classes: list[str] | None = None) -> SampleSet:
+    """Merge sample sets; class lists are united by name (``dark_dune`` == ``dark dune``)."""
+    sets = [s for s in sets if len(s)]
+    if not sets:
+        raise DataError("no samples: every --data source was empty")
+    size = {s.images.shape[1:] for s in sets}
+    if len(size) != 1:
+        raise DataError(f"sources were loaded at different tile sizes: {sorted(size)}")
+    out_classes = list(classes) if classes else []
+    for s in sets:
+        for c in s.classes:
+            if _norm_name(c) not in map(_norm_name, out_classes):
+                out_classes.append(c)
+    lookup = {_norm_name(c): i for i, c in enumerate(out_classes)}
+    labels = []
+    for s in sets:
+        remap = np.array([lookup.get(_norm_name(c), -1) for c in s.classes], dtype=np.int64)
+        if (remap[s.labels] < 0).any():
+            raise DataError(f"classes {s.classes} do not fit the requested classes {out_classes}")
+        labels.append(remap[s.labels])
+    return SampleSet(
+        np.concatenate([s.images for s in sets]),
+        np.concatenate(labels),
+        out_classes,
+        [g for s in sets for g in s.groups],
+        [k for s in sets for k in s.keys],
+        [v for s in sets for v in s.variants],
+        [src for s in sets for src in s.sources],
+    )
+
+
+def relabel(samples: SampleSet, target: str) -> SampleSet:
+    """Every sample becomes class ``target`` (e.g. all landmark tiles -> ``background``)."""
+    return SampleSet(
+        samples.images,
+        np.zeros(len(samples), np.int64),
+        [target],
+        samples.groups,
+        samples.keys,
+        samples.variants,
+        samples.sources,
+    )
+
+
+def _stack(tiles: list[np.ndarray], size: int) -> np.ndarray:
+    return np.stack(tiles).astype(np.float32) if tiles else np.zeros((0, size, size), np.float32)
+
+
+def from_landmarks_v3(root: Path, size: int, resize: str = "area") -> SampleSet:
+    """HiRISE landmarks v3: every tile in ``manifest.csv``, geometric variants undone."""
+    rows = _read_csv(
+        root / "manifest.csv", ["file", "landmark_id", "variant", "class_name", "source_image"]
+    )
+    classes = _classmap(root / "classmap.csv")
+    tiles, labels, groups, keys, variants = [], [], [], [], []
+    for r in rows:
+        if r["variant"] not in _UNDO:
+            raise DataError(
+                f"{root / 'manifest.csv'}: unknown variant {r['variant']!r} for {r['file']}"
+            )
+        if r["class_name"] not in classes:
+            raise DataError(
+                f"{root / 'manifest.csv'}: class {r['class_name']!r} not in classmap.csv"
+            )
+        img = _UNDO[r["variant"]](read_tile(root / "images" / r["file"]))
+        tiles.append(resize_tile(np.ascontiguousarray(img), size, resize))
+        labels.append(classes.index(r["class_name"]))
+        groups.append(r["source_image"])
+        keys.append(f"v3/{r['landmark_id']}")
+        variants.append(r["variant"])
+    return SampleSet(
+        _stack(tiles, size),
+        np.array(labels),
+        classes,
+        groups,
+        keys,
+        variants,
+        ["landmarks-v3"] * len(labels),
+    )
+
+
+def from_landmarks_v1(root: Path, size: int, resize: str = "area") -> SampleSet:
+    """HiRISE landmarks v1 with classes renamed to v3 names; ``edge`` tiles are dropped."""
+    v1_names = _classmap(root / "classmap.csv")
+    classes = [c for c in dict.fromkeys(V1_TO_V3.get(n, n) for n in v1_names) if c]
+    tiles, labels, groups, keys = [], [], [], []
+    try:
+        lines = (root / "labels.txt").read_text().split("\n")
+    except OSError as exc:
+        raise DataError(f"{root / 'labels.txt'}: cannot read ({exc.strerror})") from None
+    for line in lines:
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) >= len(v1_names):
+            raise DataError(
+                f"{root / 'labels.txt'}: bad line {line!r}; expected '<file> <class id>'"
+            )
+        name = V1_TO_V3.get(v1_names[int(parts[1])], v1_names[int(parts[1])])
+        if name is None:
+            continue
+        tiles.append(resize_tile(read_tile(root / "images" / parts[0]), size, resize))
+        labels.append(classes.index(name))
+        groups.append("_".join(parts[0].split("_")[:3]))
+        keys.append(f"v1/{Path(parts[0]).stem}")
+    n = len(labels)
+    return SampleSet(
+        _stack(tiles, size),
+        np.array(labels),
+        classes,
+        groups,
+        keys,
+        ["orig"] * n,
+        ["landmarks-v1"] * n,
+    )
+
+
+def from_folder(
+    root: Path, size: int, resize: str = "area", as_class: str | None = None
+) -> SampleSet:
+    """``root/<class>/*.png|jpg|tif`` (or a flat folder when ``as_class`` is given).
+
+    Group = HiRISE observation id in the file name, else the file stem (each tile on its own).
+    """
+    if as_class:
+        per_class = {as_class: _images_in(root)}
+    else:
+        per_class = {d.name: _images_in(d) for d in sorted(root.iterdir()) if d.is_dir()}
+    per_class = {c: fs for c, fs in per_class.items() if fs}
+    if not per_class:
+        raise DataError(
+            f"{root}: no image tiles found (expected class folders, or PATH@CLASS for a flat folder)"
+        )
+    classes = list(per_class)
+    tiles, labels, groups, keys = [], [], [], []
+    for ci, (c, files) in enumerate(per_class.items()):
+        for f in files:
+            tiles.append(resize_tile(read_tile(f), size, resize))
+            labels.append(ci)
+            groups.append(observation_id(f.name) or f"{root.name}/{f.stem}")
+            keys.append(f"{root.name}/{c}/{f.name}")
+    n = len(labels)
+    return SampleSet(
+        _stack(tiles, size), np.array(labels), classes, groups, keys, ["orig"] * n, [root.name] * n
+    )
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _read_csv(path: Path, need: list[str]) -> list[dict[str, str]]:
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    missing = [k for k in need if rows and k not in rows[0]]
+    if not rows or missing:
+        raise DataError(
+            f"{path}: expected a CSV with columns {need}; missing {missing or 'all rows'}"
+        )
+    return rows
+
+
+def _classmap(path: Path) -> list[str]:
+    names: dict[int, str] = {}
+    try:
+        for line in path.read_text().splitlines():
+            if line.strip():
+                i, name = line.split(",", 1)
+                names[int(i)] = name.strip()
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: expected lines '<id>,<name>' ({exc})") from None
+    if sorted(names) != list(range(len(names))):
+        raise DataError(f"{path}: class ids must be 0..n-1, got {sorted(names)}")
+    return [names[i] for i in range(len(names))]
+
+
+def split_by_group(
+    samples: SampleSet,
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+    test_variants: Sequence[str] | None = TEST_OK_VARIANTS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) index arrays; whole groups go to one split, stratified by class.
+
+    Groups are visited rarest-class first, biggest first (seeded shuffle among equals), and each
+    goes to the split with the most room left for the group's classes, so rare classes reach every
+    split when they span enough groups. Test keeps only ``test_variants`` (brightness-augmented
+    copies are training material, not test material); dropped test tiles are not reused.
+    """
+    rng = np.random.default_rng(seed)
+    n_cls = len(samples.classes)
+    by_group: dict[str, list[int]] = {}
+    for i, g in enumerate(samples.groups):
+        by_group.setdefault(g, []).append(i)
+    names = list(by_group)
+    rng.shuffle(names)
+    totals = np.bincount(samples.labels, minlength=n_cls).astype(np.float64)
+    comp = {g: np.bincount(samples.labels[by_group[g]], minlength=n_cls) for g in names}
+    rare = {g: min(np.flatnonzero(comp[g]), key=lambda c: totals[c]) for g in names}
+    # rarest class first; within it, biggest groups first (bin packing: big pieces first)
+    names.sort(key=lambda g: (totals[rare[g]], -comp[g][rare[g]]))
+    target = np.array(fractions, dtype=np.float64)[:, None] * totals[None, :]
+    have = np.zeros_like(target)
+    assign: dict[str, int] = {}
+    for g in names:
+        # unfilled share of each split's target, averaged over this group's classes
+        room = ((target - have) / np.maximum(target, 1e-9) * (comp[g] > 0)).sum(axis=1)
+        s = int(np.argmax(room + 1e-9 * np.array(fractions)))
+        assign[g] = s
+        have[s] += comp[g]
+    split = np.array([assign[g] for g in samples.groups])
+    idx = [np.flatnonzero(split == s) for s in range(3)]
+    if test_variants is not None:
+        keep = np.array([samples.variants[i] in test_variants for i in idx[2]], dtype=bool)
+        idx[2] = idx[2][keep]
+    return idx[0], idx[1], idx[2]
+
+
+def from_synth(
+    n: int, size: int, scale: float = 1.0, seed: int = 0, positive_share: float = 0.4
+) -> SampleSet:
+    """``n`` synthetic tiles from :func:`areoscan.synth.render_patch`: ``brain_coral`` vs ``background``.
+
+    Positives are all-coral patches (partly mantled, as generated); negatives cycle through every
+    background kind and mixed-scene crops that contain no coral. Each tile is its own group.
+    """
+    try:
+        from areoscan.synth import BACKGROUNDS, Terrain, render_patch
+    except ImportError as exc:
+        raise DataError(f"synth:{n}: areoscan.synth is not available ({exc})") from None
+    rng = np.random.default_rng(seed)
+    tiles, labels, keys = [], [], []
+    kinds: list[object] = [*BACKGROUNDS, None]
+    for i in range(n):
+        s = int(rng.integers(0, 2**31 - 1))
+        if rng.random() < positive_share:
+            img, _ = render_patch(Terrain.BRAIN_CORAL, size, scale=scale, seed=s)
+            labels.append(1)
+            keys.append(f"synth/brain_coral/{s}")
+        else:
+            kind = kinds[i % len(kinds)]
+            img, _ = render_patch(kind, size, scale=scale, seed=s, coral_fraction=0.0)
+            labels.append(0)
+            keys.append(f"synth/{getattr(kind, 'slug', 'mixed')}/{s}")
+        tiles.append(img.astype(np.float32))
+    groups = list(keys)
+    return SampleSet(
+        _stack(tiles, size),
+        np.array(labels),
+        ["background", "brain_coral"],
+        groups,
+        keys,
+        ["orig"] * n,
+        ["synth"] * n,
+    )
+
+
+def from_image_mask(
+    image: Path,
+    level: int,
+    size: int,
+    mask: Path | None = None,
+    coverage: float = 0.9,
+    negative_max: float = 0.0,
+    min_valid: float = 0.95,
+    stride: int | None = None,
+) -> SampleSet:
+    """Tiles of a JP2 (or any raster) at ``level``, labelled from a level-0 mask GeoTIFF.
+
+    ``mask`` (default ``<stem>_mask.tif`` beside the image; None and absent = a background image):
+    0 background, 1 brain coral, 255 no data. A tile is ``brain_coral`` when the coral share of its
+    level-0 footprint (2**level times larger) is >= ``coverage``, ``background`` when it is <=
+    ``negative_max``; tiles in between are skipped, and so are tiles with less than ``min_valid``
+    data (image pixels != 0 and mask != 255). Group = the image's observation id.
+    """
+    import rasterio
+    from rasterio.windows import Window
+
+    from areoscan.io import open_raster
+
+    if mask is None:
+        cand = image.with_name(f"{image.stem}_mask.tif")
+        mask = cand if cand.is_file() else None
+    stride = stride or size
+    f = 2**level
+    tiles, labels, keys = [], [], []
+    with open_raster(image) as r:
+        group = r.observation_id or image.stem
+        h, w = r.shape_at(level)
+        with rasterio.open(mask) if mask else _NoMask() as m:
+            if m is not None and (m.height, m.width) != tuple(r.shape):
+                raise DataError(
+                    f"{mask}: mask is {m.height}x{m.width} but {image} is {r.shape[0]}x{r.shape[1]}"
+                )
+            for row in range(0, h - size + 1, stride):
+                for col in range(0, w - size + 1, stride):
+                    img = r.read(level, (row, col, size, size))
+                    valid = float((img > 0).mean())
+                    cover = 0.0
+                    if m is not None:
+                        mk = m.read(1, window=Window(col * f, row * f, size * f, size * f))
+                        valid = min(valid, float((mk != 255).mean()))
+                        cover = float((mk == 1).mean())
+                    if valid < min_valid:
+                        continue
+                    if cover >= coverage:
+                        labels.append(1)
+                    elif cover <= negative_max:
+                        labels.append(0)
+                    else:
+                        continue
+                    tiles.append(img.astype(np.float32))
+                    keys.append(f"{image.name}/L{level}/{row}_{col}")
+    n = len(labels)
+    return SampleSet(
+        _stack(tiles, size),
+        np.array(labels, np.int64),
+        ["background", "brain_coral"],
+        [group] * n,
+        keys,
+        ["orig"] * n,
+        [image.name] * n,
+    )
+
+
+class _NoMask:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def load_source(
+    spec: str, size: int, resize: str = "area", level: int = 2, scale: float = 1.0, seed: int = 0
+) -> SampleSet:
+    """One ``--data`` spec -> SampleSet.
+
+    ``DIR`` (landmarks v3 / v1 / class folders, detected from the files), ``DIR@CLASS`` or
+    ``FILE.jp2@CLASS`` (every tile gets CLASS), ``IMAGE.jp2`` (with ``IMAGE_mask.tif``; tiles at
+    ``level``), ``synth:N`` (N synthetic tiles at ``scale`` m/px, seeded by ``seed``).
+    """
+    target = None
+    if spec.startswith("synth:"):
+        try:
+            n = int(spec.split(":", 1)[1])
+        except ValueError:
+            raise DataError(f"{spec}: expected synth:N with N a number of tiles") from None
+        return from_synth(n, size, scale=scale, seed=seed)
+    if "@" in spec:
+        spec, target = spec.rsplit("@", 1)
+    path = Path(spec)
+    if not path.exists():
+        raise DataError(f"{path}: no such data folder or file")
+    if path.is_file():
+        out = from_image_mask(path, level, size)
+    elif (path / "manifest.csv").is_file():
+        out = from_landmarks_v3(path, size, resize)
+    elif (path / "labels.txt").is_file() and (path / "classmap.csv").is_file():
+        out = from_landmarks_v1(path, size, resize)
+    elif target and _images_in(path):
+        out = from_folder(path, size, resize, as_class=target)
+    else:
+        out = from_folder(path, size, resize)
+    return relabel(out, target) if target else out

@@ -1,0 +1,149 @@
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from areoscan.errors import DataError
+from areoscan.models.registry import load_model
+from areoscan.train import classifier_cli
+from areoscan.train.classifier import (
+    ClassifierTrainConfig,
+    sampling_weights,
+    train_classifier,
+    tune_logit_bias,
+    tune_threshold,
+)
+from areoscan.train.loop import FitConfig
+from areoscan.train.samples import load_source
+
+
+def _cfg(**kw):
+    base = dict(
+        name="tiny",
+        arch="small_cnn",
+        size=32,
+        batch_size=16,
+        steps_per_epoch=4,
+        seed=1,
+        threads=1,
+        fractions=(0.5, 0.25, 0.25),
+        arch_kwargs={"widths": [8, 16, 32]},
+        fit=FitConfig(epochs=3, lr=5e-3, progress=False, log=False),
+    )
+    base.update(kw)
+    return ClassifierTrainConfig(**base)
+
+
+def test_sampling_weights_balance():
+    labels = np.array([0] * 90 + [1] * 10)
+    natural = sampling_weights(labels, 2, 0.0)
+    balanced = sampling_weights(labels, 2, 1.0)
+    assert natural[labels == 1].sum() == pytest.approx(0.1)
+    assert balanced[labels == 1].sum() == pytest.approx(0.5)
+
+
+def test_tune_logit_bias_fixes_a_shifted_class():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 300)
+    logits = np.eye(3)[labels] * 2 + rng.normal(0, 0.5, (300, 3))
+    logits[:, 0] += 3  # a prior shift that makes everything class 0
+    bias = tune_logit_bias(logits, labels, 3)
+    pred = (logits + bias).argmax(1)
+    assert (pred == labels).mean() > 0.9
+
+
+def test_tune_threshold_min_recall():
+    p = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.9])
+    pos = np.array([False, False, True, False, True, True])
+    assert tune_threshold(p, pos, min_recall=1.0) == pytest.approx(0.3)
+    assert tune_threshold(p, pos, min_recall=None) in (0.3, 0.7)
+
+
+@pytest.mark.slow
+def test_train_classifier_end_to_end_and_reproducible(class_folders, tmp_path):
+    data = load_source(str(class_folders), 32)
+    out1 = train_classifier(data, _cfg())
+    out2 = train_classifier(data, _cfg())
+    for a, b in zip(
+        out1.module.state_dict().values(), out2.module.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b)
+    card = out1.card
+    groups = {k: {data.groups[i] for i in v} for k, v in out1.splits.items()}
+    assert not (groups["train"] & groups["test"]) and not (groups["val"] & groups["test"])
+    for key in ("accuracy", "macro_f1", "majority_accuracy", "per_class", "confusion"):
+        assert key in card.metrics["test"]
+    assert card.training["train"]["n"] == len(out1.splits["train"])
+    assert len(card.training_manifest_sha256) == 64
+    assert out1.fit.best_epoch >= 1
+
+
+@pytest.mark.slow
+def test_cli_trains_a_screen_and_writes_a_loadable_model(class_folders, tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    classifier_cli.register(parser.add_subparsers())
+    args = parser.parse_args(
+        [
+            "classifier",
+            "--data",
+            f"{class_folders / 'blobs'}@background",
+            "--data",
+            f"{class_folders / 'stripes'}@coral",
+            "--out",
+            str(tmp_path / "m"),
+            "--name",
+            "screen",
+            "--arch",
+            "small_cnn",
+            "--mode",
+            "dct",
+            "--size",
+            "32",
+            "--epochs",
+            "2",
+            "--steps-per-epoch",
+            "3",
+            "--batch-size",
+            "8",
+            "--positive-class",
+            "coral",
+            "--min-recall",
+            "0.9",
+            "--threads",
+            "1",
+            "--quiet",
+            "--fractions",
+            "0.5,0.25,0.25",
+        ]
+    )
+    assert args.func(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    module, card = load_model(tmp_path / "m")
+    assert summary["card"].endswith("screen.json")
+    assert card.mode == "dct" and card.classes == ["background", "coral"]
+    assert card.positive_class == "coral" and 0 < card.threshold < 1
+    assert "binary" in card.metrics["test"]
+    out = module(torch.rand(2, 1, 32, 32))
+    assert out.shape == (2, 2)
+
+
+def test_cli_rejects_one_class_and_bad_fractions(class_folders, tmp_path):
+    parser = argparse.ArgumentParser()
+    classifier_cli.register(parser.add_subparsers())
+    args = parser.parse_args(
+        [
+            "classifier",
+            "--data",
+            f"{class_folders / 'blobs'}@x",
+            "--out",
+            str(tmp_path),
+            "--size",
+            "32",
+        ]
+    )
+    with pytest.raises(DataError, match="two classes"):
+        args.func(args)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["classifier", "--data", "x", "--out", "y", "--fractions", "0.5,0.5,0.5"])

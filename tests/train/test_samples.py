@@ -1,0 +1,108 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from areoscan.errors import DataError
+from areoscan.models.classify import read_tile, resize_tile
+from areoscan.train.samples import (
+    concat,
+    from_landmarks_v1,
+    from_landmarks_v3,
+    load_source,
+    observation_id,
+    split_by_group,
+)
+
+
+def test_v3_variants_are_undone_and_grouped(landmarks_v3):
+    root, originals = landmarks_v3
+    s = from_landmarks_v3(root, 36)
+    assert len(s) == 24 and s.classes == ["other", "crater", "dark dune"]
+    for i, key in enumerate(s.keys):
+        lid = key.split("/", 1)[1]
+        if s.variants[i] != "brt":
+            np.testing.assert_allclose(s.images[i], originals[lid] / 255.0, atol=1e-6)
+    assert set(s.groups) == {f"ESP_{20000 + o:06d}_1900" for o in range(6)}
+
+
+def test_split_is_by_group_and_test_has_no_brightness_copies(landmarks_v3):
+    s = from_landmarks_v3(landmarks_v3[0], 36)
+    tr, va, te = split_by_group(s, (0.5, 0.25, 0.25), seed=3)
+    groups = [set(s.groups[i] for i in part) for part in (tr, va, te)]
+    assert (
+        not (groups[0] & groups[1]) and not (groups[0] & groups[2]) and not (groups[1] & groups[2])
+    )
+    assert all(s.variants[i] != "brt" for i in te)
+    assert len(tr) + len(va) + len(te) >= 24 - sum(v == "brt" for v in s.variants)
+    again = split_by_group(s, (0.5, 0.25, 0.25), seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip((tr, va, te), again, strict=True))
+
+
+def test_rare_class_reaches_every_split():
+    from areoscan.train.samples import SampleSet
+
+    groups = [f"g{i}" for i in range(30)]
+    labels = np.array([1 if i < 6 else 0 for i in range(30)])  # 6 groups hold the rare class
+    s = SampleSet(np.zeros((30, 4, 4), np.float32), labels, ["a", "b"], groups, groups)
+    parts = split_by_group(s, (0.5, 0.25, 0.25), seed=0)
+    assert all((labels[p] == 1).any() for p in parts)
+
+
+def test_v1_maps_classes_and_drops_edge(tmp_path):
+    root = tmp_path / "v1"
+    (root / "images").mkdir(parents=True)
+    (root / "classmap.csv").write_text(
+        "0,other\n1,crater\n2,dark_dune\n3,streak\n4,bright_dune\n5,impact\n6,edge\n"
+    )
+    lines = []
+    for i, c in enumerate([0, 2, 3, 6]):
+        name = f"ESP_0{i}1234_1825_RED-{i:04d}.jpg"
+        Image.fromarray(np.full((20, 20), 100 + i, np.uint8)).save(root / "images" / name)
+        lines.append(f"{name} {c}")
+    (root / "labels.txt").write_text("\n".join(lines) + "\n")
+    s = from_landmarks_v1(root, 32)
+    assert len(s) == 3  # edge dropped
+    assert [s.classes[y] for y in s.labels] == ["other", "dark dune", "slope streak"]
+    assert s.groups[0] == "ESP_001234_1825"
+    (root / "labels.txt").write_text("broken line here\n")
+    with pytest.raises(DataError, match="bad line"):
+        from_landmarks_v1(root, 32)
+
+
+def test_folders_at_class_and_concat(class_folders, landmarks_v3):
+    a = load_source(str(class_folders), 32)
+    assert a.classes == ["blobs", "checker", "stripes"] and len(a) == 48
+    assert a.groups[0] == observation_id(a.keys[0])
+    b = load_source(f"{class_folders / 'blobs'}@background", 32)
+    assert b.classes == ["background"] and len(b) == 16
+    v3 = load_source(str(landmarks_v3[0]), 32)
+    merged = concat([v3, b])
+    assert merged.classes == ["other", "crater", "dark dune", "background"]
+    assert merged.counts()["background"] == 16
+    assert len(merged.manifest_lines()) == len(merged)
+
+
+def test_bad_sources_are_data_errors(tmp_path):
+    with pytest.raises(DataError, match="no such"):
+        load_source(str(tmp_path / "absent"), 32)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no image tiles"):
+        load_source(str(tmp_path / "empty"), 32)
+    with pytest.raises(DataError, match="synth:N"):
+        load_source("synth:many", 32)
+
+
+def test_read_and_resize_tile(tmp_path):
+    Image.fromarray(np.full((10, 30), 255, np.uint8)).save(tmp_path / "a.png")
+    Image.fromarray(np.full((8, 8), 1023, np.uint16)).save(tmp_path / "b.png")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "c.jpg")
+    assert read_tile(tmp_path / "a.png").max() == 1.0
+    assert read_tile(tmp_path / "b.png").max() == 1.0  # 10-bit data in a 16-bit file
+    assert read_tile(tmp_path / "c.jpg").shape == (8, 8)
+    (tmp_path / "d.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match="d.png"):
+        read_tile(tmp_path / "d.png")
+    x = np.arange(64, dtype=np.float32).reshape(8, 8) / 64
+    small = resize_tile(x, 4)
+    assert small[0, 0] == pytest.approx(x[:2, :2].mean(), abs=1e-6)  # area rule = block mean
+    assert resize_tile(x, 16).shape == (16, 16)
