@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -66,6 +67,16 @@ class Footprint:
         a, b = self._ab  # type: ignore[attr-defined]
         return (u >= 0) & (u < a) & (v >= 0) & (v < b)
 
+    def mask_and_across(self, r0: int, c0: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`mask` and :meth:`across_track` of one window, computed together."""
+        if not self.enabled:
+            return self.mask(r0, c0, h, w), self.across_track(r0, c0, h, w)
+        rows = np.arange(r0, r0 + h, dtype=np.float64)[:, None]
+        cols = np.arange(c0, c0 + w, dtype=np.float64)[None, :]
+        u, v = self._frame(rows, cols)
+        a, b = self._ab  # type: ignore[attr-defined]
+        return (u >= 0) & (u < a) & (v >= 0) & (v < b), u.astype(np.float32)
+
     def across_track(self, r0: int, c0: int, h: int, w: int) -> np.ndarray:
         """Across-track pixel position (float32) of each pixel of the window."""
         rows = np.arange(r0, r0 + h, dtype=np.float64)[:, None]
@@ -76,6 +87,7 @@ class Footprint:
         return u.astype(np.float32)
 
 
+@lru_cache(maxsize=8)
 def column_gains(seed: int, n: int, stripe: float) -> np.ndarray:
     """Relative gain of each detector column: per-column noise plus a step per CCD (float32)."""
     idx = np.arange(n + 2)

@@ -23,6 +23,10 @@ from areoscan.synth.params import SceneParams
 
 MAX_CELLS = 12_000_000  # coarse cells per field before the cell size doubles
 CORAL_MOUNDS_M = 1.2  # rms relief (m) of the 16-120 m undulations of coral patches
+REGION_SCALE = {
+    Terrain.DUNES: 1.8,
+    Terrain.CRATERS: 1.3,
+}  # dune fields and cratered plains are large
 BLEND_M = 6.0  # width (Gaussian sigma, m) of the blend between neighbouring background kinds
 
 # fine-fractal amplitude (m) and albedo offset of each kind
@@ -80,6 +84,7 @@ class Layout:
     fields: dict[str, np.ndarray] = field(default_factory=dict)
     coral_threshold: float = 0.0
     kinds: tuple[Terrain, ...] = ()
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def dune_wavelength(self) -> tuple[float, float]:
@@ -176,9 +181,9 @@ class Layout:
             pc = self._signed_distance(patch > thr)
         f["coral"] = pc
         # partial mantling (0 exposed .. 0.8 mostly buried), orientation mix, amplitude
-        edge = np.exp(-np.abs(pc) / 15.0)  # patch margins are the most mantled
+        edge = np.exp(-np.abs(pc) / 12.0)  # patch margins are the most mantled
         f["coral_mantle"] = np.clip(
-            0.5 * self._noise(2, shape, PowerLaw(3.0, 15.0, 150.0)) + 0.05 + 0.5 * edge, 0.0, 0.85
+            0.5 * self._noise(2, shape, PowerLaw(3.0, 15.0, 150.0)) + 0.05 + 0.35 * edge, 0.0, 0.8
         ).astype(np.float32)
         f["coral_mix"] = (
             0.5 + 0.5 * np.tanh(1.5 * self._noise(3, shape, PowerLaw(3.0, 30.0, 300.0)))
@@ -198,7 +203,8 @@ class Layout:
         near = np.exp(-np.maximum(-pc, 0.0) / 40.0)
         for k in kinds:
             b = p.kind_bias[p.kinds.index(int(k))] if int(k) in p.kinds else 0.0
-            lg = self._noise(10 + int(k), shape, PowerLaw(3.0, p.region_m / 10.0, p.region_m)) + b
+            size = p.region_m * REGION_SCALE.get(k, 1.0)
+            lg = self._noise(10 + int(k), shape, PowerLaw(3.0, size / 8.0, size)) + b
             if k is Terrain.MANTLE:
                 lg = lg + 2.0 * near
             logits.append(lg.astype(np.float32))
@@ -264,15 +270,25 @@ class Layout:
                 out.update(self._interp(group, r0, c0, h, w, cubic))
         return out
 
+    def _axis(self, start: int, n: int, cubic: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Base coarse index and weights along one axis (cached: blocks reuse windows)."""
+        key = (start, n, cubic)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = (_cubic_weights if cubic else _linear_weights)(self._coords(start, n))
+            if len(self._cache) > 256:
+                self._cache.clear()
+            self._cache[key] = hit
+        return hit
+
     def _interp(
         self, names: list[str], r0: int, c0: int, h: int, w: int, cubic: bool
     ) -> dict[str, np.ndarray]:
-        weights = _cubic_weights if cubic else _linear_weights
         taps = 4 if cubic else 2
-        ir, wr = weights(self._coords(r0, h))
-        ic, wc = weights(self._coords(c0, w))
-        i_lo, i_hi = int(ir.min()), int(ir.max()) + taps
-        j_lo, j_hi = int(ic.min()), int(ic.max()) + taps
+        ir, wr = self._axis(r0, h, cubic)
+        ic, wc = self._axis(c0, w, cubic)
+        i_lo, i_hi = int(ir[0]), int(ir[-1]) + taps
+        j_lo, j_hi = int(ic[0]), int(ic[-1]) + taps
         hc, wcn = self.fields["coral"].shape
         if i_lo < 0 or j_lo < 0 or i_hi > hc or j_hi > wcn:
             raise ValueError("window reaches beyond the layout margin")
@@ -280,7 +296,7 @@ class Layout:
         mc = np.zeros((j_hi - j_lo, w), np.float32)
         cols = np.arange(w)
         for k in range(taps):
-            np.add.at(mc, (ic - j_lo + k, cols), wc[:, k])
+            mc[ic - j_lo + k, cols] += wc[:, k]
         out: dict[str, np.ndarray] = {}
         starts = ir - i_lo
         # rows sharing one base index form a group: (group x taps) @ (taps x w)

@@ -12,6 +12,7 @@ import numpy as np
 from scipy import ndimage
 
 from areoscan.synth import coral, craters, surfaces
+from areoscan.synth.blas import single_thread_blas
 from areoscan.synth.classes import NODATA, Terrain
 from areoscan.synth.footprint import column_gains
 from areoscan.synth.layout import Layout
@@ -131,6 +132,11 @@ def classes(lay: Layout, core: tuple[int, int, int, int]) -> np.ndarray:
 
 def render_window(lay: Layout, window: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     """DN (uint16, 0 outside the footprint) and class labels (uint8, 255 outside) of a window."""
+    with single_thread_blas():
+        return _render_window(lay, window)
+
+
+def _render_window(lay: Layout, window: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     p = lay.params
     r0, c0, h, w = window
     m = window_margin(lay)
@@ -143,7 +149,7 @@ def render_window(lay: Layout, window: tuple[int, int, int, int]) -> tuple[np.nd
     rad = ndimage.gaussian_filter(rad, MTF_SIGMA, truncate=3.0, mode="nearest")
     rad = rad[m - 1 : m - 1 + h, m - 1 : m - 1 + w]
     fp = lay.footprint
-    u = fp.across_track(r0, c0, h, w)
+    inside, u = fp.mask_and_across(r0, c0, h, w)
     gains = column_gains(p.seed, int(max(fp.across, w)) + 4, p.stripe)
     np.clip(u, 0, len(gains) - 1, out=u)
     rad *= np.take(gains, u.astype(np.int32))
@@ -160,7 +166,6 @@ def render_window(lay: Layout, window: tuple[int, int, int, int]) -> tuple[np.nd
     del noise, sigma
     np.clip(dn, 1.0, 1023.0, out=dn)
     out = np.rint(dn).astype(np.uint16)
-    inside = fp.mask(r0, c0, h, w)
     out[~inside] = 0
     labels[~inside] = NODATA
     return out, labels

@@ -107,7 +107,10 @@ def render_into(
 ) -> None:
     """Render the whole scene into preallocated arrays, strip by strip of ``block``-px blocks."""
     p = lay.params
-    rows = block if strip_rows is None else max(block, -(-int(strip_rows) // block) * block)
+    if strip_rows is None:  # enough blocks per strip that no thread idles long at a strip's end
+        per_row = -(-p.width // block)
+        strip_rows = block * max(1, -(-8 * max(1, threads) // per_row))
+    rows = max(block, -(-int(strip_rows) // block) * block)
 
     def one(win: tuple[int, int, int, int]) -> None:
         r, c, h, w = win

@@ -67,22 +67,22 @@ def polygons(p: SceneParams, window: tuple[int, int, int, int]) -> np.ndarray:
     jit = 0.8
     py = ((gi + 0.5 + jit * (hash_uniform(p.seed, 601, gi, gj) - 0.5)) * cs).astype(np.float32)
     px = ((gj + 0.5 + jit * (hash_uniform(p.seed, 602, gi, gj) - 0.5)) * cs).astype(np.float32)
-    nw = j_hi - j_lo
-    py, px = py.ravel(), px.ravel()
-    yf, xf = y.astype(np.float32)[:, None], x.astype(np.float32)[None, :]
+    # cell runs along each axis: tables are per cell, expanded to pixels by np.repeat
+    rows_u, rows_n = np.unique(ci, return_counts=True)
+    cols_u, cols_n = np.unique(cj, return_counts=True)
+    yf, xf = y.astype(np.float32), x.astype(np.float32)
     f1 = np.full((h, w), np.inf, np.float32)
     f2 = np.full((h, w), np.inf, np.float32)
-    d = np.empty((h, w), np.float32)
     tmp = np.empty((h, w), np.float32)
     for di in (-1, 0, 1):
-        rowpart = ((ci + di - i_lo) * nw)[:, None]
         for dj in (-1, 0, 1):
-            idx = rowpart + (cj + dj - j_lo)[None, :]
-            np.subtract(yf, np.take(py, idx), out=d)
-            np.multiply(d, d, out=d)
-            np.subtract(xf, np.take(px, idx), out=tmp)
-            np.multiply(tmp, tmp, out=tmp)
-            d += tmp
+            # dy^2 varies by pixel row and column cell; dx^2 by row cell and pixel column
+            dy = yf[:, None] - py[ci + di - i_lo][:, cols_u + dj - j_lo]
+            dy *= dy
+            dx = xf[None, :] - px[rows_u + di - i_lo][:, cj + dj - j_lo]
+            dx *= dx
+            d = np.repeat(dy, cols_n, axis=1)
+            d += np.repeat(dx, rows_n, axis=0)
             # f2 = min(f2, max(f1, d)); f1 = min(f1, d)
             np.maximum(f1, d, out=tmp)
             np.minimum(f2, tmp, out=f2)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -48,24 +50,29 @@ def write_scene_files(
     geo = Georef.from_label(label)
     mask = (lab == int(Terrain.BRAIN_CORAL)).astype(np.uint8)
     mask[lab == NODATA] = NODATA
-    write_geotiff(
-        info.mask, mask, crs=geo.crs, transform=geo.transform, nodata=NODATA, resampling="nearest"
-    )
-    del mask
+    jobs = [(info.mask, mask)]
     if info.classes is not None:
-        write_geotiff(
-            info.classes,
-            lab,
-            crs=geo.crs,
-            transform=geo.transform,
-            nodata=NODATA,
-            resampling="nearest",
-        )
+        jobs.append((info.classes, lab))
         sidecar = info.classes.with_suffix(".json")
         with atomic_output(sidecar) as tmp:
             tmp.write_text(
                 json.dumps({"classes": class_table(), "raster": info.classes.name}, indent=2)
             )
+
+    def one(job: tuple[Path, np.ndarray]) -> None:
+        write_geotiff(
+            job[0],
+            job[1],
+            crs=geo.crs,
+            transform=geo.transform,
+            nodata=NODATA,
+            resampling="nearest",
+        )
+
+    # GDAL's deflate is single-threaded and releases the GIL: write both rasters at once
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(jobs)))) as pool:
+        list(pool.map(one, jobs))
+    del mask, jobs
     t["masks"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     write_jp2(info.image, dn, bit_depth=10, numres=None, lossless=True, threads=threads)
