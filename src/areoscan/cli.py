@@ -27,6 +27,7 @@ COMMAND_MODULES: list[str] = [
     "areoscan.survey.commands",
     "areoscan.synth.commands",
     "areoscan.scan.commands",
+    "areoscan.train.commands",
 ]
 
 
