@@ -185,3 +185,19 @@ def test_scenes_dataset_binary_and_terrain(tmp_path: Path) -> None:
         scenes_dataset([tmp_path], [0], 64)
     with pytest.raises(DataError, match="unknown target"):
         class_setup("rgb")
+
+
+@pytest.mark.slow
+def test_synthesize_scenes_names_and_reuse(tmp_path: Path) -> None:
+    from areoscan.train.seg_samples import scenes_dataset, synthesize_scenes
+
+    paths = synthesize_scenes(tmp_path, 1, seed=7, size=(192, 160), sun_azimuth=120, incidence=30)
+    assert [p.name for p in paths] == ["SYN_000007_025_AZ120_IN30.JP2"]
+    stamp = paths[0].stat().st_mtime_ns
+    assert (
+        synthesize_scenes(tmp_path, 1, seed=7, size=(192, 160), sun_azimuth=120, incidence=30)
+        == paths
+    )
+    assert paths[0].stat().st_mtime_ns == stamp  # reused, not regenerated
+    data = scenes_dataset([tmp_path], [0], 64)
+    assert len(data) >= 1 and set(data.observations) == {"SYN_000007_025_AZ120_IN30"}

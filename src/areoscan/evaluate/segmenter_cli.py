@@ -51,6 +51,20 @@ def register(subparsers: Any) -> None:
         "--synth-coral", type=float, default=0.3, help="coral fraction of generated scenes"
     )
     p.add_argument(
+        "--synth-sun-azimuth",
+        type=float,
+        default=None,
+        metavar="DEG",
+        help="fix the sun azimuth of generated scenes (training draws 200-300)",
+    )
+    p.add_argument(
+        "--synth-incidence",
+        type=float,
+        default=None,
+        metavar="DEG",
+        help="fix the solar incidence of generated scenes (training draws 40-65)",
+    )
+    p.add_argument(
         "--levels", type=int, nargs="+", default=[0], metavar="L", help="levels to cut tiles from"
     )
     p.add_argument(
@@ -119,6 +133,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 size=tuple(args.synth_size),
                 scale=args.synth_scale,
                 coral_fraction=args.synth_coral,
+                sun_azimuth=args.synth_sun_azimuth,
+                incidence=args.synth_incidence,
             )
         mode = "binary" if len(card.classes) == 2 else "terrain"
         data = scenes_dataset(

@@ -373,22 +373,37 @@ def synthesize_scenes(
     size: tuple[int, int] = (2048, 2048),
     scale: float = 0.25,
     coral_fraction: float = 0.3,
+    sun_azimuth: float | None = None,
+    incidence: float | None = None,
 ) -> list[Path]:
     """Make ``n`` synthetic scenes (seeds ``seed .. seed+n-1``) in ``folder``; existing ones are kept.
 
-    Each scene gets its own seed, hence its own sun azimuth, incidence, terrain mix and coral
-    patches (see :func:`areoscan.synth.generate_scene`).
+    Each scene gets its own seed, hence its own terrain mix, coral patches and (unless given)
+    sun azimuth (drawn in 200–300°) and incidence (40–65°); see
+    :func:`areoscan.synth.generate_scene`. The file name records seed, scale and fixed sun angles.
     """
     from areoscan.synth import generate_scene
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    sun = ""
+    if sun_azimuth is not None:
+        sun += f"_AZ{int(round(sun_azimuth)):03d}"
+    if incidence is not None:
+        sun += f"_IN{int(round(incidence)):02d}"
     paths = []
     for s in range(seed, seed + n):
-        out = folder / f"SYN_{s:06d}_{int(scale * 100):03d}.JP2"
+        out = folder / f"SYN_{s:06d}_{int(scale * 100):03d}{sun}.JP2"
         if not (out.is_file() and out.with_name(out.stem + "_mask.tif").is_file()):
             generate_scene(
-                out, size=size, seed=s, scale=scale, coral_fraction=coral_fraction, classes=True
+                out,
+                size=size,
+                seed=s,
+                scale=scale,
+                coral_fraction=coral_fraction,
+                sun_azimuth=sun_azimuth,
+                incidence=incidence,
+                classes=True,
             )
         paths.append(out)
     return paths
