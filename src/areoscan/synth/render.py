@@ -139,17 +139,24 @@ def render_window(lay: Layout, window: tuple[int, int, int, int]) -> tuple[np.nd
 def _render_window(lay: Layout, window: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     p = lay.params
     r0, c0, h, w = window
+    fp = lay.footprint
+    inside, u = fp.mask_and_across(r0, c0, h, w)
+    if not inside.any():  # corner blocks of a rotated strip: nothing to render
+        return np.zeros((h, w), np.uint16), np.full((h, w), NODATA, np.uint8)
     m = window_margin(lay)
     ext = (r0 - m, c0 - m, h + 2 * m, w + 2 * m)
     labels = classes(lay, window)
     hgt, alb = heights(lay, ext, window, labels)
     rad = shade(hgt, p.scale, p.sun_azimuth, p.incidence, alb, SKY, shadow_px(p.scale))
     del hgt, alb
-    # rad covers ext shrunk by 1 px; blur, then keep the window
-    rad = ndimage.gaussian_filter(rad, MTF_SIGMA, truncate=3.0, mode="nearest")
-    rad = rad[m - 1 : m - 1 + h, m - 1 : m - 1 + w]
-    fp = lay.footprint
-    inside, u = fp.mask_and_across(r0, c0, h, w)
+    # rad covers ext shrunk by 1 px; blur the window plus the kernel's reach, keep the window
+    k = 2
+    rad = ndimage.gaussian_filter(
+        rad[m - 1 - k : m - 1 + h + k, m - 1 - k : m - 1 + w + k],
+        MTF_SIGMA,
+        truncate=3.0,
+        mode="nearest",
+    )[k : k + h, k : k + w]
     gains = column_gains(p.seed, int(max(fp.across, w)) + 4, p.stripe)
     np.clip(u, 0, len(gains) - 1, out=u)
     rad *= np.take(gains, u.astype(np.int32))
