@@ -1,0 +1,128 @@
+"""Verbs ``areoscan models`` (list shipped models), ``areoscan export`` (ONNX) and ``areoscan classify``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "models",
+        help="list the models shipped with areoscan",
+        description="List shipped models: task, architecture, input (size, level, m/px), classes and held-out metrics.",
+    )
+    p.add_argument("--json", action="store_true", help="print the model cards as JSON")
+    p.set_defaults(func=run_models)
+
+    p = subparsers.add_parser(
+        "export",
+        help="export a model to ONNX (with a parity check against torch)",
+        description="Export a model to ONNX (TorchScript exporter, batch axis dynamic, model card in the "
+        "ONNX metadata) and check that onnxruntime matches torch on random input (max |Δ| ≤ 1e-4; exit 1 if not).",
+    )
+    p.add_argument("--model", required=True, help="shipped model name, model folder or .json")
+    p.add_argument("--onnx", required=True, type=Path, metavar="OUT.onnx", help="output file")
+    p.add_argument("--opset", type=int, default=17)
+    p.set_defaults(func=run_export)
+
+    p = subparsers.add_parser(
+        "classify",
+        help="classify image tiles (PNG/JPG/TIFF) into a CSV of labels and class probabilities",
+        description="Classify image tiles of any size (resized by the model's own rule) and write a CSV "
+        "with columns file, label and p_<class> per class.",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="FILE_OR_DIR",
+        help="tile files or folders (searched recursively)",
+    )
+    p.add_argument(
+        "--model", required=True, help="shipped model name, model folder, .json or .onnx"
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, metavar="preds.csv", help="output CSV (default: stdout)"
+    )
+    p.add_argument(
+        "--backend", default="torch", choices=["torch", "onnx"], help="inference backend [torch]"
+    )
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--threads", type=int, default=2, help="CPU threads [2]")
+    p.set_defaults(func=run_classify)
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from areoscan.models.registry import load_card, shipped_dir, shipped_models
+
+    names = shipped_models()
+    if args.json:
+        print(json.dumps([load_card(n).to_dict() for n in names], indent=2))
+        return 0
+    if not names:
+        print("no shipped models found in", shipped_dir())
+        return 0
+    for n in names:
+        c = load_card(n)
+        size_mb = (shipped_dir() / f"{n}.safetensors").stat().st_size / 1e6
+        test = c.metrics.get("test", {})
+        scale = f"{c.scale_m_per_px:g} m/px" if c.scale_m_per_px else "scale n/a"
+        print(
+            f"{n}  ({c.task}, {c.arch}/{c.mode}, {c.tile_size} px at level {c.level}, {scale}, {size_mb:.1f} MB)"
+        )
+        print(f"    classes: {', '.join(c.classes)}")
+        if test:
+            line = f"    held-out: accuracy {test.get('accuracy', 0):.3f}, macro-F1 {test.get('macro_f1', 0):.3f}, majority baseline {test.get('majority_accuracy', 0):.3f}"
+            if c.threshold is not None:
+                line += f"; threshold {c.threshold:.3f} on p({c.positive_class})"
+            print(line)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from areoscan.models.export import OnnxRunner, TorchRunner, export_onnx
+    from areoscan.models.registry import load_model
+
+    torch.set_num_threads(2)
+    module, card = load_model(args.model)
+    out = export_onnx(module, card, args.onnx, opset=args.opset)
+    x = np.random.default_rng(0).random(
+        (4, card.in_channels, card.tile_size, card.tile_size), dtype=np.float32
+    )
+    delta = float(np.abs(TorchRunner(module, card)(x) - OnnxRunner(out, card)(x)).max())
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB); onnxruntime vs torch max |Δ| = {delta:.2e}"
+    )
+    if delta > 1e-4:
+        print(
+            f"areoscan: {out}: ONNX output differs from torch by {delta:.2e} (> 1e-4)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    import torch
+
+    from areoscan.models.classify import classify_paths, write_csv
+
+    torch.set_num_threads(max(1, args.threads))
+    rows, card = classify_paths(
+        args.inputs, args.model, args.backend, args.batch_size, progress=sys.stderr.isatty()
+    )
+    text = write_csv(rows, card, args.out)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts[str(r["label"])] = counts.get(str(r["label"]), 0) + 1
+        print(f"wrote {args.out}: {len(rows)} tiles {counts}", file=sys.stderr)
+    return 0
