@@ -219,6 +219,27 @@ def _figures(info: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
+def _workers_ignore_sigint() -> Iterator[None]:
+    """Start local workers with SIGINT ignored (inherited by the spawned processes).
+
+    A terminal's Ctrl-C reaches every process of its group: the client must handle it (put work
+    back to pending, close the cluster) while the workers carry on until they are closed, instead
+    of dying mid-task with tracebacks. Python keeps an inherited SIG_IGN for SIGINT.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def open_client(
     workers: int | None = None,
     scheduler: str | None = None,
@@ -243,13 +264,14 @@ def open_client(
             client = Client(scheduler, timeout="30s")
             cluster = None
         else:
-            cluster = LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=threads_per_worker,
-                processes=True,
-                dashboard_address=dashboard_address,
-                memory_limit=memory_limit,
-            )
+            with _workers_ignore_sigint():
+                cluster = LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=threads_per_worker,
+                    processes=True,
+                    dashboard_address=dashboard_address,
+                    memory_limit=memory_limit,
+                )
             client = Client(cluster)
     try:
         link = client.dashboard_link
