@@ -147,3 +147,26 @@ def test_cli_rejects_one_class_and_bad_fractions(class_folders, tmp_path):
         args.func(args)
     with pytest.raises(SystemExit):
         parser.parse_args(["classifier", "--data", "x", "--out", "y", "--fractions", "0.5,0.5,0.5"])
+
+
+def test_source_balance_gives_small_sources_equal_draws():
+    labels = np.array([1] * 100 + [1] * 4 + [0] * 50)
+    sources = ["synth"] * 100 + ["real"] * 4 + ["landmarks"] * 50
+    w = sampling_weights(labels, 2, 1.0, sources)
+    assert w[100:104].sum() == pytest.approx(0.25)
+    assert w[:100].sum() == pytest.approx(0.25)
+    assert w[104:].sum() == pytest.approx(0.5)
+
+
+def test_force_test_moves_matching_keys_and_their_groups(class_folders):
+    from areoscan.train.classifier import force_test
+    from areoscan.train.samples import split_by_group
+
+    data = load_source(str(class_folders), 32)
+    parts = split_by_group(data, (0.5, 0.25, 0.25), seed=0)
+    tr, va, te = force_test(data, parts, r"blobs/ESP_100000_1825_RED-0000")
+    moved = [i for i, g in enumerate(data.groups) if g == "ESP_100000_1825"]
+    assert set(moved) <= set(te) and not set(moved) & (set(tr) | set(va))
+    assert len(tr) + len(va) + len(te) == len(data)
+    with pytest.raises(DataError, match="matches no sample"):
+        force_test(data, parts, "nothing-like-this")

@@ -17,6 +17,7 @@ prior shift this sampling causes is then corrected on validation data by per-cla
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,9 @@ class ClassifierTrainConfig:
     level/scale_m_per_px: the resolution level and ground scale the tiles represent (documentation
     for users of the model: the scan reads this level). norm: ``tile`` or ``fixed`` first layer.
     balance: sampling exponent (see module doc). label_smoothing: cross-entropy smoothing.
+    balance_sources: within a class, every data source gets an equal share of the draws.
+    test_pattern: regular expression; samples whose key matches go to the test split (and their
+    groups with them), whatever the group split says (e.g. hold out chosen real tiles).
     tta: test-time views (1, 2, 4, 8). fractions: train/val/test shares (by observation).
     positive_class: for binary screens, the class whose probability is thresholded.
     min_recall: for screens, the threshold is the highest one keeping validation recall >= this
@@ -60,6 +64,8 @@ class ClassifierTrainConfig:
     batch_size: int = 64
     steps_per_epoch: int | None = None
     balance: float = 0.5
+    balance_sources: bool = False
+    test_pattern: str | None = None
     label_smoothing: float = 0.05
     tta: int = 1
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
@@ -83,11 +89,44 @@ class TrainOutcome:
     splits: dict[str, np.ndarray]
 
 
-def sampling_weights(labels: np.ndarray, n_classes: int, balance: float) -> np.ndarray:
-    """Per-sample draw probabilities ∝ count(class)^-balance (sum to 1)."""
+def sampling_weights(
+    labels: np.ndarray, n_classes: int, balance: float, sources: list[str] | None = None
+) -> np.ndarray:
+    """Per-sample draw probabilities (sum to 1).
+
+    Class c gets a total share ∝ count(c)^(1 - balance) (balance 0: natural frequencies, 1: equal
+    shares). With ``sources``, a class's share is split equally between the sources it comes from
+    (e.g. 12 real brain-coral tiles get as many draws as 1,500 synthetic ones).
+    """
     counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
-    w = np.where(counts > 0, np.maximum(counts, 1) ** -balance, 0.0)[labels]
+    share = np.where(counts > 0, np.maximum(counts, 1) ** (1.0 - balance), 0.0)
+    w = np.zeros(len(labels))
+    for c in np.flatnonzero(counts):
+        idx = np.flatnonzero(labels == c)
+        if sources is None:
+            w[idx] = share[c] / len(idx)
+            continue
+        src = np.array([sources[i] for i in idx])
+        names = np.unique(src)
+        for name in names:
+            sel = idx[src == name]
+            w[sel] = share[c] / len(names) / len(sel)
     return w / w.sum()
+
+
+def force_test(
+    samples: SampleSet, parts: tuple[np.ndarray, np.ndarray, np.ndarray], pattern: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Move samples whose key matches ``pattern`` — and every sample of their groups — to test."""
+    rx = re.compile(pattern)
+    groups = {samples.groups[i] for i, k in enumerate(samples.keys) if rx.search(k)}
+    if not groups:
+        raise DataError(
+            f"--test-pattern {pattern!r} matches no sample key (keys look like {samples.keys[0]!r})"
+        )
+    moved = np.array([g in groups for g in samples.groups])
+    tr, va, te = parts
+    return tr[~moved[tr]], va[~moved[va]], np.union1d(te, np.flatnonzero(moved))
 
 
 def predict_probs(
@@ -165,6 +204,8 @@ def train_classifier(
     """Split, train, tune and test; the card carries the test metrics (module in eval mode)."""
     seed_everything(cfg.seed, cfg.threads)
     tr, va, te = split_by_group(samples, cfg.fractions, seed=cfg.seed)
+    if cfg.test_pattern:
+        tr, va, te = force_test(samples, (tr, va, te), cfg.test_pattern)
     if len(tr) == 0 or len(va) == 0:
         raise DataError(
             "too few observation groups (source images) to make train and validation splits"
@@ -194,7 +235,11 @@ def train_classifier(
     )
     module = build_module(card)
     n_cls = card.n_classes
-    weights = torch.from_numpy(sampling_weights(train.labels, n_cls, cfg.balance))
+    weights = torch.from_numpy(
+        sampling_weights(
+            train.labels, n_cls, cfg.balance, train.sources if cfg.balance_sources else None
+        )
+    )
     steps = cfg.steps_per_epoch or max(1, int(np.ceil(len(train) / cfg.batch_size)))
     gen = torch.Generator().manual_seed(cfg.seed)
     aug = Augment(cfg.augment, seed=cfg.seed + 1)

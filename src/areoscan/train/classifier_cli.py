@@ -98,6 +98,17 @@ def register(subparsers: Any) -> None:
         default=0.5,
         help="sampling exponent: 0 natural, 1 fully class-balanced [0.5]",
     )
+    p.add_argument(
+        "--balance-sources",
+        action="store_true",
+        help="within a class, give every --data source an equal share of draws",
+    )
+    p.add_argument(
+        "--test-pattern",
+        default=None,
+        metavar="REGEX",
+        help="force samples whose key matches (and their observations) into the test split",
+    )
     p.add_argument("--label-smoothing", type=float, default=0.05)
     p.add_argument(
         "--tta",
@@ -167,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         steps_per_epoch=args.steps_per_epoch,
         balance=args.balance,
+        balance_sources=args.balance_sources,
+        test_pattern=args.test_pattern,
         label_smoothing=args.label_smoothing,
         tta=args.tta,
         fractions=args.fractions,
