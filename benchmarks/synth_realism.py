@@ -258,6 +258,24 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"real coral tiles (leave-one-out) nearest to the real coral centroid: {loo_near}/{len(rc)}"
     )
+    spread = float(
+        np.mean([np.linalg.norm(rc[i] - np.delete(rc, i, 0).mean(0)) for i in range(len(rc))])
+    )
+    syn_spread = float(np.mean([np.linalg.norm(v - cent["real brain coral"]) for v in syn]))
+    print(
+        f"typical distance of one real coral tile to the other real tiles' centroid: {spread:.2f}; "
+        f"of one synthetic coral tile to the real coral centroid: {syn_spread:.2f}"
+    )
+    bg_near = {}
+    for g in synth_groups:
+        if g == "synthetic brain coral":
+            continue
+        near = [real[int(np.argmin([np.linalg.norm(v - cent[r]) for r in real]))] for v in z[g]]
+        bg_near[g] = near.count("real brain coral") / len(near)
+    print(
+        "synthetic background tiles nearest to the real coral centroid: "
+        + ", ".join(f"{g.replace('synthetic ', '')} {v:.0%}" for g, v in bg_near.items())
+    )
 
     # classifier: real coral vs real landmarks
     neg = np.vstack([z[g] for g in real if g != "real brain coral"])
@@ -299,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         "synthetic_coral_nearest_real_coral": share_nearest,
         "synthetic_groups_by_distance_to_real_coral": [[g, d] for d, g in to_coral],
         "real_coral_loo_nearest_centroid": f"{loo_near}/{len(rc)}",
+        "real_coral_tile_spread": spread,
+        "synthetic_coral_tile_to_real_centroid": syn_spread,
+        "synthetic_backgrounds_nearest_real_coral": bg_near,
         "classifier_real_coral_loo": f"{loo_hits}/{len(rc)}",
         "classifier_called_coral": clf,
         "classifier_landmarks_called_coral": neg_rate,
