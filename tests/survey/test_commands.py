@@ -30,14 +30,14 @@ TESTMODELS = Path(__file__).with_name("testmodels.py")
 SIZE = (512, 768)
 # role -> (observation id, scene it is made from, fault injected by the server or on disk)
 ROLES: dict[str, tuple[str, str, tuple | None]] = {
-    "coral": ("ESP_011201_2200", "coral", None),
+    "coral": ("ESP_011201_2200", "coral-a", None),
     "dark": ("ESP_011202_2200", "dark", None),
-    "flaky": ("ESP_011203_2200", "plain", ("status", 500, 1)),
-    "missing": ("ESP_011204_2200", "coral", ("status", 404, -1)),
-    "truncated": ("ESP_011205_2200", "plain", ("truncate", 0.5)),
-    "slow": ("ESP_011206_2200", "coral", ("stall", 3.0)),
-    "corrupt": ("ESP_011207_2200", "plain", ("corrupt",)),
-    "oversize": ("ESP_011208_2200", "coral", ("announce", 2048)),
+    "flaky": ("ESP_011203_2200", "plain-a", ("status", 500, 1)),
+    "missing": ("ESP_011204_2200", "coral-b", ("status", 404, -1)),
+    "truncated": ("ESP_011205_2200", "plain-b", ("truncate", 0.5)),
+    "slow": ("ESP_011206_2200", "coral-a", ("stall", 3.0)),
+    "corrupt": ("ESP_011207_2200", "coral-c", ("corrupt",)),
+    "oversize": ("ESP_011208_2200", "plain-c", ("announce", 2048)),
 }
 FAILED = {
     "missing": "HTTP 404",
@@ -87,18 +87,23 @@ def models(tmp_path_factory) -> list[str]:
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> tuple[Path, dict[str, tuple]]:
-    """A PDS tree of 8 images (from 2 synthetic scenes and a dark one) and the server's faults."""
+    """A PDS tree of 8 images (6 synthetic scenes, 3 with brain coral; a dark image) and faults."""
     import numpy as np
 
     from areoscan.io import label_centred_on, write_jp2, write_label
     from areoscan.synth import generate_scene
 
     work = tmp_path_factory.mktemp("scenes")
-    scenes = {
-        "coral": generate_scene(work / "coral.JP2", size=SIZE, seed=4, coral_fraction=0.35).image,
-        "plain": generate_scene(work / "plain.JP2", size=SIZE, seed=3, coral_fraction=0.0).image,
-        "dark": write_jp2(work / "dark.JP2", np.full(SIZE, 100, np.uint16), bit_depth=10),
+    scenes: dict[str, Path] = {
+        f"{kind}-{x}": generate_scene(
+            work / f"{kind}-{x}.JP2",
+            size=SIZE,
+            seed=seed,
+            coral_fraction=0.35 if kind == "coral" else 0.0,
+        ).image
+        for seed, (kind, x) in enumerate((k, x) for k in ("coral", "plain") for x in "abc")
     }
+    scenes["dark"] = write_jp2(work / "dark.JP2", np.full(SIZE, 100, np.uint16), bit_depth=10)
     write_label(
         work / "dark.LBL",
         label_centred_on(-35.0, 300.0, *SIZE, map_scale=0.25, product_id="dark_RED"),
