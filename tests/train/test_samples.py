@@ -106,3 +106,39 @@ def test_read_and_resize_tile(tmp_path):
     small = resize_tile(x, 4)
     assert small[0, 0] == pytest.approx(x[:2, :2].mean(), abs=1e-6)  # area rule = block mean
     assert resize_tile(x, 16).shape == (16, 16)
+
+
+def test_synth_source_gives_both_classes_in_groups_of_four():
+    s = load_source("synth:8", 32, seed=3)
+    assert s.classes == ["background", "brain_coral"] and len(s) == 8
+    assert s.images.shape == (8, 32, 32) and 0 <= s.images.min() and s.images.max() <= 1
+    assert len(set(s.groups)) == 2
+    again = load_source("synth:8", 32, seed=3)
+    assert np.array_equal(s.images, again.images)
+
+
+@pytest.mark.slow
+def test_image_mask_pair_tiles_by_coverage_at_a_level(tmp_path):
+    from areoscan.io import write_geotiff, write_jp2
+    from areoscan.train.samples import from_image_mask
+
+    h, w = 256, 384
+    rng = np.random.default_rng(0)
+    dn = rng.integers(200, 800, (h, w)).astype(np.uint16)
+    dn[:, -64:] = 0  # no data on the right
+    mask = np.zeros((h, w), np.uint8)
+    mask[:128, :128] = 1  # one coral block
+    mask[128:, 160:224] = 1  # half covers the level-1 tiles at columns 64 and 96: skipped
+    mask[dn == 0] = 255
+    img = write_jp2(tmp_path / "ESP_012345_1850_RED.JP2", dn, numres=4)
+    write_geotiff(tmp_path / "ESP_012345_1850_RED_mask.tif", mask, overviews=False)
+    s = load_source(str(img), 32, level=1)
+    assert s.groups[0] == "ESP_012345_1850"
+    # level 1: 128 x 192 px; 32-px tiles = 4 x 6; the last column of tiles is no data
+    pos = [k for k, y in zip(s.keys, s.labels, strict=True) if y == 1]
+    assert len(pos) == 4  # the 2 x 2 tiles under the 128 x 128 level-0 block
+    assert all(k.split("/")[-1] in {"0_0", "0_32", "32_0", "32_32"} for k in pos)
+    assert not any(k.endswith("_160") for k in s.keys)
+    assert len(s) == 4 * 5 - 4  # 5 columns of tiles with data, 4 half-covered tiles skipped
+    loose = from_image_mask(img, 1, 32, coverage=0.5, negative_max=0.0)
+    assert (loose.labels == 1).sum() == 8

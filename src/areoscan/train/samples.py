@@ -355,39 +355,43 @@ def split_by_group(
 def from_synth(
     n: int, size: int, scale: float = 1.0, seed: int = 0, positive_share: float = 0.4
 ) -> SampleSet:
-    """``n`` synthetic tiles from :func:`areoscan.synth.render_patch`: ``brain_coral`` vs ``background``.
+    """About ``n`` synthetic tiles from :func:`areoscan.synth.render_patch`: ``brain_coral`` vs ``background``.
 
-    Positives are all-coral patches (partly mantled, as generated); negatives cycle through every
-    background kind and mixed-scene crops that contain no coral. Each tile is its own group.
+    Patches of 2x2 tiles are rendered at once (4x cheaper per tile) and cut into 4 tiles that share a
+    group. Positives are all-coral patches (partly mantled, as generated); negatives cycle through
+    every background kind and mixed-scene crops that contain no coral.
     """
     try:
         from areoscan.synth import BACKGROUNDS, Terrain, render_patch
     except ImportError as exc:
         raise DataError(f"synth:{n}: areoscan.synth is not available ({exc})") from None
     rng = np.random.default_rng(seed)
-    tiles, labels, keys = [], [], []
+    tiles, labels, keys, groups = [], [], [], []
     kinds: list[object] = [*BACKGROUNDS, None]
-    for i in range(n):
+    for i in range((n + 3) // 4):
         s = int(rng.integers(0, 2**31 - 1))
         if rng.random() < positive_share:
-            img, _ = render_patch(Terrain.BRAIN_CORAL, size, scale=scale, seed=s)
-            labels.append(1)
-            keys.append(f"synth/brain_coral/{s}")
+            kind: object = Terrain.BRAIN_CORAL
+            img, _ = render_patch(Terrain.BRAIN_CORAL, 2 * size, scale=scale, seed=s)
         else:
             kind = kinds[i % len(kinds)]
-            img, _ = render_patch(kind, size, scale=scale, seed=s, coral_fraction=0.0)
-            labels.append(0)
-            keys.append(f"synth/{getattr(kind, 'slug', 'mixed')}/{s}")
-        tiles.append(img.astype(np.float32))
-    groups = list(keys)
+            img, _ = render_patch(kind, 2 * size, scale=scale, seed=s, coral_fraction=0.0)  # type: ignore[arg-type]
+        name = f"synth/{getattr(kind, 'slug', 'mixed')}/{s}"
+        for r in (0, size):
+            for c in (0, size):
+                tiles.append(img[r : r + size, c : c + size].astype(np.float32))
+                labels.append(int(kind is Terrain.BRAIN_CORAL))
+                keys.append(f"{name}/{r}_{c}")
+                groups.append(name)
+    m = len(labels)
     return SampleSet(
         _stack(tiles, size),
         np.array(labels),
         ["background", "brain_coral"],
         groups,
         keys,
-        ["orig"] * n,
-        ["synth"] * n,
+        ["orig"] * m,
+        ["synth"] * m,
     )
 
 
