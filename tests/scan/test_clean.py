@@ -20,7 +20,7 @@ def test_params_follow_the_map_scale():
     b = clean_params(0.5, 0.5, min_area_m2=1000, max_hole_m2=200, opening_m=1.0)
     assert (a.min_area_px, a.max_hole_px, a.opening_px) == (16000, 3200, 4)
     assert (b.min_area_px, b.max_hole_px, b.opening_px) == (4000, 800, 2)
-    fast = clean_params(0.25, 0.5, fast=True)
+    fast = clean_params(0.25, 0.5, min_area_m2=1000, fast=True)
     assert fast.opening_px == 0 and fast.max_hole_px == 0 and fast.min_area_px == a.min_area_px
 
 

@@ -174,19 +174,19 @@ def test_a_crash_leaves_the_previous_outputs_and_no_half_folder(
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["ESP_012345_1234"]
 
 
-def test_onnx_backend_gives_the_same_mask(patch_scene, test_models, tmp_path):
+def test_onnx_backend_gives_the_same_mask_without_torch(patch_scene, test_models, tmp_path):
+    from areoscan.models import load_model
+    from areoscan.models.export import export_onnx
+
     path, _ = patch_scene
     screen, seg = test_models
-    a = scan_image(
-        path, tmp_path / "a", screen_model=screen, segment_model=seg, fast=True, progress=False
-    )
-    b = scan_image(
-        path,
-        tmp_path / "b",
-        screen_model=screen,
-        segment_model=seg,
-        fast=True,
-        progress=False,
-        backend="onnx",
-    )
+    onnx = []
+    for model in (screen, seg):
+        module, card = load_model(model)
+        onnx.append(export_onnx(module, card, tmp_path / f"{card.name}.onnx"))
+    a = scan_image(path, tmp_path / "a", screen_model=screen, segment_model=seg, fast=True,
+                   progress=False)  # fmt: skip
+    b = scan_image(path, tmp_path / "b", screen_model=onnx[0], segment_model=onnx[1], fast=True,
+                   progress=False, backend="onnx")  # fmt: skip
     assert np.array_equal(_mask(Path(a.output_dir)), _mask(Path(b.output_dir)))
+    assert b.models["segment"]["name"] == "test-seg"

@@ -38,7 +38,7 @@ class CleanParams:
     threshold: float = 0.5
     opening_px: int = 4
     max_hole_px: int = 3200
-    min_area_px: int = 16000
+    min_area_px: int = 8000
 
     def to_dict(self) -> dict[str, float | int]:
         """JSON-ready copy (for the scan summary)."""
@@ -54,7 +54,7 @@ def clean_params(
     scale_m: float | None,
     threshold: float,
     *,
-    min_area_m2: float = 1000.0,
+    min_area_m2: float = 500.0,
     max_hole_m2: float = 200.0,
     opening_m: float = 1.0,
     fast: bool = False,

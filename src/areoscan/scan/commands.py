@@ -60,8 +60,8 @@ def register(sub: Any) -> None:
                    help="flag tiles with p >= P (default: the screen model's card)")  # fmt: skip
     p.add_argument("--segment-threshold", type=_probability, metavar="P",
                    help="coral pixels have p >= P (default: the segmenter's card)")  # fmt: skip
-    p.add_argument("--min-area", type=float, default=1000.0, metavar="M2",
-                   help="drop regions smaller than M2 square metres (default 1000)")  # fmt: skip
+    p.add_argument("--min-area", type=float, default=500.0, metavar="M2",
+                   help="drop regions smaller than M2 square metres (default 500)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.set_defaults(func=run_scan)
