@@ -6,6 +6,11 @@ scratch with each worker count using the real scan (shipped models), one thread 
 Workers are warmed up (torch and the scan imported) before the clock starts, as they would be
 after the first few images of a long survey; cluster start-up is reported separately.
 
+Models: the shipped ``brain-coral-screen`` + ``brain-coral-unet``, or --screen-model/--segment-model;
+if neither exists, untrained models of the production architectures (MobileNetV3-small screen at
+128 px / 1 m/px, slim U-Net at 512 px / 0.25 m/px) so that the compute per image is real (what they
+flag is arbitrary: the flagged share is printed). The output says which models ran.
+
 Also checks the index reader against the real HiRISE RDRCUMINDEX.LBL/.TAB excerpt in
 ../shared/data/pds-labels when it exists (it says so when it does not).
 
@@ -28,27 +33,88 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "pds-labels"
 
 
 def make_archive(root: Path, n: int, size: tuple[int, int]) -> list[Path]:
-    """n scenes in PDS layout (every other one with brain coral), generated once and cached."""
+    """n scenes in PDS layout (every other one with brain coral), generated once and cached.
+
+    Each scene is filed under the observation id its label carries (``SYN_…``), as the archive does.
+    """
     from areoscan.synth import generate_scene
 
+    stamp = root / "scenes.json"
+    if stamp.exists() and json.loads(stamp.read_text()) == {"n": n, "size": list(size)}:
+        return sorted(root.glob("RDR/*/*/*/*_RED.JP2"))
+    shutil.rmtree(root, ignore_errors=True)
     paths = []
     for i in range(n):
-        obs = f"ESP_{20000 + i:06d}_2200"
-        orbit = (20000 + i) // 100 * 100
-        path = root / f"RDR/ESP/ORB_{orbit:06d}_{orbit + 99:06d}/{obs}/{obs}_RED.JP2"
-        stamp = path.with_suffix(".done")
-        if not stamp.exists() or json.loads(stamp.read_text()) != list(size):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            generate_scene(
-                path,
-                size=size,
-                seed=100 + i,
-                scale=0.25,
-                coral_fraction=0.25 if i % 2 == 0 else 0.0,
-            )
-            stamp.write_text(json.dumps(list(size)))
+        tmp = root / "generated" / f"scene{i}.JP2"
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        info = generate_scene(
+            tmp, size=size, seed=100 + i, scale=0.25, coral_fraction=0.25 if i % 2 == 0 else 0.0
+        )
+        obs = info.observation_id
+        orbit = int(obs[4:10]) // 100 * 100
+        path = root / f"RDR/{obs[:3]}/ORB_{orbit:06d}_{orbit + 99:06d}/{obs}/{obs}_RED.JP2"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, path)
+        os.replace(tmp.with_suffix(".LBL"), path.with_suffix(".LBL"))
         paths.append(path)
+    shutil.rmtree(root / "generated")
+    stamp.write_text(json.dumps({"n": n, "size": list(size)}))
     return paths
+
+
+SHIPPED = ("brain-coral-screen", "brain-coral-unet")
+
+
+def stand_in_models(folder: Path) -> tuple[str, str]:
+    """Untrained production-architecture models (real compute, arbitrary outputs)."""
+    import torch
+
+    from areoscan.models import ModelCard, build_module, save_model
+    from areoscan.models.segmenters import segmenter_kwargs
+
+    torch.manual_seed(0)
+    common = {
+        "classes": ["background", "brain_coral"],
+        "threshold": 0.5,
+        "positive_class": "brain_coral",
+    }
+    cards = [
+        ModelCard(
+            name="stand-in-screen",
+            task="classification",
+            arch="mobilenetv3_small",
+            tile_size=128,
+            level=2,
+            scale_m_per_px=1.0,
+            normalisation={"kind": "tile"},
+            **common,
+        ),
+        ModelCard(
+            name="stand-in-unet",
+            task="segmentation",
+            arch="slim-unet",
+            tile_size=512,
+            level=0,
+            scale_m_per_px=0.25,
+            arch_kwargs=segmenter_kwargs("slim-unet"),
+            **common,
+        ),
+    ]
+    paths = [str(save_model(build_module(c).eval(), c, folder / c.name)[1]) for c in cards]
+    return paths[0], paths[1]
+
+
+def choose_models(screen: str | None, segment: str | None) -> tuple[str, str, str]:
+    """(screen, segment, description) following the rules in the module docstring."""
+    from areoscan.models.registry import shipped_models
+
+    if screen and segment:
+        return screen, segment, f"{screen} + {segment}"
+    missing = [m for m in SHIPPED if m not in shipped_models()]
+    if not missing:
+        return SHIPPED[0], SHIPPED[1], "shipped " + " + ".join(SHIPPED)
+    s, g = stand_in_models(CACHE / "survey-stand-in-models")
+    return s, g, f"stand-in untrained MobileNetV3-small + slim U-Net (shipped missing: {missing})"
 
 
 def _warm() -> str:
@@ -60,7 +126,7 @@ def _warm() -> str:
     return "ok"
 
 
-def survey_once(archive: Path, workers: int) -> dict[str, float]:
+def survey_once(archive: Path, workers: int, models: tuple[str, str]) -> dict[str, float]:
     """Survey the archive into a fresh folder with ``workers`` workers; return timings."""
     from areoscan.survey.catalogue import Catalogue
     from areoscan.survey.engine import SurveyOptions, open_client, run_survey
@@ -79,9 +145,19 @@ def survey_once(archive: Path, workers: int) -> dict[str, float]:
             client.run(_warm)
             startup = time.perf_counter() - t0
             cat.add_jobs(jobs)
-            options = SurveyOptions(scan_kwargs={"threads": 1, "progress": False})
+            options = SurveyOptions(
+                scan_kwargs={
+                    "threads": 1,
+                    "progress": False,
+                    "screen_model": models[0],
+                    "segment_model": models[1],
+                }
+            )
             result = run_survey(cat, cat.todo(), client, out, options, say=lambda m: None)
             counts = cat.counts()
+            rows = cat.images()
+        flagged = sum(r["flagged_tiles"] or 0 for r in rows)
+        screened = sum(json.loads(r["summary"] or "{}").get("screened_tiles", 0) for r in rows)
         if counts["failed"]:
             raise SystemExit(f"{counts['failed']} images failed: see {out}/catalogue.sqlite")
         return {
@@ -92,6 +168,7 @@ def survey_once(archive: Path, workers: int) -> dict[str, float]:
             "startup_s": startup,
             "done": counts["done"],
             "empty": counts["empty"],
+            "flagged_share": flagged / max(screened, 1),
         }
     finally:
         shutil.rmtree(out, ignore_errors=True)
@@ -127,7 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=12)
     parser.add_argument("--size", type=int, nargs=2, default=(1024, 1536), metavar=("H", "W"))
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--screen-model")
+    parser.add_argument("--segment-model")
     args = parser.parse_args(argv)
+    screen, segment, described = choose_models(args.screen_model, args.segment_model)
+    print(f"models: {described}")
     check_real_index()
     archive = CACHE / f"survey-archive-{args.size[0]}x{args.size[1]}"
     t0 = time.perf_counter()
@@ -138,12 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     results = []
     for w in args.workers:
-        r = survey_once(archive, w)
+        r = survey_once(archive, w, (screen, segment))
         results.append(r)
         print(
             f"{w} worker(s): {r['images']} images in {r['wall_s']:.1f} s = "
             f"{r['images_per_hour']:.0f} images/h (cluster start + warm-up {r['startup_s']:.1f} s; "
-            f"{r['done']} done, {r['empty']} empty)",
+            f"{r['done']} done, {r['empty']} empty, {100 * r['flagged_share']:.0f}% of tiles flagged)",
             flush=True,
         )
     if len(results) >= 2:
