@@ -185,7 +185,7 @@ def screen_image(
     if progress:
         from tqdm import tqdm
 
-        starts = tqdm(starts, desc=f"screen L{level}", unit="batch", leave=False)
+        starts = tqdm(starts, desc=f"screen L{level}", unit="batch", leave=False, disable=None)
     for i in starts:
         chunk = windows[i : i + batch]
         tiles = np.zeros((len(chunk), tile, tile), dtype=np.float32)

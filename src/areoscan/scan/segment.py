@@ -178,7 +178,7 @@ def segment_groups(
         from tqdm import tqdm
 
         bar = tqdm(total=sum(len(g.tiles) for g in groups), desc=f"segment L{plan.level}",
-                   unit="tile", leave=False)  # fmt: skip
+                   unit="tile", leave=False, disable=None)  # fmt: skip
     for band in bands:
         f0, f1 = band.final
         rows = Window(f0, 0, f1 - f0, width)
