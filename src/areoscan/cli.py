@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "areoscan.synth.commands",
     "areoscan.scan.commands",
     "areoscan.train.commands",
+    "areoscan.evaluate.commands",
     "areoscan.models.commands",
 ]
 
