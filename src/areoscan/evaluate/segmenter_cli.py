@@ -15,7 +15,7 @@ def register(subparsers: Any) -> None:
     """Add ``segmenter`` to ``areoscan evaluate``."""
     p = subparsers.add_parser(
         "segmenter",
-        help="evaluate a segmenter: IoU/F1/P/R, TP/TN/FP/FN %, tiles/s; coral share of real tiles",
+        help="evaluate a segmenter: IoU/F1/P/R, TP/TN/FP/FN %%, tiles/s; coral share of real tiles",
         description="Evaluate a segmenter on labelled scenes (every tile of --scenes, so give held-out "
         "scenes), and report the share of pixels it marks as brain coral on real brain-coral "
         "tiles (--coral-tiles, upsampled x3 to 0.25 m/px) and real landmark tiles per class "
