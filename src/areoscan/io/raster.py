@@ -360,7 +360,9 @@ class Raster:
         if nodata is None:
             return np.ones((h, w), dtype=bool)
         out = np.empty((h, w), dtype=bool)
-        for r0, r1, _c0, _c1 in self._plan(level, memory_mb, 0, None, bytes_per_px=9.5):
+        for r0, r1, _c0, _c1 in self._plan(
+            level, memory_mb, 0, None, _strips.DECODE_BYTES_PER_PX + 1
+        ):
             out[r0:r1] = self.read_raw(level, (r0, 0, r1 - r0, w)) != nodata
         return out
 
@@ -387,15 +389,17 @@ class Raster:
     ) -> Iterator[_strips.Strip]:
         """Yield full-width float32 :class:`Strip` s of ``level`` whose cores partition the image.
 
-        memory_mb: budget for the strips in flight, including the decoder's buffers (the compressed
-        tile, held while decoding, is subtracted first); rows: core rows per strip instead of the
+        memory_mb: what the pass may add to the process's memory: the compressed tile the decoder
+        holds (about the file size, subtracted first) plus the strips in flight at ~33 B/px (OpenJPEG
+        window decoding is memory-hungry; see strips.py); rows: core rows per strip instead of the
         budget; overlap: extra rows each side, clipped at the edges. prefetch: decode the next strip
         in a background thread while the current one is scaled and consumed (the decoder releases
         the GIL), which the budget already allows for.
         """
         self._check_level(level)
         w = self.shape_at(level)[1]
-        plan = self._plan(level, memory_mb, overlap, rows, _strips.BYTES_PER_PX)
+        per_px = _strips.BYTES_PER_PX if prefetch else _strips.BYTES_PER_PX_NO_PREFETCH
+        plan = self._plan(level, memory_mb, overlap, rows, per_px)
 
         def window(i: int) -> Window:
             r0, r1 = plan[i][0], plan[i][1]

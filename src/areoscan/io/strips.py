@@ -13,9 +13,15 @@ import dataclasses
 
 import numpy as np
 
-# Bytes per pixel of one strip in flight: OpenJPEG int32 buffers (~6.4 B/px measured), the uint16
-# copy glymur makes (2), the float32 result (4) and the previous strip the consumer still holds (4).
-BYTES_PER_PX = 16.5
+# Memory per strip pixel, measured (benchmarks/bench_io.py; OpenJPEG 2.5.0). Decoding a *window* of a
+# single-tile JP2 costs ~22 B/px (decoded code-blocks, the sparse tile-component window, the
+# window buffer and two int32 output images), far more than a whole-tile decode (~9 B/px), plus our
+# uint16 copy. With prefetch, the next strip decodes while the current float32 strip (4 B/px) and the
+# one the consumer still holds (4 B/px) are alive: 32.6 B/px measured on 20,000-px strips; ~28 B/px
+# without prefetch.
+DECODE_BYTES_PER_PX = 22.0
+BYTES_PER_PX = 33.0
+BYTES_PER_PX_NO_PREFETCH = 28.0
 
 
 @dataclasses.dataclass(frozen=True)
