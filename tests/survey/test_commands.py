@@ -77,6 +77,7 @@ def _place(src: Path, root: Path, obs: str, truncate: bool = False) -> None:
 def models(tmp_path_factory) -> list[str]:
     """--screen-model/--segment-model options for the tiny test models; workers preload them."""
     import dask
+    import distributed  # noqa: F401  (its config defaults must exist before we override one key)
 
     from .testmodels import make_models
 

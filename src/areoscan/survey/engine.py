@@ -170,7 +170,7 @@ def process_image(
         t0 = time.perf_counter()
         summary = scan_fn(path, safe_join(root, OBSERVATIONS), **options.scan_kwargs)
         result["scan_s"] = time.perf_counter() - t0
-        info = summary.to_dict() if hasattr(summary, "to_dict") else dict(summary)
+        info: dict[str, Any] = summary.to_dict() if hasattr(summary, "to_dict") else dict(summary)  # type: ignore[arg-type]
         result.update(_figures(info))
         result["summary"] = _plain(info)
         output_dir = Path(result["output_dir"] or safe_join(root, OBSERVATIONS, obs))
