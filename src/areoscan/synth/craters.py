@@ -102,7 +102,9 @@ def _profile(r: np.ndarray, fresh: float) -> np.ndarray:
     depth = 0.05 + 0.15 * fresh
     rim = 0.008 + 0.032 * fresh
     bowl = -depth + (depth + rim) * np.minimum(r, 1.0) ** (2.0 + 2.0 * fresh)
-    ejecta = rim * np.maximum(r, 1.0) ** -3.0 * np.clip((EJECTA_R - r) / 0.5, 0.0, 1.0)
+    ejecta = (
+        rim * np.maximum(r, 1.0) ** -3.0 * np.minimum(np.maximum((EJECTA_R - r) / 0.5, 0.0), 1.0)
+    )
     prof = np.where(r < 1.0, bowl, ejecta)
     if fresh < 0.5:  # degraded: soften the rim crest
         soft = 1.0 - 0.5 * (0.5 - fresh) * np.exp(-(((r - 1.0) / 0.15) ** 2))

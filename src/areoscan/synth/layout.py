@@ -180,17 +180,19 @@ class Layout:
         else:
             pc = self._signed_distance(patch > thr)
         f["coral"] = pc
-        # partial mantling (0 exposed .. 0.8 mostly buried), orientation mix, amplitude
+        # partial mantling (0 exposed .. 0.8 mostly buried) softens and lowers the ridges;
+        # a slowly varying mix angle blends the two ridge fields (orientation, spacing drift)
         edge = np.exp(-np.abs(pc) / 12.0)  # patch margins are the most mantled
-        f["coral_mantle"] = np.clip(
+        mantle = np.clip(
             0.5 * self._noise(2, shape, PowerLaw(3.0, 15.0, 150.0)) + 0.05 + 0.35 * edge, 0.0, 0.8
-        ).astype(np.float32)
-        f["coral_mix"] = (
-            0.5 + 0.5 * np.tanh(1.5 * self._noise(3, shape, PowerLaw(3.0, 30.0, 300.0)))
-        ).astype(np.float32)
-        f["coral_amp"] = (1.0 + 0.2 * self._noise(4, shape, PowerLaw(3.0, 20.0, 200.0))).astype(
-            np.float32
         )
+        mix = 0.5 + 0.5 * np.tanh(1.5 * self._noise(3, shape, PowerLaw(3.0, 30.0, 300.0)))
+        amp = 1.0 + 0.2 * self._noise(4, shape, PowerLaw(3.0, 20.0, 200.0))
+        lam = 0.5 * sum(p.coral_wavelength)
+        f["coral_cos"] = np.cos(mix * math.pi / 2).astype(np.float32)
+        f["coral_sin"] = np.sin(mix * math.pi / 2).astype(np.float32)
+        f["coral_kappa"] = (p.coral_sharp * (1.0 - 0.6 * mantle)).astype(np.float32)
+        f["coral_gain"] = (p.coral_relief * lam * amp * (1.0 - 0.5 * mantle)).astype(np.float32)
 
         # ---- background partition (softmax over kinds), mantle favoured next to coral
         kinds = [Terrain(k) for k in p.kinds]

@@ -89,7 +89,7 @@ def heights(
 
     sub = lay.support(["coral"], ext, 0.0)
     if sub is not None:
-        c = lay.window(["coral", "coral_mantle", "coral_mix", "coral_amp"], *sub)
+        c = lay.window(["coral", "coral_cos", "coral_sin", "coral_kappa", "coral_gain"], *sub)
         sl = _sub(ext, sub)
         a = coral.coral_weight(c.pop("coral"))
         hc = coral.coral_heights(p, sub, c)
