@@ -2,8 +2,10 @@ import numpy as np
 
 from areoscan.scan.clean import (
     CleanParams,
+    binary_open_cross,
     clean_mask,
     clean_params,
+    clean_regions,
     drop_small,
     fill_small_holes,
     label_regions,
@@ -28,8 +30,9 @@ def test_small_regions_dropped_large_kept():
     m = np.zeros((200, 200), dtype=bool)
     m[10:60, 10:60] = True  # 2500 px
     m[100:110, 100:110] = True  # 100 px
-    out = drop_small(m, 1000)
-    assert out[10:60, 10:60].all() and not out[100:110, 100:110].any()
+    labels, n = drop_small(m, 1000)
+    assert n == 1 and labels.dtype == np.int32
+    assert (labels[10:60, 10:60] == 1).all() and not labels[100:110, 100:110].any()
 
 
 def test_only_small_enclosed_holes_are_filled():
@@ -74,3 +77,26 @@ def test_threshold_applies():
     out = clean_mask(q, CleanParams(threshold=0.7, opening_px=0, max_hole_px=0, min_area_px=1))
     cols = np.flatnonzero(out[0])
     assert cols.min() == 70 and cols.max() == 100
+
+
+def test_regions_are_numbered_consecutively():
+    m = np.zeros((60, 200), dtype=bool)
+    for k, c in enumerate(range(0, 200, 20)):
+        m[5 : 10 + 4 * k, c : c + 10] = True  # growing areas: 50 .. 410 px
+    labels, n = clean_regions(_q(m), CleanParams(threshold=0.5, opening_px=0, max_hole_px=0,
+                                                 min_area_px=200))  # fmt: skip
+    assert n == 6 and sorted(np.unique(labels)) == list(range(7))
+
+
+def test_bit_packed_opening_equals_scipy():
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(5)
+    cross = ndi.generate_binary_structure(2, 1)
+    for shape in [(37, 130), (64, 64), (5, 3), (200, 257)]:
+        m = ndi.binary_dilation(rng.random(shape) < 0.05, iterations=2) | (rng.random(shape) < 0.2)
+        for r in (1, 2, 4):
+            ref = ndi.binary_dilation(
+                ndi.binary_erosion(m, cross, iterations=r), cross, iterations=r
+            )
+            assert np.array_equal(binary_open_cross(m, r), ref), (shape, r)

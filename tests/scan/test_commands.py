@@ -31,7 +31,7 @@ def test_scan_verb_writes_outputs_and_prints_where(patch_scene, test_models, tmp
         (["scan", "/nonexistent/ESP_000000_0000_RED.JP2"], "ESP_000000_0000_RED.JP2"),
         (["scan", "{bad}"], "bad.JP2"),
         (["scan", "{img}", "--screen-model", "no-such-model"], "no-such-model"),
-        (["scan", "{img}", "--segment-model", "{screen}"], "not a segmenter"),
+        (["scan", "{img}", "--segment-model", "{screen}"], "a segmenter"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle, patch_scene, test_models, tmp_path, capsys):

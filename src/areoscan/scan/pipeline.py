@@ -147,7 +147,7 @@ def scan_image(
     from areoscan.errors import ModelError
     from areoscan.io import open_raster
     from areoscan.scan.backends import load_screen, load_segment
-    from areoscan.scan.clean import clean_mask, clean_params, label_regions
+    from areoscan.scan.clean import clean_params, clean_regions
     from areoscan.scan.outputs import (
         OutputFolder,
         write_json,
@@ -170,8 +170,13 @@ def scan_image(
     clock = _Clock()
     notes: list[str] = []
     with clock.stage("open"):
-        raster = open_raster(source, cache_dir=cache_dir, threads=threads)
         screen_card, seg_card = _card(screen_model), _card(segment_model)
+        if screen_card.task != "classification" or seg_card.task != "segmentation":
+            raise ModelError(
+                f"--screen-model must be a classifier and --segment-model a segmenter; got "
+                f"{screen_card.name!r} ({screen_card.task}) and {seg_card.name!r} ({seg_card.task})"
+            )
+        raster = open_raster(source, cache_dir=cache_dir, threads=threads)
     with raster:
         obs = _safe_name(raster.observation_id or raster.path.stem)
         if raster.georef is None:
@@ -219,11 +224,11 @@ def scan_image(
                 params = clean_params(scale_seg, threshold, min_area_m2=min_area_m2, fast=fast)
                 for group, q in zip(plan.groups, qs, strict=True):
                     with clock.stage("clean"):
-                        mask = clean_mask(q, params)
-                        labels, n = label_regions(mask)
+                        labels, n = clean_regions(q, params)
                     with clock.stage("vectorize"):
                         regions.extend(measure_regions(labels, n, q, group.bbox, seg.level, raster))
-                    parts.append((group.bbox, q, mask))
+                    parts.append((group.bbox, q, labels > 0))
+                    del labels
                 regions.renumber()
                 say(f"clean: {len(regions)} regions in {clock.timings.get('clean', 0):.1f} s")
             else:

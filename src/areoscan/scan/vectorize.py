@@ -3,8 +3,8 @@
 Use :func:`measure_regions` on each segmented group's labels: one polygon per region
 (``rasterio.features.shapes``, exact pixel edges, holes kept) in the image's map coordinates, with
 its area in m², centroid latitude/longitude, mean and maximum probability and pixel bounding box.
-Every measurement is one vectorised call over the label array (``bincount``,
-``ndimage.maximum``/``center_of_mass``/``find_objects``), never a Python loop over pixels.
+Every measurement is vectorised over the labelled pixels (``bincount``, ``maximum.at``,
+``ndimage.find_objects``), never a Python loop over pixels.
 """
 
 from __future__ import annotations
@@ -67,6 +67,35 @@ class Regions:
         return float(sum(r["area_m2"] or 0.0 for r in self.records))
 
 
+def region_stats(labels: np.ndarray, n: int, q: np.ndarray) -> dict[str, np.ndarray]:
+    """Per region 1..n: pixel count, sum and max of ``q``, sums of row and column indices.
+
+    Works on the labelled pixels only, a row chunk at a time (``bincount`` and ``maximum.at``);
+    ``ndimage.maximum`` / ``center_of_mass`` would sort or copy the whole array in float64.
+    """
+    from areoscan.scan.clean import row_chunks
+
+    area = np.zeros(n + 1, dtype=np.int64)
+    qsum = np.zeros(n + 1, dtype=np.float64)
+    qmax = np.zeros(n + 1, dtype=np.uint8)
+    row_sum = np.zeros(n + 1, dtype=np.float64)
+    col_sum = np.zeros(n + 1, dtype=np.float64)
+    for rows in row_chunks(labels.shape):
+        lab = labels[rows]
+        rr, cc = np.nonzero(lab)
+        if rr.size == 0:
+            continue
+        idx = lab[rr, cc]
+        vals = q[rows][rr, cc]
+        area += np.bincount(idx, minlength=n + 1)
+        qsum += np.bincount(idx, weights=vals, minlength=n + 1)
+        np.maximum.at(qmax, idx, vals)
+        row_sum += np.bincount(idx, weights=rr + rows.start, minlength=n + 1)
+        col_sum += np.bincount(idx, weights=cc, minlength=n + 1)
+    return {"area": area[1:], "qsum": qsum[1:], "qmax": qmax[1:].astype(np.float64),
+            "row_sum": row_sum[1:], "col_sum": col_sum[1:]}  # fmt: skip
+
+
 def group_transform(raster: Any, level: int, bbox: Window) -> Any:
     """Affine of a group's array: map coordinates, or level-0 pixels without a georeference."""
     from affine import Affine
@@ -96,14 +125,10 @@ def measure_regions(
 
     if n == 0:
         return Regions()
-    index = np.arange(1, n + 1)
-    flat = labels.ravel()
-    area_px = np.bincount(flat, minlength=n + 1)[1:]
-    qsum = np.bincount(flat, weights=q.ravel().astype(np.float64), minlength=n + 1)[1:]
-    qmax = np.asarray(ndi.maximum(q, labels, index), dtype=np.float64)
-    com = np.asarray(ndi.center_of_mass(labels > 0, labels, index), dtype=np.float64).reshape(n, 2)
-    rows = com[:, 0] + bbox.row
-    cols = com[:, 1] + bbox.col
+    stats = region_stats(labels, n, q)
+    area_px, qsum, qmax = stats["area"], stats["qsum"], stats["qmax"]
+    rows = stats["row_sum"] / np.maximum(area_px, 1) + bbox.row
+    cols = stats["col_sum"] / np.maximum(area_px, 1) + bbox.col
     transform = group_transform(raster, level, bbox)
     px_area = abs(transform.a * transform.e - transform.b * transform.d)
     georef = raster.georef
