@@ -139,8 +139,8 @@ def filter_gain(filt: Filter, cell_m: float) -> float:
 
     Computed on a fixed frequency grid, so it is the same for every window (no seams).
     """
-    n = 512
-    k = np.fft.fftfreq(n, d=cell_m)
+    n = 256
+    k = np.fft.fftfreq(n, d=cell_m).astype(np.float32)
     var = float(np.mean(filt(k[:, None], k[None, :]).astype(np.float64) ** 2))
     return math.sqrt(max(var, 1e-30))
 
