@@ -201,6 +201,12 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
         default=512,
         help="tile size written to the card for the scan (default 512)",
     )
+    g.add_argument(
+        "--speed-size",
+        type=int,
+        default=1024,
+        help="tile side for the tiles/s figure in the card (default 1024: the 1K×1K column)",
+    )
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -304,6 +310,7 @@ def run_train(args: argparse.Namespace) -> int:
         command=_command_line(),
         data_note=note,
         progress=not args.quiet,
+        speed_size=args.speed_size,
     )
     print(f"wrote {args.out / (args.name + '.safetensors')} and {args.out / (args.name + '.json')}")
     if metrics.get("tiles"):
@@ -338,6 +345,7 @@ def run_compare(args: argparse.Namespace) -> int:
         command=_command_line(),
         infer_tile=args.infer_tile,
         progress=not args.quiet,
+        speed_size=args.speed_size,
         data_note=note,
     )
     print(report.read_text())

@@ -1,0 +1,100 @@
+"""`areoscan train segmenter` end to end on tiny scenes written by the test itself."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from areoscan.errors import DataError
+from areoscan.train import segmenter_cli
+
+
+def _scene(folder: Path, name: str, seed: int) -> None:
+    from areoscan.io import write_geotiff, write_jp2
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:192, 0:192]
+    mask = ((yy // 64 + xx // 64 + seed) % 2).astype(np.uint8)
+    dn = (
+        500
+        + rng.normal(0, 5, (192, 192))
+        + np.where(mask == 1, 120 * np.sin((xx + yy) * np.pi / 4), 0)
+    )
+    write_jp2(folder / f"{name}.JP2", np.clip(dn, 1, 1023).astype(np.uint16), numres=3)
+    write_geotiff(folder / f"{name}_mask.tif", mask, nodata=255, overviews=False)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    segmenter_cli.register(parser.add_subparsers())
+    return parser
+
+
+@pytest.mark.slow
+def test_train_segmenter_writes_model_and_card(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    for i in range(5):
+        _scene(scenes, f"S{i}", i)
+    args = _parser().parse_args(
+        [
+            "segmenter",
+            "--scenes",
+            str(scenes),
+            "--levels",
+            "0",
+            "1",
+            "--tile",
+            "64",
+            "--epochs",
+            "3",
+            "--encoder",
+            "mobilenetv3_small_050",
+            "--name",
+            "toy",
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+            "--infer-tile",
+            "128",
+            "--speed-size",
+            "64",
+        ]
+    )
+    assert args.func(args) == 0
+    card = json.loads((tmp_path / "out" / "toy.json").read_text())
+    assert (
+        card["task"] == "segmentation" and card["arch"] == "slim-unet" and card["tile_size"] == 128
+    )
+    assert card["arch_kwargs"]["encoder"] == "mobilenetv3_small_050"
+    assert [r["phase"] for r in card["training"]["history"]["epochs"]] == [
+        "encoder",
+        "decoder",
+        "finetune",
+    ]
+    assert card["training"]["command"].startswith("areoscan ")
+    assert card["metrics"]["test"]["tiles"] > 0 and "iou" in card["metrics"]["test"]
+    data = card["training"]["data"]
+    assert (
+        data["train"]["observations"] + data["val"]["observations"] + data["test"]["observations"]
+        == 5
+    )
+    out = capsys.readouterr().out
+    assert "| model | train n | test n | IoU |" in out
+
+
+def test_train_segmenter_without_data_is_one_clear_error(tmp_path: Path) -> None:
+    args = _parser().parse_args(["segmenter", "--out", str(tmp_path)])
+    with pytest.raises(DataError, match="no scenes given"):
+        args.func(args)
+    args = _parser().parse_args(
+        ["segmenter", "--scenes", str(tmp_path / "none"), "--out", str(tmp_path)]
+    )
+    with pytest.raises(DataError, match="scene folder not found"):
+        args.func(args)
