@@ -46,3 +46,12 @@ def test_shading_a_window_matches_the_larger_render_in_its_core():
     m = shadow_margin(230.0, 8)
     part = shade(h[30 - m : 90 + m, 40 - m : 100 + m], 0.5, 230.0, 60.0, shadow_px=8)
     assert np.allclose(part[m - 1 : m - 1 + 60, m - 1 : m - 1 + 60], full[29:89, 39:99], atol=1e-6)
+
+
+def test_keep_computes_a_part_identical_to_the_full_result():
+    rng = np.random.default_rng(1)
+    h = rng.normal(0, 0.3, (80, 90)).astype(np.float32)
+    alb = rng.uniform(0.8, 1.2, (80, 90)).astype(np.float32)
+    full = shade(h, 0.5, 250.0, 55.0, alb, shadow_px=8)
+    part = shade(h, 0.5, 250.0, 55.0, alb, shadow_px=8, keep=(10, 20, 30, 40))
+    assert np.array_equal(part, full[10:40, 20:60])

@@ -77,18 +77,24 @@ def shade(
     albedo: np.ndarray | float = 1.0,
     sky: float = 0.18,
     shadow_px: int = 64,
+    keep: tuple[int, int, int, int] | None = None,
 ) -> np.ndarray:
     """Radiance of a height field (metres) on pixels of ``scale`` m; flat ground at albedo 1 = 1.
 
     The result is one pixel smaller on each side than ``height`` (central differences) and
     includes cast shadows of terrain up to ``shadow_px`` pixels up-sun; ``sky`` is the
     diffuse fraction that still lights shadows (Mars' dusty sky keeps them grey, not black).
+    ``keep`` = (row0, col0, h, w) in result coordinates computes only that part (the rest of
+    ``height`` still casts shadows into it).
     """
+    full = (0, 0, height.shape[0] - 2, height.shape[1] - 2)
+    r0, c0, h, w = keep if keep is not None else full
     sx, sy, sz = sun_vector(sun_azimuth, incidence)
     inv = np.float32(1.0 / (2.0 * scale))
-    gx = height[1:-1, 2:] - height[1:-1, :-2]
+    hh = height[r0 : r0 + h + 2, c0 : c0 + w + 2]
+    gx = hh[1:-1, 2:] - hh[1:-1, :-2]
     gx *= inv  # dh/d(east)
-    gy = height[:-2, 1:-1] - height[2:, 1:-1]
+    gy = hh[:-2, 1:-1] - hh[2:, 1:-1]
     gy *= inv  # dh/d(north): rows grow southwards
     # cos(local incidence) = (-gx sx - gy sy + sz) / sqrt(1 + gx^2 + gy^2)
     norm = gx * gx
@@ -106,13 +112,18 @@ def shade(
     np.maximum(cosi, 0.0, out=cosi)
     cosi *= np.float32((1.0 - sky) / max(sz, 0.05))
     if shadow_px > 0:
-        sh = cast_shadow(height, scale, sun_azimuth, incidence, shadow_px)[1:-1, 1:-1]
+        sh = cast_shadow(height, scale, sun_azimuth, incidence, shadow_px)
+        sh = sh[r0 + 1 : r0 + 1 + h, c0 + 1 : c0 + 1 + w]
         np.subtract(1.0, sh, out=sh)
         cosi *= sh
         del sh
     cosi += np.float32(sky)
     if isinstance(albedo, np.ndarray):
-        cosi *= albedo[1:-1, 1:-1] if albedo.shape == height.shape else albedo
+        cosi *= (
+            albedo[r0 + 1 : r0 + 1 + h, c0 + 1 : c0 + 1 + w]
+            if albedo.shape == height.shape
+            else albedo
+        )
     else:
         cosi *= np.float32(albedo)
     return cosi
