@@ -103,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
             f"JP2 {big['jp2_bytes'] / 1e6:.0f} MB; load average {big['load_before']:.1f} -> "
             f"{big['load_after']:.1f}; goal <= 180 s: {'met' if s['total'] <= 180 else 'NOT met'}"
         )
+        cpu = {k: s[f"cpu_{k}"] for k in ("layout", "render", "masks", "jp2")}
+        ideal = cpu["layout"] + sum(v / args.threads for k, v in cpu.items() if k != "layout")
+        print(
+            "CPU seconds (all threads; independent of other load): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
+            + f", total {s['cpu_total']:.1f}; on {args.threads} idle cores about {ideal:.0f} s wall"
+        )
         (args.out / "bench_synth.json").write_text(
             json.dumps({"small": small, "patch": patch, "big": big}, indent=2)
         )

@@ -153,16 +153,16 @@ def generate_scene(
     paths = scene_paths(out_path)
     if paths["image"].suffix.lower() != ".jp2":
         raise DataError(f"{out_path}: the scene image must be a .JP2 path")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     p = SceneParams.from_seed(
         size, seed, scale, coral_fraction, sun_azimuth, incidence, latitude, longitude, kinds
     )
     lay = Layout.build(p)
-    t_layout = time.perf_counter()
+    t_layout, c_layout = time.perf_counter(), time.process_time()
     dn = np.empty((p.height, p.width), np.uint16)
     lab = np.empty((p.height, p.width), np.uint8)
     render_into(lay, dn, lab, strip_rows, threads, block)
-    t_render = time.perf_counter()
+    t_render, c_render = time.perf_counter(), time.process_time()
     counts = np.bincount(lab.ravel(), minlength=256)
     inside = int(counts[:NODATA].sum())
     obs = observation_id_for(p.seed, p.latitude)
@@ -180,9 +180,13 @@ def generate_scene(
     )
     from areoscan.synth.writers import write_scene_files
 
-    info.seconds = write_scene_files(info, dn, lab, threads)
-    info.seconds = {"layout": t_layout - t0, "render": t_render - t_layout, **info.seconds}
+    written = write_scene_files(info, dn, lab, threads)
+    # wall seconds per stage, and CPU seconds (all threads) that do not depend on other load
+    info.seconds = {"layout": t_layout - t0, "render": t_render - t_layout, **written}
     info.seconds["total"] = time.perf_counter() - t0
+    info.seconds["cpu_layout"] = c_layout - c0
+    info.seconds["cpu_render"] = c_render - c_layout
+    info.seconds["cpu_total"] = time.process_time() - c0
     from areoscan.io import atomic_output
 
     with atomic_output(info.description) as tmp:
