@@ -33,7 +33,7 @@ def test_measurements_of_two_regions_one_with_a_hole(raster, tmp_path):
     q = quantise(np.where(mask, 0.8, 0.1))
     q[75, 160] = quantise(np.array(1.0))[()]
     labels, n = label_regions(mask)
-    regs = measure_regions(labels, n, q, bbox, 0, raster)
+    regs = measure_regions([(bbox.row, labels, q)], n, bbox, 0, raster)
     assert len(regs) == 2
     a, b = regs.records
     assert a["area_px"] == 2500 - 100 and a["area_m2"] == pytest.approx(2400 * 0.25)
@@ -64,8 +64,8 @@ def test_level_one_group_reports_level_zero_bbox(raster):
     mask = np.zeros((20, 20), dtype=bool)
     mask[5:10, 5:15] = True
     labels, n = label_regions(mask)
-    regs = measure_regions(labels, n, quantise(mask.astype(np.float32)), Window(10, 10, 20, 20), 1,
-                           raster)  # fmt: skip
+    q = quantise(mask.astype(np.float32))
+    regs = measure_regions([(10, labels, q)], n, Window(10, 10, 20, 20), 1, raster)
     r = regs.records[0]
     assert (r["row0"], r["col0"], r["row1"], r["col1"]) == (30, 30, 40, 50)
     assert r["area_m2"] == pytest.approx(50 * 1.0)  # 1 m/px at level 1 of a 0.5 m/px image
@@ -74,3 +74,21 @@ def test_level_one_group_reports_level_zero_bbox(raster):
 def test_read_regions_needs_a_finished_folder(tmp_path):
     with pytest.raises(DataError, match="summary.json"):
         read_regions(tmp_path)
+
+
+def test_a_region_split_across_stripes_is_measured_whole(raster):
+    bbox = Window(0, 0, 100, 120)
+    mask = np.zeros((100, 120), dtype=bool)
+    mask[20:80, 30:90] = True
+    mask[40:60, 50:70] = False
+    q = quantise(np.where(mask, 0.8, 0.1))
+    labels, n = label_regions(mask)
+    whole = measure_regions([(0, labels, q)], n, bbox, 0, raster)
+    split = measure_regions(
+        [(0, labels[:50], q[:50]), (50, labels[50:], q[50:])], n, bbox, 0, raster
+    )
+    a, b = whole.records[0], split.records[0]
+    assert a == b
+    assert (
+        whole.geometries[0].equals(split.geometries[0]) and len(split.geometries[0].interiors) == 1
+    )

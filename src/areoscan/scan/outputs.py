@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from areoscan.scan.vectorize import FIELDS, Regions
 from areoscan.tiling import Window
 
 MASK_NODATA = 255
+RowReader = Callable[[int, int], np.ndarray]
 OUTPUT_FILES = (
     "mask.tif",
     "salience.tif",
@@ -130,7 +131,7 @@ def write_mask_cog(
     crs: Any,
     footprint: np.ndarray,
     footprint_factor: int,
-    parts: list[tuple[Window, np.ndarray, np.ndarray]],
+    parts: list[tuple[Window, RowReader, RowReader]],
     *,
     threads: int = 2,
     block_rows: int = 2048,
@@ -139,8 +140,10 @@ def write_mask_cog(
 
     footprint: bool map of valid pixels at a coarser level, ``footprint_factor`` times smaller per
     axis (the screen level): it says where the background is 0 and where it is no data. parts:
-    ``(bbox, q, mask)`` per segmented group: inside its bounding box, pixels with a value take the
-    cleaned ``mask`` (and exact no data) instead. Memory: one band of ``block_rows`` rows.
+    ``(bbox, codes(row0, row1), mask(row0, row1))`` per segmented group — readers of its one-byte
+    codes and final mask for level rows ``row0:row1`` (box width): inside the box, pixels with a
+    value take the
+    cleaned mask (and exact no data) instead. Memory: one band of ``block_rows`` rows.
     """
     import rasterio
     from rasterio.shutil import copy as rio_copy
@@ -173,19 +176,21 @@ def write_mask_cog(
                     fp = _footprint_rows(footprint, footprint_factor, r0, r1, width)
                     block = np.where(fp, np.uint8(0), np.uint8(MASK_NODATA))
                     band = Window(r0, 0, r1 - r0, width)
-                    for bbox, q, mask in parts:
+                    for bbox, codes_of, mask_of in parts:
                         part = bbox.intersect(band)
                         if part is None:
                             continue
-                        src = (slice(part.row - bbox.row, part.row - bbox.row + part.height),
-                               slice(part.col - bbox.col, part.col - bbox.col + part.width))  # fmt: skip
-                        dst_sl = (slice(part.row - r0, part.row - r0 + part.height),
-                                  slice(part.col, part.col + part.width))  # fmt: skip
-                        qq = q[src]
-                        vals = np.where(mask[src], np.uint8(1), np.uint8(0))
+                        qq = codes_of(part.row, part.row + part.height)
+                        vals = np.where(
+                            mask_of(part.row, part.row + part.height), np.uint8(1), np.uint8(0)
+                        )
                         vals[qq == NODATA] = MASK_NODATA
                         seen = qq != NO_VALUE
-                        block[dst_sl][seen] = vals[seen]
+                        view = block[
+                            part.row - r0 : part.row - r0 + part.height,
+                            part.col : part.col + part.width,
+                        ]
+                        view[seen] = vals[seen]
                     dst.write(block, 1, window=RioWindow(0, r0, width, r1 - r0))  # type: ignore[call-arg]
             rio_copy(
                 tmp,

@@ -16,10 +16,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from areoscan import __version__
 from areoscan.models.card import ModelCard
@@ -147,7 +146,7 @@ def scan_image(
     from areoscan.errors import ModelError
     from areoscan.io import open_raster
     from areoscan.scan.backends import load_screen, load_segment
-    from areoscan.scan.clean import clean_params, clean_regions
+    from areoscan.scan.clean import clean_params
     from areoscan.scan.outputs import (
         OutputFolder,
         write_json,
@@ -156,8 +155,10 @@ def scan_image(
         write_salience,
     )
     from areoscan.scan.quicklook import write_quicklook
+    from areoscan.scan.regions import clean_group
     from areoscan.scan.screen import screen_image
     from areoscan.scan.segment import plan_bands, segment_groups
+    from areoscan.scan.store import GroupStore
     from areoscan.scan.vectorize import Regions, measure_regions
     from areoscan.scan.windows import plan_segmentation
 
@@ -200,9 +201,10 @@ def scan_image(
             say(f"screen: {len(scr.windows)} tiles, {n_flag} flagged (p >= {scr.threshold:g}) "
                 f"in {clock.timings['screen']:.1f} s")  # fmt: skip
             regions = Regions()
-            parts: list[tuple[Any, np.ndarray, np.ndarray]] = []
+            parts: list[tuple[Any, Any, Any]] = []
             seg_info: dict[str, Any] = {}
             params = None
+            store = None
             if n_flag:
                 with clock.stage("load_models"):
                     predictor = load_segment(segment_model, backend, threads)
@@ -214,21 +216,25 @@ def scan_image(
                                              raster.shape_at(seg.level), predictor.tile_size,
                                              overlap, margin)  # fmt: skip
                     reserved = raster.path.stat().st_size / 2**20 if raster.format == "jp2" else 0
-                    bands = plan_bands(plan, memory_mb, reserved_mb=min(reserved, memory_mb / 2))
-                    qs, stats = segment_groups(raster, predictor, plan, bands, progress=progress)
+                    bands = plan_bands(plan, memory_mb, reserved_mb=reserved)
+                    store = GroupStore(
+                        folder.path(".probabilities.u8"), [g.bbox for g in plan.groups]
+                    )
+                    stats = segment_groups(raster, predictor, plan, bands, store, progress=progress)
                 seg_info = {**plan.to_dict(), **stats.to_dict()}
                 say(f"segment: {stats.tiles} tiles of {predictor.tile_size} px in "
                     f"{len(plan.groups)} groups, {stats.reads} reads, {clock.timings['segment']:.1f} s "
                     f"(decode {stats.decode_s:.1f} s, predict {stats.predict_s:.1f} s)")  # fmt: skip
                 threshold = predictor.threshold if segment_threshold is None else segment_threshold
                 params = clean_params(scale_seg, threshold, min_area_m2=min_area_m2, fast=fast)
-                for group, q in zip(plan.groups, qs, strict=True):
+                for group in plan.groups:
                     with clock.stage("clean"):
-                        labels, n = clean_regions(q, params)
+                        cg = clean_group(store, group.index, params, memory_mb=memory_mb / 2)
                     with clock.stage("vectorize"):
-                        regions.extend(measure_regions(labels, n, q, group.bbox, seg.level, raster))
-                    parts.append((group.bbox, q, labels > 0))
-                    del labels
+                        pieces = ((s0, labels, store.read(group.index, s0, s1))
+                                  for s0, s1, labels in cg.final_stripes())  # fmt: skip
+                        regions.extend(measure_regions(pieces, cg.n, group.bbox, seg.level, raster))
+                    parts.append((group.bbox, partial(store.read, group.index), cg.mask_rows))
                 regions.renumber()
                 say(f"clean: {len(regions)} regions in {clock.timings.get('clean', 0):.1f} s")
             else:
@@ -239,6 +245,8 @@ def scan_image(
                 _, ql_level = write_quicklook(folder.path("quicklook.png"), raster,
                                               regions.geometries, scr.flagged, shot.level)  # fmt: skip
                 outputs.append("quicklook.png")
+            if store is not None:
+                store.close()
             summary = _summary(raster, obs, source, folder.final, shot, seg, scr, regions, seg_info,
                                params, notes, screen_card, seg_card, fast, threads, memory_mb,
                                backend, min_area_m2, margin_m, ql_level)  # fmt: skip

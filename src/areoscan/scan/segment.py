@@ -7,8 +7,9 @@ predicted in batches, and every tile is blended with smooth weights
 (:class:`~areoscan.tiling.Blender`) into the rows the band completes. Tiles reaching below those
 rows are carried into the next band, so overlapping tiles blend across band edges exactly as if the
 image had been segmented in one piece, without seams and without ever predicting a tile twice.
-Results are kept per :class:`~areoscan.scan.windows.TileGroup` as one-byte probabilities
-(:mod:`areoscan.scan.quant`); pixels whose input is no data are marked as such.
+Results go, per :class:`~areoscan.scan.windows.TileGroup`, into a disk-backed
+:class:`~areoscan.scan.store.GroupStore` as one-byte probabilities (:mod:`areoscan.scan.quant`);
+pixels whose input is no data are marked as such.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from areoscan.scan.quant import NO_VALUE, NODATA, quantise
 from areoscan.scan.screen import nodata_value
+from areoscan.scan.store import GroupStore
 from areoscan.scan.windows import SegmentPlan
 from areoscan.tiling import Blender, Window
 
@@ -158,18 +160,18 @@ def segment_groups(
     predictor: Any,
     plan: SegmentPlan,
     bands: list[Band],
+    store: GroupStore,
     *,
     batch: int = 8,
     progress: bool = False,
-) -> tuple[list[np.ndarray], SegmentStats]:
-    """Blended one-byte probabilities over each group's bounding box, and timing figures.
+) -> SegmentStats:
+    """Write blended one-byte probabilities of each group into ``store``; return timing figures.
 
     predictor: callable ``(N, 1, H, W) float32 -> (N, K, H, W)`` probabilities (channel 0 is the
     positive class), e.g. :func:`areoscan.models.segmenters.load_segmenter`.
     """
     groups = plan.groups
     width = plan.shape[1]
-    out = [np.full((g.bbox.height, g.bbox.width), NO_VALUE, dtype=np.uint8) for g in groups]
     stats = SegmentStats(bands=len(bands))
     nodata = nodata_value(raster)
     carry: list[tuple[int, Window, np.ndarray]] = []
@@ -214,11 +216,11 @@ def segment_groups(
             del data
         t0 = time.perf_counter()
         for gi, blender in blenders.items():
-            _store(out[gi], groups[gi].bbox, blender)
+            store.write(gi, blender.region, _codes(blender))
         stats.blend_s += time.perf_counter() - t0
     if bar is not None:
         bar.close()
-    return out, stats
+    return stats
 
 
 def _add(
@@ -258,12 +260,10 @@ def _predict(predictor: Any, tiles: list[np.ndarray]) -> list[np.ndarray]:
     return [p for p in out if p is not None]
 
 
-def _store(q: np.ndarray, bbox: Window, blender: Blender) -> None:
-    """Write a finished blend into the group's one-byte array (no value where uncovered/no data)."""
-    region = blender.region
+def _codes(blender: Blender) -> np.ndarray:
+    """One-byte codes of a finished blend (no value where uncovered, NODATA where input was)."""
     res = blender.result()[0]
     codes = quantise(np.nan_to_num(res, nan=0.0))
     codes[np.isnan(res)] = NODATA
     codes[~blender.covered()] = NO_VALUE
-    q[region.row - bbox.row : region.row - bbox.row + region.height,
-      region.col - bbox.col : region.col - bbox.col + region.width] = codes  # fmt: skip
+    return codes

@@ -9,6 +9,7 @@ Every measurement is vectorised over the labelled pixels (``bincount``, ``maximu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,42 +109,59 @@ def group_transform(raster: Any, level: int, bbox: Window) -> Any:
 
 
 def measure_regions(
-    labels: np.ndarray,
+    stripes: Iterable[tuple[int, np.ndarray, np.ndarray]],
     n: int,
-    q: np.ndarray,
     bbox: Window,
     level: int,
     raster: Any,
 ) -> Regions:
-    """Polygons and measurements of regions ``1..n`` of ``labels`` (a group's bounding box).
+    """Polygons and measurements of regions ``1..n`` of a group, given stripe by stripe.
 
-    q: the group's one-byte probabilities (same shape); bbox: where the array sits at ``level``.
+    stripes: ``(row0, labels, q)`` — final labels (1..n, 0 background) and one-byte probabilities of
+    the box's rows ``row0 : row0 + len(labels)`` (level coordinates), top to bottom; a region may
+    span several stripes (its polygon pieces are unioned). bbox: the group's box at ``level``.
     """
     import shapely
     from rasterio.features import shapes
     from shapely.geometry import shape
 
     if n == 0:
+        for _ in stripes:
+            pass
         return Regions()
-    stats = region_stats(labels, n, q)
-    area_px, qsum, qmax = stats["area"], stats["qsum"], stats["qmax"]
-    rows = stats["row_sum"] / np.maximum(area_px, 1) + bbox.row
-    cols = stats["col_sum"] / np.maximum(area_px, 1) + bbox.col
+    area_px = np.zeros(n, dtype=np.int64)
+    qsum, qmax = np.zeros(n), np.zeros(n)
+    row_sum, col_sum = np.zeros(n), np.zeros(n)
+    box0 = np.full((n, 2), np.iinfo(np.int64).max, dtype=np.int64)
+    box1 = np.full((n, 2), -1, dtype=np.int64)
+    polys: list[list[Any]] = [[] for _ in range(n)]
+    for row0, labels, q in stripes:
+        st = region_stats(labels, n, q)
+        area_px += st["area"]
+        qsum += st["qsum"]
+        qmax = np.maximum(qmax, st["qmax"])
+        row_sum += st["row_sum"] + st["area"] * row0
+        col_sum += st["col_sum"] + st["area"] * bbox.col
+        for i, sl in enumerate(ndi.find_objects(labels, max_label=n)):
+            if sl is not None:
+                box0[i] = np.minimum(box0[i], (sl[0].start + row0, sl[1].start + bbox.col))
+                box1[i] = np.maximum(box1[i], (sl[0].stop + row0, sl[1].stop + bbox.col))
+        part = Window(row0, bbox.col, labels.shape[0], labels.shape[1])
+        transform = group_transform(raster, level, part)
+        for geom, value in shapes(labels, mask=labels > 0, connectivity=4, transform=transform):
+            polys[int(value) - 1].append(shape(geom))
     transform = group_transform(raster, level, bbox)
     px_area = abs(transform.a * transform.e - transform.b * transform.d)
+    rows = row_sum / np.maximum(area_px, 1)
+    cols = col_sum / np.maximum(area_px, 1)
     georef = raster.georef
     if georef is not None:
         lon, lat = georef.pixel_to_lonlat(rows, cols, lon_range=360, level=level)
         lon, lat = np.atleast_1d(lon), np.atleast_1d(lat)
-    polys: list[list[Any]] = [[] for _ in range(n)]
-    for geom, value in shapes(labels, mask=labels > 0, connectivity=4, transform=transform):
-        polys[int(value) - 1].append(shape(geom))
     f = 2**level
     h0, w0 = raster.shape
     out = Regions()
-    for i, sl in enumerate(ndi.find_objects(labels, max_label=n)):
-        if sl is None:  # cannot happen for labels 1..n from ndimage.label; kept for safety
-            continue
+    for i in range(n):
         parts = polys[i]
         geom = parts[0] if len(parts) == 1 else shapely.union_all(parts)
         out.geometries.append(shapely.simplify(geom, 0.0))
@@ -156,10 +174,10 @@ def measure_regions(
                 "centroid_lon": float(lon[i]) if georef is not None else None,
                 "mean_prob": float(qsum[i] / max(1, area_px[i]) / LEVELS),
                 "max_prob": float(qmax[i] / LEVELS),
-                "row0": int((sl[0].start + bbox.row) * f),
-                "col0": int((sl[1].start + bbox.col) * f),
-                "row1": int(min(h0, (sl[0].stop + bbox.row) * f)),
-                "col1": int(min(w0, (sl[1].stop + bbox.col) * f)),
+                "row0": int(box0[i, 0] * f),
+                "col0": int(box0[i, 1] * f),
+                "row1": int(min(h0, box1[i, 0] * f)),
+                "col1": int(min(w0, box1[i, 1] * f)),
             }
         )
     return out
