@@ -1,8 +1,9 @@
 """A quick-look PNG of a scanned image: a low resolution level with the regions outlined.
 
-Use :func:`write_quicklook` at the end of a scan. It decodes the coarsest level whose long side is
-still at least ``max_side`` px, stretches the contrast over the footprint, draws the flagged screen
-tiles in thin cyan and the regions' outlines in red, and saves an RGB PNG.
+Use :func:`write_quicklook` at the end of a scan. It decodes the finest level whose long side is at
+most ``max_side`` px (1563 × 2500 px for a 25,000 × 40,000 image), stretches the contrast over the
+footprint, draws the flagged screen tiles in thin cyan and the regions' outlines in red, and saves
+an RGB PNG.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import numpy as np
 from areoscan.tiling import Window
 
 
-def quicklook_level(raster: Any, max_side: int = 1600) -> int:
-    """Coarsest level whose long side is at least ``max_side`` px (level 0 for small images)."""
+def quicklook_level(raster: Any, max_side: int = 2560) -> int:
+    """Finest level whose long side is at most ``max_side`` px (or the coarsest level)."""
     level = 0
-    while level + 1 < raster.levels and max(raster.shape_at(level + 1)) >= max_side:
+    while level + 1 < raster.levels and max(raster.shape_at(level)) > max_side:
         level += 1
     return level
 
@@ -49,7 +50,7 @@ def write_quicklook(
     geometries: list[Any],
     flagged: list[Window],
     screen_level: int,
-    max_side: int = 1600,
+    max_side: int = 2560,
 ) -> tuple[Path, int]:
     """Write the quick-look PNG; return (path, level used).
 
@@ -81,5 +82,5 @@ def write_quicklook(
                 pts = ring / 2**level
             draw.line([tuple(p) for p in pts.tolist()], fill=(255, 40, 40), width=width)
     with atomic_output(path) as tmp:
-        im.save(tmp, format="PNG", optimize=False)
+        im.save(tmp, format="PNG", compress_level=3)
     return path, level
