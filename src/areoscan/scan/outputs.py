@@ -62,6 +62,7 @@ class OutputFolder:
                 "choose a writable --out"
             ) from None
         self.published = False
+        self.cleanups: list[Callable[[], None]] = []
 
     def path(self, name: str) -> Path:
         """Where to write output file ``name`` (inside the temporary folder)."""
@@ -92,6 +93,8 @@ class OutputFolder:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for fn in self.cleanups:
+            fn()
         if not self.published:
             shutil.rmtree(self.tmp, ignore_errors=True)
 

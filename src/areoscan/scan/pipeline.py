@@ -220,6 +220,7 @@ def scan_image(
                     store = GroupStore(
                         folder.path(".probabilities.u8"), [g.bbox for g in plan.groups]
                     )
+                    folder.cleanups.append(store.close)
                     stats = segment_groups(raster, predictor, plan, bands, store, progress=progress)
                 seg_info = {**plan.to_dict(), **stats.to_dict()}
                 say(f"segment: {stats.tiles} tiles of {predictor.tile_size} px in "

@@ -96,7 +96,7 @@ class GroupStore:
             done += got
 
     def close(self) -> None:
-        """Close and delete the file."""
+        """Close and delete the file (safe to call twice)."""
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
