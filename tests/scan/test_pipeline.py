@@ -111,7 +111,9 @@ def test_nothing_flagged_ends_after_the_screen(test_models, tmp_path):
     assert json.loads((out / "summary.json").read_text())["status"] == "empty"
 
 
-@pytest.mark.parametrize(("scale", "screen_level", "note"), [(0.5, 1, False), (0.75, 0, True)])
+@pytest.mark.parametrize(
+    ("scale", "screen_level", "note"), [(0.5, 1, False), (0.75, 0, True), (1.0, 0, False)]
+)
 def test_levels_follow_the_map_scale(test_models, tmp_path, scale, screen_level, note):
     screen, seg = test_models
     img = background((512, 768))

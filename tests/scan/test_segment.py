@@ -29,12 +29,12 @@ def pointwise(x: np.ndarray) -> np.ndarray:
     return (np.asarray(x, dtype=np.float32) * 0.9 + 0.05).astype(np.float32)
 
 
-def blended(raw, flagged, memory_mb, store_path, tile=64, overlap=16):
+def blended(raw, flagged, memory_mb, store_path, tile=64, overlap=16, prefetch=True):
     plan = plan_segmentation(flagged, 2, 0, raw.shape, tile=tile, overlap=overlap, margin=8)
-    bands = plan_bands(plan, memory_mb=memory_mb)
+    bands = plan_bands(plan, memory_mb=memory_mb, prefetch=prefetch)
     raster = ArrayRaster(raw)
     store = GroupStore(store_path, [g.bbox for g in plan.groups])
-    stats = segment_groups(raster, pointwise, plan, bands, store, batch=3)
+    stats = segment_groups(raster, pointwise, plan, bands, store, batch=3, prefetch=prefetch)
     full = np.full(raw.shape, NO_VALUE, dtype=np.uint8)
     for g in plan.groups:
         q = store.read(g.index, g.bbox.row, g.bbox.row + g.bbox.height)
@@ -94,3 +94,11 @@ def test_far_apart_tiles_are_read_separately():
     assert len(bands) == 1 and len(bands[0].reads) == 2
     width = sum(r.window.width for r in bands[0].reads)
     assert width < 600  # not the 2000-px span between them
+
+
+def test_prefetching_gives_the_same_probabilities(raw, tmp_path):
+    flagged = [Window(10, 10, 16, 16), Window(60, 80, 16, 16)]
+    a, _, _, ra = blended(raw, flagged, 0.05, tmp_path / "a.u8", prefetch=True)
+    b, _, _, rb = blended(raw, flagged, 0.05, tmp_path / "b.u8", prefetch=False)
+    assert np.array_equal(a, b)
+    assert len(ra.reads) > 2

@@ -142,7 +142,7 @@ def read_level_raw(raster: Any, level: int, memory_mb: float) -> np.ndarray:
     h, w = raster.shape_at(level)
     reserved = raster.path.stat().st_size / 2**20 if raster.format == "jp2" else 0.0
     try:
-        plan = plan_strips(h, w, memory_mb, bytes_per_px=9.5, reserved_mb=reserved)
+        plan = plan_strips(h, w, memory_mb, bytes_per_px=24.0, reserved_mb=reserved)
     except ValueError:  # budget smaller than the compressed tile: go row band by row band anyway
         plan = plan_strips(h, w, rows=max(64, min(h, 1024)))
     out: np.ndarray | None = None

@@ -26,9 +26,10 @@ from areoscan.scan.store import GroupStore
 from areoscan.scan.windows import SegmentPlan
 from areoscan.tiling import Blender, Window
 
-# Bytes per decoded pixel of a band in flight: the decoder's int32 buffers and copies (16.5, as in
-# areoscan.io.strips) plus the float32 blend sums and weights (8) and one-byte results (1).
-BAND_BYTES_PER_PX = 25.5
+# Bytes per decoded pixel of a band in flight: OpenJPEG's windowed decode (~22, measured in
+# docs/io.md), its uint16 and float32 copies (6), the float32 blend sums and weights (8) and the
+# one-byte results (1).
+BAND_BYTES_PER_PX = 37.0
 
 
 @dataclass
@@ -89,6 +90,7 @@ def plan_bands(
     reserved_mb: float = 0.0,
     bytes_per_px: float = BAND_BYTES_PER_PX,
     gap: int | None = None,
+    prefetch: bool = True,
 ) -> list[Band]:
     """Cut the plan's tiles into bands of whole tile rows whose decoded area fits the budget.
 
@@ -97,14 +99,15 @@ def plan_bands(
     decoder holds the whole compressed tile); rows with no selected tile are never decoded. Within
     a band, runs of tiles separated by more than ``gap`` px (default: two tiles) are read as
     separate windows. A single tile row wider than the budget is read in column chunks; the budget
-    is never cut below one tile.
+    is never cut below one tile. prefetch: two windows are in flight (see :func:`segment_groups`),
+    so each gets half the budget.
     """
     gap = 2 * plan.tile if gap is None else gap
     by_row: dict[int, list[tuple[int, Window]]] = {}
     for g in plan.groups:
         for t in g.tiles:
             by_row.setdefault(t.row, []).append((g.index, t))
-    budget_px = max(0.0, (memory_mb - reserved_mb) * 2**20 / bytes_per_px)
+    budget_px = max(0.0, (memory_mb - reserved_mb) * 2**20 / bytes_per_px / (2 if prefetch else 1))
     budget_px = max(budget_px, float(plan.tile * plan.tile))
 
     def area(tiles: list[tuple[int, Window]]) -> int:
@@ -164,11 +167,15 @@ def segment_groups(
     *,
     batch: int = 8,
     progress: bool = False,
+    prefetch: bool = True,
 ) -> SegmentStats:
     """Write blended one-byte probabilities of each group into ``store``; return timing figures.
 
     predictor: callable ``(N, 1, H, W) float32 -> (N, K, H, W)`` probabilities (channel 0 is the
-    positive class), e.g. :func:`areoscan.models.segmenters.load_segmenter`.
+    positive class), e.g. :func:`areoscan.models.segmenters.load_segmenter`. prefetch: decode the
+    next window in a background thread while the current one is predicted (two windows in flight:
+    plan the bands with ``prefetch=True`` too). ``decode_s`` then counts only the time spent
+    waiting for the decoder.
     """
     groups = plan.groups
     width = plan.shape[1]
@@ -181,46 +188,91 @@ def segment_groups(
 
         bar = tqdm(total=sum(len(g.tiles) for g in groups), desc=f"segment L{plan.level}",
                    unit="tile", leave=False, disable=None)  # fmt: skip
-    for band in bands:
-        f0, f1 = band.final
-        rows = Window(f0, 0, f1 - f0, width)
-        blenders: dict[int, Blender] = {}
-        t0 = time.perf_counter()
-        for gi, tile, prob in carry:
-            _add(blenders, groups[gi].bbox, rows, gi, tile, prob)
-        carry = [c for c in carry if c[1].row + c[1].height > f1]
-        stats.blend_s += time.perf_counter() - t0
-        for read in band.reads:
+    reads = _Prefetcher(raster, plan.level, [r.window for b in bands for r in b.reads], prefetch)
+    try:
+        for band in bands:
+            f0, f1 = band.final
+            rows = Window(f0, 0, f1 - f0, width)
+            blenders: dict[int, Blender] = {}
             t0 = time.perf_counter()
-            data = raster.read(plan.level, read.window.as_tuple())
-            stats.decode_s += time.perf_counter() - t0
-            stats.reads += 1
-            stats.decoded_px += int(data.size)
-            for i in range(0, len(read.tiles), batch):
-                chunk = read.tiles[i : i + batch]
-                tiles = [data[_rel(t, read.window)] for _, t in chunk]
+            for gi, tile, prob in carry:
+                _add(blenders, groups[gi].bbox, rows, gi, tile, prob)
+            carry = [c for c in carry if c[1].row + c[1].height > f1]
+            stats.blend_s += time.perf_counter() - t0
+            for read in band.reads:
                 t0 = time.perf_counter()
-                probs = _predict(predictor, tiles)
-                stats.predict_s += time.perf_counter() - t0
-                t0 = time.perf_counter()
-                for (gi, tile), x, p in zip(chunk, tiles, probs, strict=True):
-                    if nodata is not None:
-                        p[x == nodata] = np.nan
-                    _add(blenders, groups[gi].bbox, rows, gi, tile, p)
-                    if tile.row + tile.height > f1:
-                        carry.append((gi, tile, p))
-                stats.blend_s += time.perf_counter() - t0
-                stats.tiles += len(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
-            del data
-        t0 = time.perf_counter()
-        for gi, blender in blenders.items():
-            store.write(gi, blender.region, _codes(blender))
-        stats.blend_s += time.perf_counter() - t0
-    if bar is not None:
-        bar.close()
+                data = reads.next()
+                stats.decode_s += time.perf_counter() - t0
+                stats.reads += 1
+                stats.decoded_px += int(data.size)
+                for i in range(0, len(read.tiles), batch):
+                    chunk = read.tiles[i : i + batch]
+                    tiles = [data[_rel(t, read.window)] for _, t in chunk]
+                    t0 = time.perf_counter()
+                    probs = _predict(predictor, tiles)
+                    stats.predict_s += time.perf_counter() - t0
+                    t0 = time.perf_counter()
+                    for (gi, tile), x, p in zip(chunk, tiles, probs, strict=True):
+                        if nodata is not None:
+                            p[x == nodata] = np.nan
+                        _add(blenders, groups[gi].bbox, rows, gi, tile, p)
+                        if tile.row + tile.height > f1:
+                            carry.append((gi, tile, p))
+                    stats.blend_s += time.perf_counter() - t0
+                    stats.tiles += len(chunk)
+                    if bar is not None:
+                        bar.update(len(chunk))
+                del data
+            t0 = time.perf_counter()
+            for gi, blender in blenders.items():
+                store.write(gi, blender.region, _codes(blender))
+            stats.blend_s += time.perf_counter() - t0
+    finally:
+        reads.close()
+        if bar is not None:
+            bar.close()
     return stats
+
+
+class _Prefetcher:
+    """Decode a list of windows in order, one ahead in a background thread (if ``enabled``).
+
+    OpenJPEG's windowed decode keeps about one core busy; decoding the next window while the
+    network predicts the current one uses the second core. Only the worker thread ever decodes, one
+    window at a time, so the raster's decoder is never used concurrently.
+    """
+
+    def __init__(self, raster: Any, level: int, windows: list[Window], enabled: bool) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.raster, self.level, self.windows = raster, level, windows
+        self.pool = ThreadPoolExecutor(max_workers=1) if enabled else None
+        self.i = 0
+        self.pending: Any = None
+        self._submit()
+
+    def _read(self, win: Window) -> np.ndarray:
+        return np.asarray(self.raster.read(self.level, win.as_tuple()))
+
+    def _submit(self) -> None:
+        if self.pool is not None and self.i < len(self.windows):
+            self.pending = self.pool.submit(self._read, self.windows[self.i])
+
+    def next(self) -> np.ndarray:
+        """The next window's pixels (float32)."""
+        if self.pool is None:
+            data = self._read(self.windows[self.i])
+            self.i += 1
+            return data
+        data = self.pending.result()
+        self.i += 1
+        self._submit()
+        return data
+
+    def close(self) -> None:
+        """Wait for a decode in flight and stop the thread."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _add(
