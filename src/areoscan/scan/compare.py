@@ -81,10 +81,12 @@ def compare_masks(
     iou, f1, precision, recall, tp_pct / tn_pct / fp_pct / fn_pct, pred_px, ref_px and the overlay
     path (if written).
     """
+    import rasterio
+
     from areoscan.evaluate.metrics import binary_rates
 
     cm = np.zeros((2, 2), dtype=np.int64)
-    with _open(pred) as dp, _open(ref) as dr:
+    with rasterio.Env(GDAL_CACHEMAX=64), _open(pred) as dp, _open(ref) as dr:
         h, w = dr.height, dr.width
         if abs(dp.height / h - dp.width / w) > 0.02 * max(1.0, dp.width / w):
             raise DataError(
@@ -174,8 +176,10 @@ def to_training_mask(
 
     if level < 0 or level > 12:
         raise DataError(f"level must be in 0..12, not {level}")
+    import rasterio
+
     f = 2**level
-    with _open(pred) as ds:
+    with rasterio.Env(GDAL_CACHEMAX=64), _open(pred) as ds:
         h, w = ds.height, ds.width
         oh, ow = -(-h // f), -(-w // f)
         out_arr = np.empty((oh, ow), dtype=np.uint8)

@@ -26,6 +26,7 @@ from areoscan.scan.levels import LevelChoice, choose_level
 
 DEFAULT_SCREEN = "brain-coral-screen"
 DEFAULT_SEGMENT = "brain-coral-unet"
+GDAL_CACHE_MB = 128
 
 
 @dataclass
@@ -143,6 +144,8 @@ def scan_image(
     margin_m: ground distance segmented around each flagged screen tile. progress: report stages
     on stderr. cache_dir: download folder for URLs.
     """
+    import rasterio
+
     from areoscan.errors import ModelError
     from areoscan.io import open_raster
     from areoscan.scan.backends import load_screen, load_segment
@@ -178,7 +181,8 @@ def scan_image(
                 f"{screen_card.name!r} ({screen_card.task}) and {seg_card.name!r} ({seg_card.task})"
             )
         raster = open_raster(source, cache_dir=cache_dir, threads=threads)
-    with raster:
+    # GDAL's block cache defaults to 5 % of the RAM; the scan streams, so a small one suffices
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), raster:
         obs = _safe_name(raster.observation_id or raster.path.stem)
         if raster.georef is None:
             notes.append(
