@@ -215,7 +215,13 @@ def run_survey_command(args: argparse.Namespace) -> int:
                     )
                 else:
                     outcome = "completed"
-                    _say("areoscan survey: nothing to do (use --reprocess to scan again)")
+                    if not jobs:
+                        _say("areoscan survey: no image matches --bbox / --max-scale")
+                    else:
+                        _say(
+                            "areoscan survey: nothing to do: every selected image is done, empty, "
+                            "or failed --max-attempts times (--reprocess scans them again)"
+                        )
             finally:
                 cat.finish_run(run_id, outcome)
             totals = cat.counts()

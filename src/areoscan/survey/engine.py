@@ -286,6 +286,11 @@ def open_client(
     finally:
         client.close()
         if cluster is not None:
+            import logging
+
+            # Worker processes that imported torch take a few seconds to exit; the nanny then
+            # warns "still alive after 4.0 seconds, killing" — expected at shutdown, not news.
+            logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
             cluster.close()
 
 
