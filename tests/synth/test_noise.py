@@ -62,3 +62,18 @@ def test_ring_spectrum_peaks_at_its_wavelength():
     k = np.sqrt(ky**2 + kx**2)
     peak = k.ravel()[np.argmax(spec.ravel())]
     assert abs(1 / peak - 10.0) < 2.5
+
+
+def test_upsample2_interpolates_smooth_fields_at_absolute_positions():
+    from areoscan.synth.noise import half_grid, upsample2
+
+    def f(r, c):
+        return np.sin(r / 7.0) * np.cos(c / 9.0)
+
+    for win in [(-13, 5, 40, 31), (7, -3, 9, 12)]:
+        (gr, nr), (gc, nc) = half_grid(win[0], win[2]), half_grid(win[1], win[3])
+        rows, cols = 2 * (gr + np.arange(nr)), 2 * (gc + np.arange(nc))
+        up = upsample2(f(rows[:, None], cols[None, :]).astype(np.float32), win)
+        rr, cc = np.arange(win[0], win[0] + win[2]), np.arange(win[1], win[1] + win[3])
+        assert up.shape == (win[2], win[3])
+        assert np.abs(up - f(rr[:, None], cc[None, :])).max() < 1e-3

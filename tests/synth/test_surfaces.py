@@ -48,3 +48,10 @@ def test_craters_dig_bowls_and_label_only_large_ones():
     assert h[60, 60] < -0.15 * big and h[150, 150] < 0  # bowls
     assert lab[60, 60] == Terrain.CRATERS and lab[150, 150] == Terrain.MANTLE
     assert h[60, 60 + int(big / 2 / 0.5)] > 0  # raised rim
+
+
+def test_half_resolution_polygons_agree_across_windows():
+    p = SceneParams.from_seed((128, 128), 3, scale=0.25, footprint=False)
+    a = polygons(p, (-7, 3, 150, 140))
+    b = polygons(p, (40, 51, 61, 77))
+    assert np.allclose(a[47:108, 48:125], b, atol=1e-5)

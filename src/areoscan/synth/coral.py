@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from areoscan.synth.noise import Ring, band_field, pad_for
-from areoscan.synth.params import SceneParams
+from areoscan.synth.layout import Layout
+from areoscan.synth.noise import Ring, band_field, half_grid, pad_for, upsample2
 
 LAYER_CORAL = 11
 PAD_PERIODS = 1.8  # filter tails beyond this many longest periods are < 1e-3: no seams
@@ -47,15 +47,18 @@ def coral_weight(pc: np.ndarray) -> np.ndarray:
     return a
 
 
-def coral_heights(
-    p: SceneParams, window: tuple[int, int, int, int], fields: dict[str, np.ndarray]
-) -> np.ndarray:
+CORAL_FIELDS = ["coral_cos", "coral_sin", "coral_kappa", "coral_gain"]
+
+
+def coral_heights(lay: Layout, window: tuple[int, int, int, int]) -> np.ndarray:
     """Brain coral heights (m) on ``window`` (r0, c0, h, w), before the patch weight is applied.
 
-    ``fields`` holds the coarse fields ``coral_cos``/``coral_sin`` (blend of the two ridge
-    fields), ``coral_kappa`` (wall steepness) and ``coral_gain`` (relief, m) on the same window
-    (from :meth:`Layout.window`).
+    Uses the layout's coarse fields ``coral_cos``/``coral_sin`` (blend of the two ridge
+    fields), ``coral_kappa`` (wall steepness) and ``coral_gain`` (relief, m). When the noise
+    lattice is 2 px (0.25 m/px scenes) the pattern is shaped on that lattice and interpolated
+    (cubic) to pixels: everything it contains is resolved there, at a quarter of the cost.
     """
+    p = lay.params
     s = p.scale
     l1, l2 = p.coral_wavelength
     tex_m = max(TEXTURE_M, 3.0 * s)
@@ -66,10 +69,15 @@ def coral_heights(
     ]
     # shortest wavelength any filter passes (Gaussian rings: ~3 widths above the centre)
     shortest = tex_m / (1.0 + 3.0 * TEXTURE_BANDWIDTH)
-    fac = lattice_factor(shortest, s)
-    f1, f2, t = band_field(
-        p.seed, LAYER_CORAL, window, s, filters, fac, pad_for(max(l1, l2), s, PAD_PERIODS)
-    )
+    fac = min(lattice_factor(shortest, s), 2)
+    pad = pad_for(max(l1, l2), s, PAD_PERIODS) + 8
+    half = fac == 2
+    f1, f2, t = band_field(p.seed, LAYER_CORAL, window, s, filters, fac, pad, on_lattice=half)
+    if half:
+        (gr, nr), (gc, nc) = half_grid(window[0], window[2]), half_grid(window[1], window[3])
+        fields = lay.window(CORAL_FIELDS, 2 * gr, 2 * gc, nr, nc, step=2)
+    else:
+        fields = lay.window(CORAL_FIELDS, *window)
     f1 *= fields["coral_cos"]
     f2 *= fields["coral_sin"]
     f1 += f2
@@ -84,4 +92,4 @@ def coral_heights(
     t *= np.float32(TEXTURE_AMP)
     g += t
     g *= fields["coral_gain"]
-    return g
+    return upsample2(g, window) if half else g

@@ -254,41 +254,45 @@ class Layout:
             f[f"dune_amp{j}"] = (amp * wsum[Terrain.DUNES]).astype(np.float32)
 
     # ------------------------------------------------------------------ sampling
-    def _coords(self, start: int, n: int) -> np.ndarray:
-        return (
-            (np.arange(start, start + n, dtype=np.float64) + 0.5) / self.cell_px + self.margin - 0.5
-        )
+    def _coords(self, start: int, n: int, step: int = 1) -> np.ndarray:
+        px = start + step * np.arange(n, dtype=np.float64)
+        return (px + 0.5) / self.cell_px + self.margin - 0.5
 
-    def window(self, names: list[str], r0: int, c0: int, h: int, w: int) -> dict[str, np.ndarray]:
+    def window(
+        self, names: list[str], r0: int, c0: int, h: int, w: int, step: int = 1
+    ) -> dict[str, np.ndarray]:
         """Fields interpolated onto pixel window (r0, c0, h, w): float32 (h, w) each.
 
         Heights and edges (``CUBIC``) use Keys cubic kernels, the rest linear ones; both are
-        evaluated at absolute positions, so overlapping windows agree.
+        evaluated at absolute positions, so overlapping windows agree. ``step`` > 1 samples
+        every step-th pixel from (r0, c0): h x w samples (half-resolution lattices).
         """
         out: dict[str, np.ndarray] = {}
         for cubic in (True, False):
             group = [n for n in names if (n in CUBIC) == cubic]
             if group:
-                out.update(self._interp(group, r0, c0, h, w, cubic))
+                out.update(self._interp(group, r0, c0, h, w, cubic, step))
         return out
 
-    def _axis(self, start: int, n: int, cubic: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _axis(
+        self, start: int, n: int, cubic: bool, step: int = 1
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Base coarse index and weights along one axis (cached: blocks reuse windows)."""
-        key = (start, n, cubic)
+        key = (start, n, cubic, step)
         hit = self._cache.get(key)
         if hit is None:
-            hit = (_cubic_weights if cubic else _linear_weights)(self._coords(start, n))
+            hit = (_cubic_weights if cubic else _linear_weights)(self._coords(start, n, step))
             if len(self._cache) > 256:
                 self._cache.clear()
             self._cache[key] = hit
         return hit
 
     def _interp(
-        self, names: list[str], r0: int, c0: int, h: int, w: int, cubic: bool
+        self, names: list[str], r0: int, c0: int, h: int, w: int, cubic: bool, step: int = 1
     ) -> dict[str, np.ndarray]:
         taps = 4 if cubic else 2
-        ir, wr = self._axis(r0, h, cubic)
-        ic, wc = self._axis(c0, w, cubic)
+        ir, wr = self._axis(r0, h, cubic, step)
+        ic, wc = self._axis(c0, w, cubic, step)
         i_lo, i_hi = int(ir[0]), int(ir[-1]) + taps
         j_lo, j_hi = int(ic[0]), int(ic[-1]) + taps
         hc, wcn = self.fields["coral"].shape

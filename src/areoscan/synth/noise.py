@@ -160,6 +160,7 @@ def band_field(
     pad: int = 0,
     normalise: bool = True,
     source: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
+    on_lattice: bool = False,
 ) -> list[np.ndarray]:
     """Filtered global white noise on a pixel ``window`` = (row0, col0, h, w); one array per filter.
 
@@ -168,6 +169,9 @@ def band_field(
     zero-padding its spectrum. ``normalise`` scales each output to unit standard deviation.
     ``source(noise, rows_px, cols_px)`` may replace the lattice noise by something derived from
     it (e.g. sparse impulses for boulders); it then also receives the lattice positions.
+    ``on_lattice=True`` returns the fields at the lattice points instead (pixel indices that
+    are multiples of ``factor``), covering the window for :func:`upsample2` when factor is 2:
+    lattice rows ``half_grid(row0, h)``, columns ``half_grid(col0, w)``.
     """
     r0, c0, h, w = window
     f = int(factor)
@@ -190,11 +194,22 @@ def band_field(
     kx = np.fft.rfftfreq(wl, d=f * scale).astype(np.float32)[None, :]
     out = []
     roff, coff = r0 - lr0 * f, c0 - lc0 * f
+    if on_lattice:
+        if f != 2:
+            raise ValueError("on_lattice output is for factor 2")
+        (gr0, nr), (gc0, nc) = half_grid(r0, h), half_grid(c0, w)
+        if gr0 < lr0 or gc0 < lc0 or gr0 + nr > lr0 + hl or gc0 + nc > lc0 + wl:
+            raise ValueError("pad too small for the lattice window")
     for filt in filters:
         g = filt(ky, kx)
         if normalise:
             g = g / np.float32(filter_gain(filt, f * scale))
         s = spec * g
+        if on_lattice:
+            field = sfft.irfft2(s, s=(hl, wl), workers=1)
+            rr, cc = gr0 - lr0, gc0 - lc0
+            out.append(np.ascontiguousarray(field[rr : rr + nr, cc : cc + nc], dtype=np.float32))
+            continue
         if f > 1:
             big = np.zeros((hl * f, wl * f // 2 + 1), np.complex64)
             big[: hl // 2, : wl // 2] = s[: hl // 2, : wl // 2]
@@ -204,3 +219,40 @@ def band_field(
         field = sfft.irfft2(s, s=(hl * f, wl * f), workers=1)
         out.append(np.ascontiguousarray(field[roff : roff + h, coff : coff + w], dtype=np.float32))
     return out
+
+
+# --------------------------------------------------------------------------- half resolution
+
+
+def half_grid(start: int, n: int) -> tuple[int, int]:
+    """First index and count of the even-pixel lattice (pixel = 2 * index) that :func:`upsample2`
+    needs to produce pixels [start, start + n)."""
+    l0 = start // 2 - 1
+    return l0, -(-(start + n + 3) // 2) - l0
+
+
+def _up_rows(a: np.ndarray) -> np.ndarray:
+    """2x along axis 0 with Catmull-Rom midpoints; row 0 of the result is lattice row 1."""
+    n = a.shape[0]
+    out = np.empty((2 * n - 5,) + a.shape[1:], np.float32)
+    out[0::2] = a[1 : n - 1]
+    mid = a[1 : n - 2] + a[2 : n - 1]
+    mid *= np.float32(9.0 / 16.0)
+    side = a[0 : n - 3] + a[3:n]
+    side *= np.float32(1.0 / 16.0)
+    mid -= side
+    out[1::2] = mid
+    return out
+
+
+def upsample2(a: np.ndarray, window: tuple[int, int, int, int]) -> np.ndarray:
+    """Pixel ``window`` (r0, c0, h, w) of a field given on the even-pixel lattice.
+
+    ``a`` covers lattice rows/columns :func:`half_grid` (r0, h) / (c0, w). Cubic (Catmull-Rom)
+    interpolation at absolute positions: any window of the same field agrees.
+    """
+    r0, c0, h, w = window
+    ro = r0 - 2 * (half_grid(r0, h)[0] + 1)
+    co = c0 - 2 * (half_grid(c0, w)[0] + 1)
+    rows = _up_rows(a)[ro : ro + h]
+    return np.ascontiguousarray(_up_rows(rows.T)[co : co + w].T)

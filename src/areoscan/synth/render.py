@@ -89,10 +89,9 @@ def heights(
 
     sub = lay.support(["coral"], ext, 0.0)
     if sub is not None:
-        c = lay.window(["coral", "coral_cos", "coral_sin", "coral_kappa", "coral_gain"], *sub)
         sl = _sub(ext, sub)
-        a = coral.coral_weight(c.pop("coral"))
-        hc = coral.coral_heights(p, sub, c)
+        a = coral.coral_weight(lay.window(["coral"], *sub)["coral"])
+        hc = coral.coral_heights(lay, sub)
         hc += np.float32(coral.ROUGHNESS_M) * fr[sl]
         hc -= bg[sl]
         hc *= a
@@ -147,16 +146,14 @@ def _render_window(lay: Layout, window: tuple[int, int, int, int]) -> tuple[np.n
     ext = (r0 - m, c0 - m, h + 2 * m, w + 2 * m)
     labels = classes(lay, window)
     hgt, alb = heights(lay, ext, window, labels)
-    rad = shade(hgt, p.scale, p.sun_azimuth, p.incidence, alb, SKY, shadow_px(p.scale))
-    del hgt, alb
-    # rad covers ext shrunk by 1 px; blur the window plus the kernel's reach, keep the window
+    # shade the window plus the blur kernel's reach (k px); the margin still casts shadows
     k = 2
-    rad = ndimage.gaussian_filter(
-        rad[m - 1 - k : m - 1 + h + k, m - 1 - k : m - 1 + w + k],
-        MTF_SIGMA,
-        truncate=3.0,
-        mode="nearest",
-    )[k : k + h, k : k + w]
+    keep = (m - 1 - k, m - 1 - k, h + 2 * k, w + 2 * k)
+    rad = shade(hgt, p.scale, p.sun_azimuth, p.incidence, alb, SKY, shadow_px(p.scale), keep)
+    del hgt, alb
+    rad = ndimage.gaussian_filter(rad, MTF_SIGMA, truncate=3.0, mode="nearest")[
+        k : k + h, k : k + w
+    ]
     gains = column_gains(p.seed, int(max(fp.across, w)) + 4, p.stripe)
     np.clip(u, 0, len(gains) - 1, out=u)
     rad *= np.take(gains, u.astype(np.int32))

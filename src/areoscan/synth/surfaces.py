@@ -11,7 +11,15 @@ import math
 
 import numpy as np
 
-from areoscan.synth.noise import Gaussian, PowerLaw, band_field, hash_uniform, pad_for
+from areoscan.synth.noise import (
+    Gaussian,
+    PowerLaw,
+    band_field,
+    half_grid,
+    hash_uniform,
+    pad_for,
+    upsample2,
+)
 from areoscan.synth.params import SceneParams
 
 LAYER_FRACTAL = 21
@@ -55,12 +63,23 @@ def polygons(p: SceneParams, window: tuple[int, int, int, int]) -> np.ndarray:
     """Polygonal patterned ground: troughs (negative, metres) along Voronoi cell borders.
 
     Cell centres sit on a jittered grid of ``polygon_m`` cells, hashed from the seed, so any
-    window sees the same polygons. Depth about 0.4 m, trough width about 1.5 m.
+    window sees the same polygons. Depth about 0.4 m, trough width about 1.5 m. Scenes finer
+    than 0.3 m/px are evaluated on every other pixel and interpolated (cubic).
     """
     r0, c0, h, w = window
+    if p.scale > 0.3:
+        return _polygons_at(p, np.arange(r0, r0 + h), np.arange(c0, c0 + w))
+    (gr, nr), (gc, nc) = half_grid(r0, h), half_grid(c0, w)
+    lat = _polygons_at(p, 2 * (gr + np.arange(nr)), 2 * (gc + np.arange(nc)))
+    return upsample2(lat, window)
+
+
+def _polygons_at(p: SceneParams, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Polygon relief at pixel rows x cols (1-D index arrays, outer-product grid)."""
+    h, w = len(rows), len(cols)
     s, cs = p.scale, p.polygon_m
-    y = (np.arange(r0, r0 + h, dtype=np.float64) + 0.5) * s
-    x = (np.arange(c0, c0 + w, dtype=np.float64) + 0.5) * s
+    y = (rows.astype(np.float64) + 0.5) * s
+    x = (cols.astype(np.float64) + 0.5) * s
     ci, cj = np.floor(y / cs).astype(np.int64), np.floor(x / cs).astype(np.int64)
     i_lo, i_hi, j_lo, j_hi = ci.min() - 1, ci.max() + 2, cj.min() - 1, cj.max() + 2
     gi, gj = np.meshgrid(np.arange(i_lo, i_hi), np.arange(j_lo, j_hi), indexing="ij")
