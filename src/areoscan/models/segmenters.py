@@ -231,6 +231,7 @@ def load_segmenter(
 
     ``backend="torch"`` runs eager PyTorch in channels_last with batch norm folded (``fuse``);
     ``backend="onnx"`` runs onnxruntime (exported in memory unless a ``.onnx`` path is given).
+    ``threads`` sets onnxruntime's intra-op threads, or torch's (process-wide) for torch.
     ModelError if the model is not a segmenter.
     """
     from areoscan.errors import ModelError
@@ -259,6 +260,8 @@ def load_segmenter(
                 ) from None
             runner = OnnxRunner(blob, card, threads=threads)
         else:
+            if threads:
+                torch.set_num_threads(int(threads))  # process-wide: torch has one intra-op pool
             runner = TorchRunner(fuse_conv_bn(module) if fuse else module, card)
     if card.task != "segmentation":
         raise ModelError(
