@@ -1,7 +1,7 @@
 import numpy as np
 
 from areoscan.scan.windows import grow_flagged, plan_segmentation
-from areoscan.tiling import Window
+from areoscan.tiling import TileGrid, Window
 
 
 def test_flagged_tile_maps_to_the_tiles_that_touch_it():
@@ -44,3 +44,25 @@ def test_segment_level_coarser_than_screen_level():
     g = plan.groups[0]
     cov[g.bbox.slices] = g.coverage()
     assert cov[32:64, 32:64].all()
+
+
+def test_every_flagged_pixel_has_half_an_overlap_of_context():
+    shape, tile, overlap = (1000, 1300), 128, 32
+    flagged = [Window(40, 50, 32, 32), Window(100, 200, 32, 32)]  # level 2 -> x4 at level 0
+    plan = plan_segmentation(flagged, 2, 0, shape, tile=tile, overlap=overlap, margin=0)
+    depth = np.zeros(shape, dtype=int)  # distance to the nearest edge of the best covering tile
+    for t in plan.tiles:
+        r = np.arange(t.row, t.row + t.height)
+        c = np.arange(t.col, t.col + t.width)
+        d = np.minimum.outer(np.minimum(r - t.row, t.row + t.height - 1 - r),
+                             np.minimum(c - t.col, t.col + t.width - 1 - c))  # fmt: skip
+        view = depth[t.slices]
+        np.maximum(view, d, out=view)
+    for w in flagged:
+        area = depth[w.row * 4 : (w.row + w.height) * 4, w.col * 4 : (w.col + w.width) * 4]
+        assert area.min() >= overlap // 2 - 1
+    # with fewer tiles than all those touching the area
+    rects = [Window(w.row * 4, w.col * 4, w.height * 4, w.width * 4) for w in flagged]
+    grid = TileGrid(shape, tile, overlap)
+    touching = [t for t in grid if any(t.intersect(r) is not None for r in rects)]
+    assert len(plan.tiles) < len(touching)

@@ -127,7 +127,7 @@ def scan_image(
     screen_threshold: float | None = None,
     segment_threshold: float | None = None,
     min_area_m2: float = 500.0,
-    margin_m: float = 32.0,
+    margin_m: float = 16.0,
     progress: bool = True,
     cache_dir: Path | None = None,
 ) -> ScanSummary:

@@ -2,7 +2,9 @@
 
 Use :func:`plan_segmentation` after the screen. Each flagged tile is mapped to the segment level and
 grown by a margin; the segmenter's tiles are the tiles of one regular, overlapping
-:class:`~areoscan.tiling.TileGrid` over the whole segment level that touch a grown flagged tile.
+:class:`~areoscan.tiling.TileGrid` over the whole segment level whose *cells* (the tile minus half
+of each overlap) meet a grown flagged tile — the fewest tiles that predict every flagged pixel at
+least half an overlap away from a tile edge.
 Selected tiles that overlap form a :class:`TileGroup` (a connected patch of tiles): regions can
 never cross from one group to another, so each group is blended, cleaned and vectorised on its own
 bounding box — the image is never held whole.
@@ -98,9 +100,19 @@ def grow_flagged(
     return out
 
 
-def _hits(starts: np.ndarray, size: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """(n_starts, n_rects) bool: interval [s, s+size) meets [lo, hi)."""
-    return (starts[:, None] < hi[None, :]) & (starts[:, None] + size > lo[None, :])
+def _cell_hits(
+    starts: np.ndarray, size: int, length: int, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """(n_starts, n_rects) bool: the *cell* of tile i meets the interval [lo, hi).
+
+    Cells split each overlap between consecutive tiles at its middle, so they partition the axis
+    and every pixel of a cell lies at least half an overlap inside its tile (except at the image
+    edges): selecting the tiles whose cells meet an area covers the area with context.
+    """
+    bounds = np.empty(len(starts) + 1, dtype=np.float64)
+    bounds[0], bounds[-1] = 0, length
+    bounds[1:-1] = (starts[:-1] + size + starts[1:]) / 2.0
+    return (bounds[:-1, None] < hi[None, :]) & (bounds[1:, None] > lo[None, :])
 
 
 def plan_segmentation(
@@ -112,7 +124,7 @@ def plan_segmentation(
     overlap: int = 128,
     margin: int = 128,
 ) -> SegmentPlan:
-    """Select the segment-level tiles touching the flagged area and group them.
+    """Select the segment-level tiles whose cells meet the flagged area and group them.
 
     flagged: flagged tiles at ``screen_level``; level / shape: segment level and its (h, w);
     tile / overlap: the segmenter's tile grid (overlap about the network's receptive field, so
@@ -131,9 +143,9 @@ def plan_segmentation(
     c0 = np.array([r.col for r in rects], dtype=np.int64)
     r1 = r0 + np.array([r.height for r in rects], dtype=np.int64)
     c1 = c0 + np.array([r.width for r in rects], dtype=np.int64)
-    row_hit = _hits(rows, th, r0, r1).astype(np.float32)
-    col_hit = _hits(cols, tw, c0, c1).astype(np.float32)
-    selected = (row_hit @ col_hit.T) > 0  # (n_rows, n_cols): some rect meets tile (i, j)
+    row_hit = _cell_hits(rows, th, shape[0], r0, r1).astype(np.float32)
+    col_hit = _cell_hits(cols, tw, shape[1], c0, c1).astype(np.float32)
+    selected = (row_hit @ col_hit.T) > 0  # (n_rows, n_cols): some rect meets the cell of (i, j)
     # neighbouring grid tiles overlap (or touch when overlap == 0): 8-connected patches of tiles
     labels, n = ndi.label(selected, structure=np.ones((3, 3), dtype=bool))
     groups: list[TileGroup] = []
