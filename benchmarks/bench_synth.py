@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "CPU seconds (all threads; independent of other load): "
             + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
-            + f", total {s['cpu_total']:.1f}; on {args.threads} idle cores about {ideal:.0f} s wall"
+            + f", total {s['cpu_total']:.1f}; on {args.threads} idle cores between {ideal:.0f} s "
+            f"(perfect scaling) and {s['cpu_total'] + 1:.0f} s (none) wall"
         )
         (args.out / "bench_synth.json").write_text(
             json.dumps({"small": small, "patch": patch, "big": big}, indent=2)
