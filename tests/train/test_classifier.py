@@ -44,14 +44,23 @@ def test_sampling_weights_balance():
     assert balanced[labels == 1].sum() == pytest.approx(0.5)
 
 
-def test_tune_logit_bias_fixes_a_shifted_class():
+def test_prior_shift_undoes_sampling_with_one_scalar():
+    from areoscan.train.classifier import prior_shift
+
     rng = np.random.default_rng(0)
-    labels = rng.integers(0, 3, 300)
-    logits = np.eye(3)[labels] * 2 + rng.normal(0, 0.5, (300, 3))
-    logits[:, 0] += 3  # a prior shift that makes everything class 0
-    bias = tune_logit_bias(logits, labels, 3)
-    pred = (logits + bias).argmax(1)
-    assert (pred == labels).mean() > 0.9
+    labels = np.array([0] * 90 + [1] * 10)
+    w = sampling_weights(labels, 2, 1.0)
+    shift = prior_shift(labels, w, 2)
+    assert shift[0] == pytest.approx(np.log(0.9 / 0.5)) and shift[1] == pytest.approx(
+        np.log(0.1 / 0.5)
+    )
+    y = rng.integers(0, 2, 400)
+    logits = (
+        np.eye(2)[y] * 1.5 + rng.normal(0, 1, (400, 2)) - shift
+    )  # a model over-predicting class 1
+    bias, tau = tune_logit_bias(logits, y, shift)
+    assert tau > 0
+    assert ((logits + bias).argmax(1) == y).mean() > (logits.argmax(1) == y).mean()
 
 
 def test_tune_threshold_min_recall():
@@ -170,3 +179,47 @@ def test_force_test_moves_matching_keys_and_their_groups(class_folders):
     assert len(tr) + len(va) + len(te) == len(data)
     with pytest.raises(DataError, match="matches no sample"):
         force_test(data, parts, "nothing-like-this")
+
+
+def test_init_copies_matching_weights_but_not_the_head(tmp_path):
+    from areoscan.models.card import ModelCard
+    from areoscan.models.registry import build_module, save_model
+    from areoscan.train.classifier import init_from
+
+    torch.manual_seed(0)
+    src_card = ModelCard(
+        name="pre",
+        task="classification",
+        arch="small_cnn",
+        classes=list("abcdefg"),
+        tile_size=32,
+        arch_kwargs={"widths": [8, 16]},
+    )
+    src = build_module(src_card)
+    save_model(src, src_card, tmp_path)
+    dst = build_module(
+        ModelCard(
+            name="ft",
+            task="classification",
+            arch="small_cnn",
+            classes=["x", "y"],
+            tile_size=64,
+            arch_kwargs={"widths": [8, 16]},
+        )
+    )
+    info = init_from(dst, str(tmp_path / "pre.json"))
+    assert info["tensors_copied"] < info["tensors_total"]
+    first = "backbone.features.0.weight"
+    assert torch.equal(dst.state_dict()[first], src.state_dict()[first])
+    assert dst.state_dict()["backbone.head.3.weight"].shape == (2, 16)
+    other = build_module(
+        ModelCard(
+            name="o",
+            task="classification",
+            arch="mobilenetv3_small",
+            classes=["x", "y"],
+            tile_size=32,
+        )
+    )
+    with pytest.raises(DataError, match="no weights fit"):
+        init_from(other, str(tmp_path / "pre.json"))

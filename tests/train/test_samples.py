@@ -142,3 +142,9 @@ def test_image_mask_pair_tiles_by_coverage_at_a_level(tmp_path):
     assert len(s) == 4 * 5 - 4  # 5 columns of tiles with data, 4 half-covered tiles skipped
     loose = from_image_mask(img, 1, 32, coverage=0.5, negative_max=0.0)
     assert (loose.labels == 1).sum() == 8
+
+
+def test_synth_terrain_source_labels_every_kind():
+    s = load_source("synth-terrain:28", 32, seed=1)
+    assert s.classes[0] == "brain_coral" and len(s.classes) == 7
+    assert set(s.counts().values()) == {4}

@@ -14,7 +14,7 @@ from areoscan.errors import DataError
 DATA_HELP = (
     "training data, repeatable: a landmark set folder (v3 manifest.csv / v1 labels.txt), a folder of "
     "class folders, DIR@CLASS (every tile is CLASS), IMAGE.jp2 (+ IMAGE_mask.tif beside it, tiles at "
-    "--level), or synth:N (N synthetic patches at --scale m/px)"
+    "--level), synth:N (N synthetic coral/background patches at --scale m/px), or synth-terrain:N (N synthetic tiles labelled by terrain kind, for pretraining)"
 )
 
 
@@ -135,6 +135,12 @@ def register(subparsers: Any) -> None:
         help="do not tune logit offsets / threshold on validation",
     )
     p.add_argument(
+        "--init",
+        default=None,
+        metavar="MODEL",
+        help="start from this model's weights where names and shapes match (fine-tuning)",
+    )
+    p.add_argument(
         "--fractions",
         type=_fractions,
         default=(0.7, 0.15, 0.15),
@@ -188,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         positive_class=args.positive_class,
         min_recall=args.min_recall,
         tune=args.tune,
+        init=args.init,
         fit=FitConfig(
             epochs=args.epochs,
             lr=args.lr,

@@ -11,6 +11,7 @@ Sources:
   ``edge`` dropped;
 * a folder of class folders (``root/<class>/*.png``) or a flat folder with ``PATH@CLASS``;
 * ``synth:N`` — N in-memory synthetic patches from :mod:`areoscan.synth` (see :func:`from_synth`);
+  ``synth-terrain:N`` — the same labelled by terrain kind, for pretraining;
 * a JP2 with ``<stem>_mask.tif`` beside it: tiles at a resolution level, labelled by mask coverage
   (:func:`from_image_mask`).
 
@@ -395,6 +396,46 @@ def from_synth(
     )
 
 
+def from_synth_terrain(
+    n: int, size: int, scales: tuple[float, float] = (1.0, 6.0), seed: int = 0
+) -> SampleSet:
+    """About ``n`` synthetic tiles labelled with their terrain kind (7 classes: brain coral, mantle,
+    rough, craters, dunes, polygons, boulders), at ground scales log-uniform in ``scales`` m/px.
+
+    Use as a pretext task: pretrain a classifier on it, then fine-tune on real tiles with
+    ``--init`` (exact labels for free; teaches craters, dunes and ridged textures).
+    """
+    try:
+        from areoscan.synth import Terrain, render_patch
+    except ImportError as exc:
+        raise DataError(f"synth-terrain:{n}: areoscan.synth is not available ({exc})") from None
+    rng = np.random.default_rng(seed)
+    kinds = list(Terrain)
+    tiles, labels, keys, groups = [], [], [], []
+    for i in range((n + 3) // 4):
+        s = int(rng.integers(0, 2**31 - 1))
+        kind = kinds[i % len(kinds)]
+        scale = float(np.exp(rng.uniform(np.log(scales[0]), np.log(scales[1]))))
+        img, _ = render_patch(kind, 2 * size, scale=scale, seed=s)
+        name = f"synth/{kind.slug}/{s}"
+        for r in (0, size):
+            for c in (0, size):
+                tiles.append(img[r : r + size, c : c + size].astype(np.float32))
+                labels.append(i % len(kinds))
+                keys.append(f"{name}/{r}_{c}")
+                groups.append(name)
+    m = len(labels)
+    return SampleSet(
+        _stack(tiles, size),
+        np.array(labels),
+        [k.slug for k in kinds],
+        groups,
+        keys,
+        ["orig"] * m,
+        ["synth-terrain"] * m,
+    )
+
+
 def from_image_mask(
     image: Path,
     level: int,
@@ -478,9 +519,16 @@ def load_source(
 
     ``DIR`` (landmarks v3 / v1 / class folders, detected from the files), ``DIR@CLASS`` or
     ``FILE.jp2@CLASS`` (every tile gets CLASS), ``IMAGE.jp2`` (with ``IMAGE_mask.tif``; tiles at
-    ``level``), ``synth:N`` (N synthetic tiles at ``scale`` m/px, seeded by ``seed``).
+    ``level``), ``synth:N`` (N synthetic tiles at ``scale`` m/px, seeded by ``seed``: coral vs
+    background), ``synth-terrain:N`` (N synthetic tiles labelled by terrain kind, 1–6 m/px).
     """
     target = None
+    if spec.startswith("synth-terrain:"):
+        try:
+            n = int(spec.split(":", 1)[1])
+        except ValueError:
+            raise DataError(f"{spec}: expected synth-terrain:N with N a number of tiles") from None
+        return from_synth_terrain(n, size, seed=seed)
     if spec.startswith("synth:"):
         try:
             n = int(spec.split(":", 1)[1])
