@@ -2,7 +2,7 @@
 
 Use :func:`generate_scene` for files that every stage can read like a real RDR (the scan and
 survey tests, demos, segmentation training at scale). Pixels are rendered block by block on a
-fixed 2048-px grid (bounded memory: about 0.5 GB per thread), strip after strip of blocks, so
+fixed 2048-px grid (bounded memory: about 0.35 GB per thread), strip after strip of blocks, so
 the result does not depend on ``strip_rows`` or ``threads``. The JP2 is one tile, encoded once
 from the whole image: OpenJPEG needs about 8 bytes per pixel on top of the 2-byte image while
 encoding (a 20,000 x 25,000 scene: ~1 GB image + ~4 GB encoder; 1 Gpx: ~10 GB).
