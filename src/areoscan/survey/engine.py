@@ -120,17 +120,27 @@ def process_image(
     job: dict[str, Any],
     out_dir: str,
     options: SurveyOptions,
-    scan_fn: Callable[..., Any] | None = None,
-    regions_fn: Callable[[Path], Any] | None = None,
+    scan_fn: Callable[..., Any] | bytes | None = None,
+    regions_fn: Callable[[Path], Any] | bytes | None = None,
 ) -> dict[str, Any]:
     """Fetch, scan and clean up one image on a worker; always returns a result dict, never raises.
 
-    scan_fn / regions_fn default to areoscan.scan.scan_image / read_regions (tests inject others).
+    scan_fn / regions_fn default to areoscan.scan.scan_image / read_regions (tests inject others;
+    as bytes, both come cloudpickled together as a tuple).
     The result has observation_id, status (done / empty / failed), error, timings (fetch_s, scan_s,
     total_s), worker, bytes, the scan's figures (lat, lon, scale, flagged_tiles, region_count,
     total_area_m2, percent, output_dir), summary (the scan summary dict) and regions.
     """
     start = time.perf_counter()
+    scan: Callable[..., Any] | None
+    regions: Callable[[Path], Any] | None
+    if isinstance(scan_fn, bytes) or isinstance(regions_fn, bytes):
+        import cloudpickle
+
+        blob = scan_fn if isinstance(scan_fn, bytes) else regions_fn
+        scan, regions = cloudpickle.loads(blob)  # type: ignore[arg-type]
+    else:
+        scan, regions = scan_fn, regions_fn
     obs = job["observation_id"]
     result: dict[str, Any] = {
         "observation_id": obs,
@@ -163,12 +173,12 @@ def process_image(
             if not path.is_file():
                 raise RasterError(f"{path}: image not found (was the archive moved?)")
         result["bytes"] = path.stat().st_size
-        if scan_fn is None:
+        if scan is None:
             import areoscan.scan
 
-            scan_fn = areoscan.scan.scan_image  # type: ignore[attr-defined]
+            scan = areoscan.scan.scan_image  # type: ignore[attr-defined]
         t0 = time.perf_counter()
-        summary = scan_fn(path, safe_join(root, OBSERVATIONS), **options.scan_kwargs)
+        summary = scan(path, safe_join(root, OBSERVATIONS), **options.scan_kwargs)
         result["scan_s"] = time.perf_counter() - t0
         info: dict[str, Any] = summary.to_dict() if hasattr(summary, "to_dict") else dict(summary)  # type: ignore[arg-type]
         result.update(_figures(info))
@@ -176,7 +186,7 @@ def process_image(
         output_dir = Path(result["output_dir"] or safe_join(root, OBSERVATIONS, obs))
         result["output_dir"] = str(output_dir)
         done = info.get("status") == "done"
-        result["regions"] = _regions_as_dicts(output_dir, regions_fn) if done else []
+        result["regions"] = _regions_as_dicts(output_dir, regions) if done else []
         result["status"] = "empty" if info.get("status") == "empty" else "done"
     except AreoscanError as exc:
         result["error"] = _one_line(exc)
@@ -343,14 +353,21 @@ def run_survey(
                 task,
                 out,
                 options,
-                scan_fn,
-                regions_fn,
+                injected,
+                injected,
                 key=f"areoscan-survey-{job['observation_id']}-{time.time_ns()}",
                 pure=False,
             )
             futures[fut] = job["observation_id"]
             ac.add(fut)
 
+    injected: bytes | None = None
+    if scan_fn is not None or regions_fn is not None:
+        import cloudpickle
+
+        # shipped as bytes so that functions registered for pickling by value (scripts, tests)
+        # reach workers that cannot import their module
+        injected = cloudpickle.dumps((scan_fn, regions_fn))
     try:
         submit(queue[:window])
         queue = queue[window:]
