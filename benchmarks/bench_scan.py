@@ -88,20 +88,27 @@ def child_scene(a: dict[str, Any]) -> dict[str, Any]:
 
 
 def _truth_level(mask_path: str, level: int) -> Any:
-    """The truth mask at ``level``: True where any pixel of the 2**level block is coral."""
+    """The truth mask at ``level``: True where any pixel of the 2**level block is coral.
+
+    Cached as ``.npy`` beside the mask, so the scan's child only loads a small boolean array.
+    """
     import numpy as np
     import rasterio
 
+    cache = Path(mask_path).with_suffix(f".L{level}.npy")
+    if cache.is_file():
+        return np.load(cache)
     f = 2**level
     with rasterio.open(mask_path) as ds:
         h, w = ds.height, ds.width
         out = np.zeros((-(-h // f), -(-w // f)), dtype=bool)
-        step = 4096 - 4096 % f
+        step = max(f, 512 - 512 % f)
         for r0 in range(0, h, step):
             r1 = min(h, r0 + step)
             m = ds.read(1, window=((r0, r1), (0, w))) == 1
             m = np.pad(m, ((0, (-(r1 - r0)) % f), (0, (-w) % f)))
             out[r0 // f : r0 // f + m.shape[0] // f] = m.reshape(m.shape[0] // f, f, -1, f).any(axis=(1, 3))
+    np.save(cache, out)
     return out
 
 
@@ -288,12 +295,17 @@ def child_clean(a: dict[str, Any]) -> dict[str, Any]:
             "clean_mask_s": t_ours, "kept_px": int(ours.sum())}  # fmt: skip
 
 
+def child_truth(a: dict[str, Any]) -> dict[str, Any]:
+    _truth_level(a["mask"], 2)
+    return {}
+
+
 def child_models(a: dict[str, Any]) -> dict[str, Any]:
     screen, segment = _stand_in_models(Path(a["cache"]))
     return {"screen": screen, "segment": segment}
 
 
-CHILDREN = {"models": child_models, "scene": child_scene, "scan": child_scan, "decode": child_decode,
+CHILDREN = {"truth": child_truth, "models": child_models, "scene": child_scene, "scan": child_scan, "decode": child_decode,
             "naive": child_naive, "clean": child_clean}  # fmt: skip
 
 
@@ -343,6 +355,7 @@ def main() -> int:
     missing = [m for m in SHIPPED if m not in shipped_models()]
     args.stand_in = bool(args.stand_in or (missing and not (args.screen_model and args.segment_model)))
     if args.stand_in:
+        _child("truth", args)
         made = _child("models", args)
         args.screen_model, args.segment_model = made["screen"], made["segment"]
         results["models"] = ("stand-in: untrained MobileNetV3-small screen + slim U-Net (real compute), "

@@ -66,3 +66,16 @@ def test_every_flagged_pixel_has_half_an_overlap_of_context():
     grid = TileGrid(shape, tile, overlap)
     touching = [t for t in grid if any(t.intersect(r) is not None for r in rects)]
     assert len(plan.tiles) < len(touching)
+
+
+def test_valid_fraction_agrees_with_tilegrid_inside():
+    from areoscan.scan.screen import valid_fraction
+
+    rng = np.random.default_rng(2)
+    fp = rng.random((300, 470)) < 0.6
+    fp[:, :100] = False
+    grid = TileGrid(fp.shape, 64)
+    wins = grid.windows()
+    frac = valid_fraction(fp, wins)
+    for t in (0.25, 0.5, 0.9):
+        assert [w for w, f in zip(wins, frac, strict=True) if f >= t] == grid.inside(fp, t)

@@ -202,6 +202,8 @@ def scan_image(
                 scr = screen_image(raster, screener, shot.level, threshold=screen_threshold,
                                    memory_mb=memory_mb, progress=progress)  # fmt: skip
             n_flag = int(scr.flags.sum())
+            if raster.format == "jp2":  # free the screen level's decoder (it holds the codestream)
+                raster.close()  # a JP2 raster reopens its decoder on the next read
             say(f"screen: {len(scr.windows)} tiles, {n_flag} flagged (p >= {scr.threshold:g}) "
                 f"in {clock.timings['screen']:.1f} s")  # fmt: skip
             regions = Regions()
