@@ -74,6 +74,8 @@ class TileClassifier(nn.Module):
     """norm → (DCT → BatchNorm) → backbone; in eval mode logits are averaged over ``tta`` views and
     shifted by ``logit_bias`` (per-class decision offsets tuned on validation data)."""
 
+    logit_bias: torch.Tensor
+
     def __init__(
         self,
         backbone: nn.Module,
@@ -154,7 +156,7 @@ def _timm_backbone(
 
     name = kw.get("timm_name", _TIMM_NAMES[arch])
     stem_in = in_ch * 64 if mode == "dct" else in_ch
-    model = timm.create_model(
+    model: Any = timm.create_model(
         name,
         pretrained=False,
         in_chans=stem_in,

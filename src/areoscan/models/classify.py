@@ -33,9 +33,12 @@ def read_tile(path: str | Path) -> np.ndarray:
     try:
         with Image.open(path) as im:
             im.load()
-            if im.mode in ("RGB", "RGBA", "P", "LA", "CMYK", "YCbCr", "1"):
-                im = im.convert("L")
-            arr = np.asarray(im)
+            gray = (
+                im.convert("L")
+                if im.mode in ("RGB", "RGBA", "P", "LA", "CMYK", "YCbCr", "1")
+                else im
+            )
+            arr = np.asarray(gray)
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
         raise DataError(
             f"{path}: cannot read as an image tile ({type(exc).__name__}: {exc})"
@@ -67,7 +70,7 @@ def resize_tile(img: np.ndarray, size: int, rule: str = "area") -> np.ndarray:
     if img.shape == (size, size):
         return img.copy()
     shrink = img.shape[0] >= size and img.shape[1] >= size
-    method = Image.BOX if (rule == "area" and shrink) else Image.BILINEAR
+    method = Image.Resampling.BOX if (rule == "area" and shrink) else Image.Resampling.BILINEAR
     out = np.asarray(Image.fromarray(img).resize((size, size), method), dtype=np.float32)
     return np.clip(out, 0.0, 1.0)
 

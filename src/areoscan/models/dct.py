@@ -37,6 +37,8 @@ def dct_basis(n: int = BLOCK) -> torch.Tensor:
 class BlockDCT(nn.Module):
     """Fixed 8×8 block DCT: (N, C, H, W) -> (N, 64*C, H/8, W/8); H and W must be multiples of 8."""
 
+    basis: torch.Tensor
+
     def __init__(self, in_channels: int = 1, block: int = BLOCK):
         super().__init__()
         self.in_channels = in_channels

@@ -63,7 +63,7 @@ def onnx_bytes(module: nn.Module, card: ModelCard, opset: int = 17) -> bytes:
             torch.onnx.export(
                 module,
                 (dummy,),
-                buf,
+                buf,  # type: ignore[arg-type]  # file-like objects are accepted
                 input_names=["tiles"],
                 output_names=["logits"],
                 dynamic_axes=dynamic,

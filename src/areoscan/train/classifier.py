@@ -263,7 +263,7 @@ def train_classifier(
         arch_kwargs={**cfg.arch_kwargs, "tta": cfg.tta},
         split_rule=f"by observation id (group), stratified greedy, fractions {list(cfg.fractions)}, seed {cfg.seed}; test = original orientation only",
     )
-    module = build_module(card)
+    module: Any = build_module(card)
     init_info = init_from(module, cfg.init) if cfg.init else None
     n_cls = card.n_classes
     weights = torch.from_numpy(
@@ -285,7 +285,7 @@ def train_classifier(
 
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
 
-    def validate(model: nn.Module) -> tuple[float, dict[str, Any]]:
+    def validate(model: Any) -> tuple[float, dict[str, Any]]:
         # model selection without test-time views (8x cheaper); TTA is applied for tuning and test
         tta, model.tta = model.tta, 1
         try:
@@ -347,7 +347,7 @@ def train_classifier(
     return TrainOutcome(module, card, result, {"train": tr, "val": va, "test": te})
 
 
-def _logits(module: nn.Module, card: ModelCard, images: np.ndarray) -> np.ndarray:
+def _logits(module: Any, card: ModelCard, images: np.ndarray) -> np.ndarray:
     """Raw logits without the stored bias (so tuning starts from zero)."""
     runner = TorchRunner(module, card, channels_last=False)
     saved = module.logit_bias.clone()
