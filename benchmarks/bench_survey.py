@@ -117,6 +117,14 @@ def choose_models(screen: str | None, segment: str | None) -> tuple[str, str, st
     return s, g, f"stand-in untrained MobileNetV3-small + slim U-Net (shipped missing: {missing})"
 
 
+def _cpu_seconds() -> float:
+    """CPU time (user + system, all threads) of this worker process so far."""
+    import psutil
+
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
+
+
 def _warm() -> str:
     import torch
 
@@ -145,6 +153,8 @@ def survey_once(archive: Path, workers: int, models: tuple[str, str]) -> dict[st
             client.run(_warm)
             startup = time.perf_counter() - t0
             cat.add_jobs(jobs)
+            cpu0 = sum(client.run(_cpu_seconds).values())
+            load0 = os.getloadavg()[0]
             options = SurveyOptions(
                 scan_kwargs={
                     "threads": 1,
@@ -154,6 +164,8 @@ def survey_once(archive: Path, workers: int, models: tuple[str, str]) -> dict[st
                 }
             )
             result = run_survey(cat, cat.todo(), client, out, options, say=lambda m: None)
+            cpu = sum(client.run(_cpu_seconds).values()) - cpu0
+            load = (load0 + os.getloadavg()[0]) / 2
             counts = cat.counts()
             rows = cat.images()
         flagged = sum(r["flagged_tiles"] or 0 for r in rows)
@@ -169,6 +181,8 @@ def survey_once(archive: Path, workers: int, models: tuple[str, str]) -> dict[st
             "done": counts["done"],
             "empty": counts["empty"],
             "flagged_share": flagged / max(screened, 1),
+            "worker_cpu_s": cpu,
+            "load": load,
         }
     finally:
         shutil.rmtree(out, ignore_errors=True)
@@ -224,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{w} worker(s): {r['images']} images in {r['wall_s']:.1f} s = "
             f"{r['images_per_hour']:.0f} images/h (cluster start + warm-up {r['startup_s']:.1f} s; "
-            f"{r['done']} done, {r['empty']} empty, {100 * r['flagged_share']:.0f}% of tiles flagged)",
+            f"{r['done']} done, {r['empty']} empty, {100 * r['flagged_share']:.0f}% of tiles flagged); "
+            f"workers used {r['worker_cpu_s'] / r['wall_s']:.2f} cores, "
+            f"{r['worker_cpu_s'] / max(r['images'], 1):.1f} CPU s/image; machine load {r['load']:.1f}",
             flush=True,
         )
     if len(results) >= 2:
