@@ -227,7 +227,8 @@ def scan_image(
                         folder.path(".probabilities.u8"), [g.bbox for g in plan.groups]
                     )
                     folder.cleanups.append(store.close)
-                    stats = segment_groups(raster, predictor, plan, bands, store, progress=progress)
+                    stats = segment_groups(raster, predictor, plan, bands, store, progress=progress,
+                                           refresh_mpx=max(32, int(memory_mb) // 8))  # fmt: skip
                 seg_info = {**plan.to_dict(), **stats.to_dict()}
                 say(f"segment: {stats.tiles} tiles of {predictor.tile_size} px in "
                     f"{len(plan.groups)} groups, {stats.reads} reads, {clock.timings['segment']:.1f} s "

@@ -168,6 +168,7 @@ def segment_groups(
     batch: int = 8,
     progress: bool = False,
     prefetch: bool = True,
+    refresh_mpx: int = 128,
 ) -> SegmentStats:
     """Write blended one-byte probabilities of each group into ``store``; return timing figures.
 
@@ -175,7 +176,8 @@ def segment_groups(
     positive class), e.g. :func:`areoscan.models.segmenters.load_segmenter`. prefetch: decode the
     next window in a background thread while the current one is predicted (two windows in flight:
     plan the bands with ``prefetch=True`` too). ``decode_s`` then counts only the time spent
-    waiting for the decoder.
+    waiting for the decoder. refresh_mpx: reopen a JPEG2000 decoder after this many decoded
+    megapixels (it retains about a byte per decoded pixel).
     """
     groups = plan.groups
     width = plan.shape[1]
@@ -188,7 +190,8 @@ def segment_groups(
 
         bar = tqdm(total=sum(len(g.tiles) for g in groups), desc=f"segment L{plan.level}",
                    unit="tile", leave=False, disable=None)  # fmt: skip
-    reads = _Prefetcher(raster, plan.level, [r.window for b in bands for r in b.reads], prefetch)
+    windows = [r.window for b in bands for r in b.reads]
+    reads = _Prefetcher(raster, plan.level, windows, prefetch, refresh_mpx * 1_000_000)
     try:
         for band in bands:
             f0, f1 = band.final
@@ -242,16 +245,25 @@ class _Prefetcher:
     window at a time, so the raster's decoder is never used concurrently.
     """
 
-    def __init__(self, raster: Any, level: int, windows: list[Window], enabled: bool) -> None:
+    def __init__(
+        self, raster: Any, level: int, windows: list[Window], enabled: bool, refresh_px: int
+    ) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         self.raster, self.level, self.windows = raster, level, windows
         self.pool = ThreadPoolExecutor(max_workers=1) if enabled else None
+        self.refresh_px, self.since_refresh = refresh_px, 0
         self.i = 0
         self.pending: Any = None
         self._submit()
 
     def _read(self, win: Window) -> np.ndarray:
+        if self.since_refresh >= self.refresh_px and getattr(self.raster, "format", "") == "jp2":
+            # OpenJPEG keeps per-code-block state of every window decoded (~1 B/px measured);
+            # reopening the decoder (~0.3 s) returns it
+            self.raster.close()
+            self.since_refresh = 0
+        self.since_refresh += win.height * win.width
         return np.asarray(self.raster.read(self.level, win.as_tuple()))
 
     def _submit(self) -> None:
