@@ -192,7 +192,7 @@ def table_row(name: str, train_n: int | str, m: dict[str, Any], tps: float | Non
         pct("tn_pct"),
         pct("fp_pct"),
         pct("fn_pct"),
-        f"{tps:.2f}" if tps is not None else "–",
+        f"{tps:.3g}" if tps is not None else "–",
     ]
 
 

@@ -153,7 +153,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if m.get("collapsed"):
             print(f"\nWARNING: {m['collapsed']}")
     else:
-        print(f"{card.name}: {tps:.2f} 1K×1K tiles/s ({args.backend})")
+        print(f"{card.name}: {tps:.3g} 1K×1K tiles/s ({args.backend})")
     if args.coral_tiles:
         shares = coral_tile_shares(pred, args.coral_tiles, upsample=args.coral_upsample)
         report["coral_tiles"] = shares
