@@ -123,7 +123,8 @@ def coral_tile_shares(
         if upsample != 1:
             pil = Image.fromarray(img, mode="F")
             img = np.asarray(
-                pil.resize((pil.width * upsample, pil.height * upsample), Image.BICUBIC), np.float32
+                pil.resize((pil.width * upsample, pil.height * upsample), Image.Resampling.BICUBIC),
+                np.float32,
             )
         out[f.name] = positive_share(predictor, np.clip(img, 1e-3, 1.0))
     return out

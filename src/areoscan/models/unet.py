@@ -15,6 +15,7 @@ three-phase training in :mod:`areoscan.train.phases`: ``encoder_modules()``,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -111,10 +112,11 @@ class SlimUNet(nn.Module):
             in_chans=in_channels,
             out_indices=(0, 1, 2, 3, 4),
         )
-        reductions = list(self.encoder.feature_info.reduction())
+        info: Any = self.encoder.feature_info
+        reductions = list(info.reduction())
         if reductions != [2, 4, 8, 16, 32]:
             raise ValueError(f"encoder {encoder} has feature strides {reductions}, need 2..32")
-        ch = list(self.encoder.feature_info.channels())
+        ch = list(info.channels())
         skips = ch[:4][::-1]  # 1/16, 1/8, 1/4, 1/2
         stages = []
         cin = ch[4]
