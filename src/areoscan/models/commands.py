@@ -74,8 +74,13 @@ def run_models(args: argparse.Namespace) -> int:
             f"{n}  ({c.task}, {c.arch}/{c.mode}, {c.tile_size} px at level {c.level}, {scale}, {size_mb:.1f} MB)"
         )
         print(f"    classes: {', '.join(c.classes)}")
-        if test:
-            line = f"    held-out: accuracy {test.get('accuracy', 0):.3f}, macro-F1 {test.get('macro_f1', 0):.3f}, majority baseline {test.get('majority_accuracy', 0):.3f}"
+        keys = [
+            k
+            for k in ("accuracy", "macro_f1", "majority_accuracy", "mean_iou", "iou", "f1")
+            if k in test
+        ]
+        if keys:
+            line = "    held-out: " + ", ".join(f"{k} {float(test[k]):.3f}" for k in keys)
             if c.threshold is not None:
                 line += f"; threshold {c.threshold:.3f} on p({c.positive_class})"
             print(line)
