@@ -242,8 +242,9 @@ def scan_image(
                     with clock.stage("clean"):
                         cg = clean_group(store, group.index, params, memory_mb=memory_mb / 2)
                     with clock.stage("vectorize"):
-                        pieces = ((s0, labels, store.read(group.index, s0, s1))
-                                  for s0, s1, labels in cg.final_stripes())  # fmt: skip
+                        pieces = ((s0, c0, labels,
+                                   store.read(group.index, s0, s1, c0, c0 + labels.shape[1]))
+                                  for s0, s1, c0, labels in cg.final_stripes())  # fmt: skip
                         regions.extend(measure_regions(pieces, cg.n, group.bbox, seg.level, raster))
                     parts.append((group.bbox, partial(store.read, group.index), cg.mask_rows))
                 regions.renumber()

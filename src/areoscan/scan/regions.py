@@ -41,27 +41,32 @@ class CleanedGroup:
     """Cleaned regions of one group: stripes of its bounding box with final labels 1..n.
 
     bbox: the group's box at the segment level; stripes: ``(row0, row1)`` level rows of each stripe;
-    n: number of regions; tables: per stripe, local label → final label (0 = dropped); packed: each
-    stripe's cleaned mask before the area filter, bit-packed.
+    cols: ``(col0, col1)`` level columns of each stripe that hold any coral (work is cropped to
+    them); n: number of regions; tables: per stripe, local label → final label (0 = dropped);
+    packed: each stripe's cleaned mask (cropped), bit-packed.
     """
 
     index: int
     bbox: Window
     stripes: list[tuple[int, int]]
+    cols: list[tuple[int, int]]
     n: int
     tables: list[np.ndarray]
     packed: list[np.ndarray] = field(repr=False)
     cached: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
+    def _width(self, k: int) -> int:
+        return self.cols[k][1] - self.cols[k][0]
+
     def _local(self, k: int) -> np.ndarray:
         if k in self.cached:
             return self.cached[k]
-        mask = np.unpackbits(self.packed[k], axis=1, count=self.bbox.width).view(bool)
+        mask = np.unpackbits(self.packed[k], axis=1, count=self._width(k)).view(bool)
         labels, _ = ndi.label(mask, structure=_CROSS)
         return labels
 
     def labels(self, k: int) -> np.ndarray:
-        """Final labels (int32, 0 = background or dropped) of stripe ``k``."""
+        """Final labels (int32, 0 = background or dropped) of stripe ``k``'s columns ``cols[k]``."""
         local, table = self._local(k), self.tables[k]
         if np.array_equal(table, np.arange(table.size)):
             return local
@@ -71,15 +76,15 @@ class CleanedGroup:
             return self.cached[k]
         return lookup(table, local)
 
-    def final_stripes(self) -> Iterator[tuple[int, int, np.ndarray]]:
-        """Yield ``(row0, row1, final labels)`` per stripe, keeping only the final masks afterwards.
+    def final_stripes(self) -> Iterator[tuple[int, int, int, np.ndarray]]:
+        """Yield ``(row0, row1, col0, final labels)`` per stripe (cropped to its coral columns).
 
         As each stripe is yielded its packed mask is replaced by the final one (dropped regions
         removed), so that :meth:`mask_rows` needs no labels later and the labels can be freed.
         """
         for k, (s0, s1) in enumerate(self.stripes):
             labels = self.labels(k)
-            yield s0, s1, labels
+            yield s0, s1, self.cols[k][0], labels
             self.packed[k] = np.packbits(labels > 0, axis=1)
             self.cached.pop(k, None)
         self.tables = [np.arange(self.n + 1, dtype=np.int32) for _ in self.stripes]
@@ -89,14 +94,16 @@ class CleanedGroup:
         out = np.zeros((row1 - row0, self.bbox.width), dtype=bool)
         for k, (s0, s1) in enumerate(self.stripes):
             a, b = max(row0, s0), min(row1, s1)
-            if a >= b:
+            c0, c1 = self.cols[k]
+            if a >= b or c1 <= c0:
                 continue
+            dst = out[a - row0 : b - row0, c0 - self.bbox.col : c1 - self.bbox.col]
             table = self.tables[k]
             if (table[1:] > 0).all() and k not in self.cached:
-                bits = np.unpackbits(self.packed[k][a - s0 : b - s0], axis=1, count=self.bbox.width)
-                out[a - row0 : b - row0] = bits.view(bool)
+                bits = np.unpackbits(self.packed[k][a - s0 : b - s0], axis=1, count=c1 - c0)
+                dst[...] = bits.view(bool)
             else:
-                out[a - row0 : b - row0] = self.labels(k)[a - s0 : b - s0] > 0
+                dst[...] = self.labels(k)[a - s0 : b - s0] > 0
         return out
 
 
@@ -106,13 +113,19 @@ def stripe_rows(bbox: Window, memory_mb: float, halo: int) -> int:
     return max(64, int(budget_px // max(1, bbox.width)) - 2 * halo)
 
 
-def _clean_stripe(q: np.ndarray, params: CleanParams, top: int, core: int) -> np.ndarray:
-    """Cleaned mask (before the area filter) of rows ``top:top+core`` of a stripe read with halo."""
+def _clean_stripe(
+    q: np.ndarray, params: CleanParams, top: int, core: int
+) -> tuple[np.ndarray, int]:
+    """Cleaned mask (before the area filter) of rows ``top:top+core`` of a stripe read with halo,
+    cropped to the columns holding coral, and the crop's first column (in ``q``)."""
     mask = (q >= threshold_code(params.threshold)) & (q <= LEVELS)
-    if mask.any():
-        mask = binary_open_cross(mask, params.opening_px)
-        mask = fill_small_holes(mask, params.max_hole_px)
-    return np.ascontiguousarray(mask[top : top + core])
+    mask = binary_open_cross(mask, params.opening_px)
+    cols = np.flatnonzero(mask.any(axis=0))
+    if cols.size == 0:
+        return np.zeros((core, 0), dtype=bool), 0
+    c0, c1 = int(cols[0]), int(cols[-1]) + 1
+    mask = fill_small_holes(mask[:, c0:c1], params.max_hole_px)  # holes lie inside the crop
+    return np.ascontiguousarray(mask[top : top + core]), c0
 
 
 def clean_group(
@@ -127,17 +140,25 @@ def clean_group(
         for r in range(bbox.row, bbox.row + bbox.height, step)
     ]
     single = len(stripes) == 1
-    packed, sizes, firsts, lasts, counts, cached = [], [], [], [], [], {}
+    packed, sizes, firsts, lasts, counts, cached, cols = [], [], [], [], [], {}, []
     for k, (s0, s1) in enumerate(stripes):
         r0, r1 = max(bbox.row, s0 - halo), min(bbox.row + bbox.height, s1 + halo)
         q = store.read(g, r0, r1)
-        mask = _clean_stripe(q, params, s0 - r0, s1 - s0)
+        mask, c0 = _clean_stripe(q, params, s0 - r0, s1 - s0)
         del q
-        labels, n = ndi.label(mask, structure=_CROSS)
+        if mask.shape[1]:
+            labels, n = ndi.label(mask, structure=_CROSS)
+        else:
+            labels, n = np.zeros(mask.shape, dtype=np.int32), 0
         sizes.append(label_sizes(labels, n))
-        firsts.append(labels[0].copy())
-        lasts.append(labels[-1].copy())
+        first = np.zeros(bbox.width, dtype=labels.dtype)
+        last = np.zeros(bbox.width, dtype=labels.dtype)
+        first[c0 : c0 + labels.shape[1]] = labels[0]
+        last[c0 : c0 + labels.shape[1]] = labels[-1]
+        firsts.append(first)
+        lasts.append(last)
         counts.append(n)
+        cols.append((bbox.col + c0, bbox.col + c0 + labels.shape[1]))
         packed.append(np.packbits(mask, axis=1))
         if single:
             cached[k] = labels
@@ -171,4 +192,4 @@ def clean_group(
     final = np.zeros(comp.max() + 1, dtype=np.int32)
     final[order] = np.arange(1, order.size + 1, dtype=np.int32)
     tables = [final[comp[offsets[k] : offsets[k + 1]]] for k in range(len(stripes))]
-    return CleanedGroup(g, bbox, stripes, int(order.size), tables, packed, cached)
+    return CleanedGroup(g, bbox, stripes, cols, int(order.size), tables, packed, cached)

@@ -109,7 +109,7 @@ def group_transform(raster: Any, level: int, bbox: Window) -> Any:
 
 
 def measure_regions(
-    stripes: Iterable[tuple[int, np.ndarray, np.ndarray]],
+    stripes: Iterable[tuple[int, int, np.ndarray, np.ndarray]],
     n: int,
     bbox: Window,
     level: int,
@@ -117,9 +117,9 @@ def measure_regions(
 ) -> Regions:
     """Polygons and measurements of regions ``1..n`` of a group, given stripe by stripe.
 
-    stripes: ``(row0, labels, q)`` — final labels (1..n, 0 background) and one-byte probabilities of
-    the box's rows ``row0 : row0 + len(labels)`` (level coordinates), top to bottom; a region may
-    span several stripes (its polygon pieces are unioned). bbox: the group's box at ``level``.
+    stripes: ``(row0, col0, labels, q)`` — final labels (1..n, 0 background) and one-byte
+    probabilities of the level pixels from ``(row0, col0)`` on, top to bottom; a region may span
+    several stripes (its polygon pieces are unioned). bbox: the group's box at ``level``.
     """
     import shapely
     from rasterio.features import shapes
@@ -135,18 +135,20 @@ def measure_regions(
     box0 = np.full((n, 2), np.iinfo(np.int64).max, dtype=np.int64)
     box1 = np.full((n, 2), -1, dtype=np.int64)
     polys: list[list[Any]] = [[] for _ in range(n)]
-    for row0, labels, q in stripes:
+    for row0, col0, labels, q in stripes:
         st = region_stats(labels, n, q)
         area_px += st["area"]
         qsum += st["qsum"]
         qmax = np.maximum(qmax, st["qmax"])
         row_sum += st["row_sum"] + st["area"] * row0
-        col_sum += st["col_sum"] + st["area"] * bbox.col
+        col_sum += st["col_sum"] + st["area"] * col0
         for i, sl in enumerate(ndi.find_objects(labels, max_label=n)):
             if sl is not None:
-                box0[i] = np.minimum(box0[i], (sl[0].start + row0, sl[1].start + bbox.col))
-                box1[i] = np.maximum(box1[i], (sl[0].stop + row0, sl[1].stop + bbox.col))
-        part = Window(row0, bbox.col, labels.shape[0], labels.shape[1])
+                box0[i] = np.minimum(box0[i], (sl[0].start + row0, sl[1].start + col0))
+                box1[i] = np.maximum(box1[i], (sl[0].stop + row0, sl[1].stop + col0))
+        if labels.size == 0:
+            continue
+        part = Window(row0, col0, labels.shape[0], labels.shape[1])
         transform = group_transform(raster, level, part)
         for geom, value in shapes(labels, mask=labels > 0, connectivity=4, transform=transform):
             polys[int(value) - 1].append(shape(geom))
