@@ -52,8 +52,10 @@ def test_striped_cleaning_matches_one_piece(tmp_path, memory_mb):
     ref, n = clean_regions(q, params)
     assert cg.n == n == 2
     got = np.zeros(q.shape, dtype=np.int32)
-    for s0, s1, c0, labels in cg.final_stripes():
-        got[s0 - box.row : s1 - box.row, c0 - box.col : c0 - box.col + labels.shape[1]] = labels
+    for s0, s1, c0, local, table in cg.final_stripes():
+        got[s0 - box.row : s1 - box.row, c0 - box.col : c0 - box.col + local.shape[1]] = table[
+            local
+        ]
     assert np.array_equal(got > 0, ref > 0)
     # the same regions (ids may differ only by order of appearance, which is the same here)
     assert np.array_equal(got, ref)

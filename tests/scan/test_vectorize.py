@@ -17,6 +17,10 @@ from areoscan.tiling import Window
 from .conftest import background, write_scene
 
 
+def _ids(n):
+    return np.arange(n + 1, dtype=np.int32)
+
+
 @pytest.fixture
 def raster(tmp_path):
     path = write_scene(tmp_path / "ESP_000003_3333_RED.JP2", background((256, 384)), scale=0.5)
@@ -33,7 +37,7 @@ def test_measurements_of_two_regions_one_with_a_hole(raster, tmp_path):
     q = quantise(np.where(mask, 0.8, 0.1))
     q[75, 160] = quantise(np.array(1.0))[()]
     labels, n = label_regions(mask)
-    regs = measure_regions([(bbox.row, bbox.col, labels, q)], n, bbox, 0, raster)
+    regs = measure_regions([(bbox.row, bbox.col, labels, _ids(n), q)], n, bbox, 0, raster)
     assert len(regs) == 2
     a, b = regs.records
     assert a["area_px"] == 2500 - 100 and a["area_m2"] == pytest.approx(2400 * 0.25)
@@ -65,7 +69,7 @@ def test_level_one_group_reports_level_zero_bbox(raster):
     mask[5:10, 5:15] = True
     labels, n = label_regions(mask)
     q = quantise(mask.astype(np.float32))
-    regs = measure_regions([(10, 10, labels, q)], n, Window(10, 10, 20, 20), 1, raster)
+    regs = measure_regions([(10, 10, labels, _ids(n), q)], n, Window(10, 10, 20, 20), 1, raster)
     r = regs.records[0]
     assert (r["row0"], r["col0"], r["row1"], r["col1"]) == (30, 30, 40, 50)
     assert r["area_m2"] == pytest.approx(50 * 1.0)  # 1 m/px at level 1 of a 0.5 m/px image
@@ -83,9 +87,13 @@ def test_a_region_split_across_stripes_is_measured_whole(raster):
     mask[40:60, 50:70] = False
     q = quantise(np.where(mask, 0.8, 0.1))
     labels, n = label_regions(mask)
-    whole = measure_regions([(0, 0, labels, q)], n, bbox, 0, raster)
+    whole = measure_regions([(0, 0, labels, _ids(n), q)], n, bbox, 0, raster)
     split = measure_regions(
-        [(0, 0, labels[:50], q[:50]), (50, 30, labels[50:, 30:], q[50:, 30:])], n, bbox, 0, raster
+        [(0, 0, labels[:50], _ids(n), q[:50]), (50, 30, labels[50:, 30:], _ids(n), q[50:, 30:])],
+        n,
+        bbox,
+        0,
+        raster,
     )
     a, b = whole.records[0], split.records[0]
     assert a == b

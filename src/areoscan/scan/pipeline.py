@@ -232,6 +232,8 @@ def scan_image(
                     stats = segment_groups(raster, predictor, plan, bands, store, progress=progress,
                                            batch=4 if memory_mb < 2048 else 8,
                                            refresh_mpx=max(32, int(memory_mb) // 8))  # fmt: skip
+                if raster.format == "jp2":
+                    raster.close()  # the level-0 decoder's codestream is not needed for cleaning
                 seg_info = {**plan.to_dict(), **stats.to_dict()}
                 say(f"segment: {stats.tiles} tiles of {predictor.tile_size} px in "
                     f"{len(plan.groups)} groups, {stats.reads} reads, {clock.timings['segment']:.1f} s "
@@ -242,9 +244,9 @@ def scan_image(
                     with clock.stage("clean"):
                         cg = clean_group(store, group.index, params, memory_mb=memory_mb / 2)
                     with clock.stage("vectorize"):
-                        pieces = ((s0, c0, labels,
+                        pieces = ((s0, c0, labels, table,
                                    store.read(group.index, s0, s1, c0, c0 + labels.shape[1]))
-                                  for s0, s1, c0, labels in cg.final_stripes())  # fmt: skip
+                                  for s0, s1, c0, labels, table in cg.final_stripes())  # fmt: skip
                         regions.extend(measure_regions(pieces, cg.n, group.bbox, seg.level, raster))
                     parts.append((group.bbox, partial(store.read, group.index), cg.mask_rows))
                 regions.renumber()

@@ -76,16 +76,19 @@ class CleanedGroup:
             return self.cached[k]
         return lookup(table, local)
 
-    def final_stripes(self) -> Iterator[tuple[int, int, int, np.ndarray]]:
-        """Yield ``(row0, row1, col0, final labels)`` per stripe (cropped to its coral columns).
+    def final_stripes(self) -> Iterator[tuple[int, int, int, np.ndarray, np.ndarray]]:
+        """Yield ``(row0, row1, col0, local labels, table)`` per stripe (cropped to its coral columns).
 
-        As each stripe is yielded its packed mask is replaced by the final one (dropped regions
-        removed), so that :meth:`mask_rows` needs no labels later and the labels can be freed.
+        ``table[local label]`` is the final region (0 = dropped). As each stripe is yielded its
+        packed mask is replaced by the final one (dropped regions removed), so that
+        :meth:`mask_rows` needs no labels later and the labels can be freed.
         """
         for k, (s0, s1) in enumerate(self.stripes):
-            labels = self.labels(k)
-            yield s0, s1, self.cols[k][0], labels
-            self.packed[k] = np.packbits(labels > 0, axis=1)
+            local, table = self._local(k), self.tables[k]
+            yield s0, s1, self.cols[k][0], local, table
+            keep = table > 0
+            if not keep[1:].all():
+                self.packed[k] = np.packbits(lookup(keep, local), axis=1)
             self.cached.pop(k, None)
         self.tables = [np.arange(self.n + 1, dtype=np.int32) for _ in self.stripes]
 

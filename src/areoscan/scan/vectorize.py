@@ -3,8 +3,8 @@
 Use :func:`measure_regions` on each segmented group's labels: one polygon per region
 (``rasterio.features.shapes``, exact pixel edges, holes kept) in the image's map coordinates, with
 its area in m², centroid latitude/longitude, mean and maximum probability and pixel bounding box.
-Every measurement is vectorised over the labelled pixels (``bincount``, ``maximum.at``,
-``ndimage.find_objects``), never a Python loop over pixels.
+Each component is measured with whole-array numpy calls inside its own bounding box
+(``ndimage.find_objects``), never with a Python loop over pixels.
 """
 
 from __future__ import annotations
@@ -68,35 +68,6 @@ class Regions:
         return float(sum(r["area_m2"] or 0.0 for r in self.records))
 
 
-def region_stats(labels: np.ndarray, n: int, q: np.ndarray) -> dict[str, np.ndarray]:
-    """Per region 1..n: pixel count, sum and max of ``q``, sums of row and column indices.
-
-    Works on the labelled pixels only, a row chunk at a time (``bincount`` and ``maximum.at``);
-    ``ndimage.maximum`` / ``center_of_mass`` would sort or copy the whole array in float64.
-    """
-    from areoscan.scan.clean import row_chunks
-
-    area = np.zeros(n + 1, dtype=np.int64)
-    qsum = np.zeros(n + 1, dtype=np.float64)
-    qmax = np.zeros(n + 1, dtype=np.uint8)
-    row_sum = np.zeros(n + 1, dtype=np.float64)
-    col_sum = np.zeros(n + 1, dtype=np.float64)
-    for rows in row_chunks(labels.shape):
-        lab = labels[rows]
-        rr, cc = np.nonzero(lab)
-        if rr.size == 0:
-            continue
-        idx = lab[rr, cc]
-        vals = q[rows][rr, cc]
-        area += np.bincount(idx, minlength=n + 1)
-        qsum += np.bincount(idx, weights=vals, minlength=n + 1)
-        np.maximum.at(qmax, idx, vals)
-        row_sum += np.bincount(idx, weights=rr + rows.start, minlength=n + 1)
-        col_sum += np.bincount(idx, weights=cc, minlength=n + 1)
-    return {"area": area[1:], "qsum": qsum[1:], "qmax": qmax[1:].astype(np.float64),
-            "row_sum": row_sum[1:], "col_sum": col_sum[1:]}  # fmt: skip
-
-
 def group_transform(raster: Any, level: int, bbox: Window) -> Any:
     """Affine of a group's array: map coordinates, or level-0 pixels without a georeference."""
     from affine import Affine
@@ -109,7 +80,7 @@ def group_transform(raster: Any, level: int, bbox: Window) -> Any:
 
 
 def measure_regions(
-    stripes: Iterable[tuple[int, int, np.ndarray, np.ndarray]],
+    stripes: Iterable[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]],
     n: int,
     bbox: Window,
     level: int,
@@ -117,41 +88,48 @@ def measure_regions(
 ) -> Regions:
     """Polygons and measurements of regions ``1..n`` of a group, given stripe by stripe.
 
-    stripes: ``(row0, col0, labels, q)`` — final labels (1..n, 0 background) and one-byte
-    probabilities of the level pixels from ``(row0, col0)`` on, top to bottom; a region may span
-    several stripes (its polygon pieces are unioned). bbox: the group's box at ``level``.
+    stripes: ``(row0, col0, labels, table, q)`` — a stripe's local component labels, the table
+    mapping them to final regions (0 = dropped) and its one-byte probabilities, for the level
+    pixels from ``(row0, col0)`` on, top to bottom. A region may span several stripes (its polygon
+    pieces are unioned). bbox: the group's box at ``level``.
+
+    Each component is measured inside its own bounding box (``ndimage.find_objects``), so the cost
+    follows the regions' extent, not the group's.
     """
     import shapely
     from rasterio.features import shapes
     from shapely.geometry import shape
 
-    if n == 0:
-        for _ in stripes:
-            pass
-        return Regions()
     area_px = np.zeros(n, dtype=np.int64)
     qsum, qmax = np.zeros(n), np.zeros(n)
     row_sum, col_sum = np.zeros(n), np.zeros(n)
     box0 = np.full((n, 2), np.iinfo(np.int64).max, dtype=np.int64)
     box1 = np.full((n, 2), -1, dtype=np.int64)
     polys: list[list[Any]] = [[] for _ in range(n)]
-    for row0, col0, labels, q in stripes:
-        st = region_stats(labels, n, q)
-        area_px += st["area"]
-        qsum += st["qsum"]
-        qmax = np.maximum(qmax, st["qmax"])
-        row_sum += st["row_sum"] + st["area"] * row0
-        col_sum += st["col_sum"] + st["area"] * col0
-        for i, sl in enumerate(ndi.find_objects(labels, max_label=n)):
-            if sl is not None:
-                box0[i] = np.minimum(box0[i], (sl[0].start + row0, sl[1].start + col0))
-                box1[i] = np.maximum(box1[i], (sl[0].stop + row0, sl[1].stop + col0))
-        if labels.size == 0:
+    for row0, col0, labels, table, q in stripes:
+        if n == 0 or labels.size == 0:
             continue
-        part = Window(row0, col0, labels.shape[0], labels.shape[1])
-        transform = group_transform(raster, level, part)
-        for geom, value in shapes(labels, mask=labels > 0, connectivity=4, transform=transform):
-            polys[int(value) - 1].append(shape(geom))
+        for lid, sl in enumerate(ndi.find_objects(labels, max_label=len(table) - 1), start=1):
+            f = int(table[lid]) - 1
+            if sl is None or f < 0:
+                continue
+            m = labels[sl] == lid
+            vals = q[sl][m]
+            rr, cc = np.nonzero(m)
+            r_off, c_off = sl[0].start + row0, sl[1].start + col0
+            area_px[f] += rr.size
+            qsum[f] += float(vals.sum(dtype=np.int64))
+            qmax[f] = max(qmax[f], float(vals.max()))
+            row_sum[f] += float(rr.sum(dtype=np.int64)) + rr.size * r_off
+            col_sum[f] += float(cc.sum(dtype=np.int64)) + cc.size * c_off
+            box0[f] = np.minimum(box0[f], (r_off, c_off))
+            box1[f] = np.maximum(box1[f], (sl[0].stop + row0, sl[1].stop + col0))
+            part = Window(r_off, c_off, m.shape[0], m.shape[1])
+            transform = group_transform(raster, level, part)
+            polys[f] += [shape(g) for g, _ in shapes(m.view(np.uint8), mask=m, connectivity=4,
+                                                     transform=transform)]  # fmt: skip
+    if n == 0:
+        return Regions()
     transform = group_transform(raster, level, bbox)
     px_area = abs(transform.a * transform.e - transform.b * transform.d)
     rows = row_sum / np.maximum(area_px, 1)
