@@ -29,6 +29,13 @@ def _probability(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), not {value}")
+    return value
+
+
 def register(sub: Any) -> None:
     """Add the ``scan`` and ``compare`` verbs."""
     p = sub.add_parser(
@@ -60,6 +67,8 @@ def register(sub: Any) -> None:
                    help="flag tiles with p >= P (default: the screen model's card)")  # fmt: skip
     p.add_argument("--segment-threshold", type=_probability, metavar="P",
                    help="coral pixels have p >= P (default: the segmenter's card)")  # fmt: skip
+    p.add_argument("--screen-overlap", type=_fraction, default=0.5, metavar="F",
+                   help="fraction of a screen tile shared with neighbours (default 0.5; 0 = disjoint)")  # fmt: skip
     p.add_argument("--min-area", type=float, default=500.0, metavar="M2",
                    help="drop regions smaller than M2 square metres (default 500)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -101,6 +110,7 @@ def run_scan(args: argparse.Namespace) -> int:
         screen_threshold=args.screen_threshold,
         segment_threshold=args.segment_threshold,
         min_area_m2=args.min_area,
+        screen_overlap=args.screen_overlap,
         progress=not args.quiet,
     )
     if args.json:

@@ -128,6 +128,7 @@ def scan_image(
     segment_threshold: float | None = None,
     min_area_m2: float = 500.0,
     margin_m: float = 16.0,
+    screen_overlap: float = 0.5,
     progress: bool = True,
     cache_dir: Path | None = None,
 ) -> ScanSummary:
@@ -141,8 +142,9 @@ def scan_image(
     run onnxruntime on ONNX exports cached once per model (:mod:`areoscan.scan.backends`) without
     importing torch (~580 MB less resident memory, faster on a CPU). screen_threshold /
     segment_threshold: override the model cards' thresholds. min_area_m2: smallest region kept.
-    margin_m: ground distance segmented around each flagged screen tile. progress: report stages
-    on stderr. cache_dir: download folder for URLs.
+    margin_m: ground distance segmented around each flagged screen tile. screen_overlap: fraction
+    of a screen tile shared by neighbours (0.5: four times the tiles, so a patch smaller than a
+    tile is seen centred in one of them). progress: report stages on stderr. cache_dir: download folder for URLs.
     """
     import rasterio
 
@@ -200,6 +202,7 @@ def scan_image(
                 screener = load_screen(screen_model, backend, threads)
             with clock.stage("screen"):
                 scr = screen_image(raster, screener, shot.level, threshold=screen_threshold,
+                                   overlap=screen_overlap,
                                    memory_mb=memory_mb, progress=progress)  # fmt: skip
             del screener  # its inference buffers (hundreds of MB) are not needed any more
             n_flag = int(scr.flags.sum())
@@ -342,6 +345,7 @@ def _summary(raster: Any, obs: str, source: Any, out: Path, shot: LevelChoice, s
             "screen_threshold": scr.threshold,
             "min_area_m2": min_area_m2,
             "margin_m": margin_m,
+            "screen_overlap": scr.overlap,
             "clean": params.to_dict() if params is not None else None,
         },
         segment={"screen": scr.to_dict(), **seg_info},

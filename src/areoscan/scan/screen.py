@@ -92,6 +92,7 @@ class Screen:
     probs: np.ndarray
     threshold: float
     footprint: np.ndarray
+    overlap: float = 0.0
 
     @property
     def flags(self) -> np.ndarray:
@@ -121,6 +122,7 @@ class Screen:
             "level": self.level,
             "tile": self.tile,
             "tiles": len(self.windows),
+            "overlap": self.overlap,
             "flagged_tiles": int(self.flags.sum()),
             "threshold": self.threshold,
             "max_probability": float(self.probs.max()) if len(self.probs) else 0.0,
@@ -182,21 +184,24 @@ def screen_image(
     threshold: float | None = None,
     memory_mb: float = 1024,
     min_valid: float = 0.25,
+    overlap: float = 0.0,
     batch: int = 64,
     progress: bool = False,
 ) -> Screen:
     """Classify every tile of ``level`` with at least ``min_valid`` of its pixels in the footprint.
 
-    Tiles are non-overlapping (the last row/column of tiles is shifted inward so none is padded);
-    pixels outside the footprint are 0, which the classifier's first layer ignores.
-    ``threshold`` overrides the model card's.
+    overlap: fraction of a tile shared with its neighbours (0 = the reference's disjoint tiles;
+    0.5 = four times as many tiles, so that a patch smaller than a tile is seen nearly whole by one
+    of them — screens trained on mostly-coral tiles miss patches cut by tile edges). The last
+    row/column of tiles is shifted inward so none is padded; pixels outside the footprint are 0,
+    which the classifier's first layer ignores. ``threshold`` overrides the model card's.
     """
     raw = read_level_raw(raster, level, memory_mb)
     footprint = (
         raw != raster.nodata if raster.nodata is not None else np.ones(raw.shape, dtype=bool)
     )
     tile = screen.tile_size
-    grid = TileGrid(raw.shape, tile, 0)
+    grid = TileGrid(raw.shape, tile, int(tile * overlap))
     every = grid.windows()
     windows = [
         w for w, f in zip(every, valid_fraction(footprint, every), strict=True) if f >= min_valid
@@ -224,4 +229,5 @@ def screen_image(
         probs=probs,
         threshold=screen.threshold if threshold is None else float(threshold),
         footprint=footprint,
+        overlap=overlap,
     )
