@@ -58,9 +58,18 @@ def _cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _child(stage: str, args: argparse.Namespace, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _child(
+    stage: str, args: argparse.Namespace, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Run ``stage`` in a fresh interpreter; return the JSON it prints last."""
-    cmd = [sys.executable, __file__, "--child", stage, "--child-args", json.dumps({**vars(args), **(extra or {})}, default=str)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        stage,
+        "--child-args",
+        json.dumps({**vars(args), **(extra or {})}, default=str),
+    ]
     # GDAL's block cache defaults to 5 % of RAM; the stand-in's truth reads would count against
     # the scan's peak RSS, so every child gets a small one (the scan sets its own where it writes).
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "GDAL_CACHEMAX": "64"}
@@ -107,7 +116,9 @@ def _truth_level(mask_path: str, level: int) -> Any:
             r1 = min(h, r0 + step)
             m = ds.read(1, window=((r0, r1), (0, w))) == 1
             m = np.pad(m, ((0, (-(r1 - r0)) % f), (0, (-w) % f)))
-            out[r0 // f : r0 // f + m.shape[0] // f] = m.reshape(m.shape[0] // f, f, -1, f).any(axis=(1, 3))
+            out[r0 // f : r0 // f + m.shape[0] // f] = m.reshape(m.shape[0] // f, f, -1, f).any(
+                axis=(1, 3)
+            )
     np.save(cache, out)
     return out
 
@@ -209,19 +220,41 @@ def child_scan(a: dict[str, Any]) -> dict[str, Any]:
 
 
 def child_decode(a: dict[str, Any]) -> dict[str, Any]:
-    """Decode only: the screen level, then the scan's windows (or full-width strips of their rows)."""
+    """Decode only: the screen level, then the scan's windows (or full-width strips of their rows).
+
+    The decoder is reopened every memory_mb/8 decoded megapixels, as the scan does.
+    """
     from areoscan.io import open_raster
     from areoscan.scan.screen import read_level_raw
 
     with open_raster(a["scene"], threads=a["threads"]) as r:
         t0, c0 = time.perf_counter(), _cpu_s()
         read_level_raw(r, a["screen_level"], a["memory_mb"])
+        r.close()
         t_screen = time.perf_counter() - t0
-        px = 0
         w = r.shape[1]
-        for row, col, h, width in a["reads"]:
-            win = (row, 0, h, w) if a["full_width"] else (row, col, h, width)
-            px += r.read(0, win).size
+        if a["full_width"]:  # the union of the reads' rows, as full-width strips
+            spans: list[list[int]] = []
+            for row, _col, h, _w in sorted(a["reads"]):
+                if spans and row <= spans[-1][1]:
+                    spans[-1][1] = max(spans[-1][1], row + h)
+                else:
+                    spans.append([row, row + h])
+            step = max(64, int((a["memory_mb"] - r.path.stat().st_size / 2**20) * 2**20 / 37 / w))
+            windows = [
+                (y, 0, min(step, y1 - y), w) for y0, y1 in spans for y in range(y0, y1, step)
+            ]
+        else:
+            windows = [tuple(x) for x in a["reads"]]
+        px = since = 0
+        refresh = max(32, a["memory_mb"] // 8) * 1_000_000
+        for win in windows:
+            if since >= refresh:
+                r.close()
+                since = 0
+            n = r.read(0, win).size
+            px += n
+            since += n
         wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
     return {"wall_s": wall, "cpu_s": cpu, "screen_level_s": t_screen, "decoded_px": px,
             "peak_rss_mb": _rss_mb()}  # fmt: skip
@@ -353,7 +386,9 @@ def main() -> int:
         print(f"bench_scan: writing the {h} x {w} scene to {scene} (once)", file=sys.stderr)
         results["scene"] = _child("scene", args)
     missing = [m for m in SHIPPED if m not in shipped_models()]
-    args.stand_in = bool(args.stand_in or (missing and not (args.screen_model and args.segment_model)))
+    args.stand_in = bool(
+        args.stand_in or (missing and not (args.screen_model and args.segment_model))
+    )
     if args.stand_in:
         _child("truth", args)
         made = _child("models", args)
@@ -388,7 +423,9 @@ def main() -> int:
     print("bench_scan: decode only (full-width strips of the same rows)", file=sys.stderr)
     results["decode_full_width"] = _child("decode", args, {**extra, "full_width": True})
     results["ratio_scan_to_decode"] = scan["wall_s"] / dec["wall_s"]
-    results["ratio_scan_to_full_width_decode"] = scan["wall_s"] / results["decode_full_width"]["wall_s"]
+    results["ratio_scan_to_full_width_decode"] = (
+        scan["wall_s"] / results["decode_full_width"]["wall_s"]
+    )
 
     if not args.skip_naive:
         print("bench_scan: naive sweep (segment the whole footprint at level 0)", file=sys.stderr)
