@@ -262,17 +262,15 @@ def child_decode(a: dict[str, Any]) -> dict[str, Any]:
 
 def child_naive(a: dict[str, Any]) -> dict[str, Any]:
     """Segment every tile of the footprint at level 0 (no screen), as the reference did."""
-    import torch
-
     from areoscan.io import open_raster
-    from areoscan.models.segmenters import load_segmenter
+    from areoscan.scan.backends import load_segment
     from areoscan.scan.screen import read_level_raw
     from areoscan.scan.segment import plan_bands, segment_groups
+    from areoscan.scan.store import GroupStore
     from areoscan.scan.windows import plan_segmentation
     from areoscan.tiling import TileGrid
 
-    torch.set_num_threads(a["threads"])
-    predictor = load_segmenter(a["segment_model"], a["backend"], threads=a["threads"])
+    predictor = load_segment(a["segment_model"], a["backend"], a["threads"])
     with open_raster(a["scene"], threads=a["threads"]) as r:
         t0, c0 = time.perf_counter(), _cpu_s()
         raw = read_level_raw(r, 2, a["memory_mb"])
@@ -282,7 +280,11 @@ def child_naive(a: dict[str, Any]) -> dict[str, Any]:
                                  predictor.tile_size // 4, 0)  # fmt: skip
         reserved = r.path.stat().st_size / 2**20
         bands = plan_bands(plan, a["memory_mb"], reserved_mb=reserved)
-        _, stats = segment_groups(r, predictor, plan, bands)
+        store = GroupStore(Path(a["out"]) / ".naive.u8", [g.bbox for g in plan.groups])
+        try:
+            stats = segment_groups(r, predictor, plan, bands, store, batch=4)
+        finally:
+            store.close()
         wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
     return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": _rss_mb(), **stats.to_dict()}
 
@@ -429,7 +431,10 @@ def main() -> int:
 
     if not args.skip_naive:
         print("bench_scan: naive sweep (segment the whole footprint at level 0)", file=sys.stderr)
-        results["naive"] = _child("naive", args)
+        try:
+            results["naive"] = _child("naive", args)
+        except SystemExit as exc:
+            results["naive"] = {"error": str(exc)}
     print("bench_scan: clean: reference loop vs clean_mask", file=sys.stderr)
     results["clean"] = _child("clean", args)
 
