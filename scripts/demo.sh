@@ -27,10 +27,14 @@ models=()
 [ -n "${AREOSCAN_SCREEN_MODEL:-}" ] && models+=(--screen-model "$AREOSCAN_SCREEN_MODEL")
 [ -n "${AREOSCAN_SEGMENT_MODEL:-}" ] && models+=(--segment-model "$AREOSCAN_SEGMENT_MODEL")
 "$areoscan" scan "$scene" --out "$out/scans" "${models[@]}" --json > "$out/summary.json"
-folder="$("$venv/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["output_dir"])' "$out/summary.json")"
+read -r status folder < <("$venv/bin/python" -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["status"], s["output_dir"])' "$out/summary.json")
 
-echo "demo: scoring the mask against the scene's exact truth mask (areoscan compare)" >&2
-"$areoscan" compare "$folder/mask.tif" "${scene%.JP2}_mask.tif" --overlay "$folder/compare_overlay.png"
+if [ -f "$folder/mask.tif" ]; then
+  echo "demo: scoring the mask against the scene's exact truth mask (areoscan compare)" >&2
+  "$areoscan" compare "$folder/mask.tif" "${scene%.JP2}_mask.tif" --overlay "$folder/compare_overlay.png"
+else
+  echo "demo: the screen flagged nothing (status: $status), so there is no mask to score" >&2
+fi
 
 echo
 echo "Outputs in $folder:"

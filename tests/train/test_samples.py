@@ -110,11 +110,26 @@ def test_read_and_resize_tile(tmp_path):
 
 def test_synth_source_gives_both_classes_in_groups_of_four():
     s = load_source("synth:8", 32, seed=3)
-    assert s.classes == ["background", "brain_coral"] and len(s) == 8
-    assert s.images.shape == (8, 32, 32) and 0 <= s.images.min() and s.images.max() <= 1
+    assert s.classes == ["background", "brain_coral"] and len(s) <= 8
+    assert s.images.shape == (len(s), 32, 32) and 0 <= s.images.min() and s.images.max() <= 1
     assert len(set(s.groups)) == 2
     again = load_source("synth:8", 32, seed=3)
     assert np.array_equal(s.images, again.images)
+
+
+def test_synth_partly_covered_tiles_are_labelled_by_their_coral_share():
+    from areoscan.synth import Terrain
+    from areoscan.train.samples import coral_tile_label, from_synth
+
+    lab = np.full((10, 10), int(Terrain.MANTLE), np.uint8)
+    assert coral_tile_label(lab, 0.15) == 0  # no coral: background
+    lab[:1, :5] = Terrain.BRAIN_CORAL
+    assert coral_tile_label(lab, 0.15) is None  # 5 % coral: a sliver, left out
+    lab[:2] = Terrain.BRAIN_CORAL
+    assert coral_tile_label(lab, 0.15) == 1  # 20 % coral: the screen must flag it
+    s = from_synth(32, 64, seed=5, positive_share=0.0, partial_share=1.0, partial_min=0.15)
+    assert 1 in s.labels.tolist() and len(s) <= 32  # partly covered tiles are positives
+    assert all(k.startswith("synth/partial/") for k in s.keys)
 
 
 @pytest.mark.slow

@@ -353,14 +353,35 @@ def split_by_group(
     return idx[0], idx[1], idx[2]
 
 
+def coral_tile_label(labels: np.ndarray, partial_min: float) -> int | None:
+    """Screen label of a synthetic tile from its terrain labels: 1 when at least ``partial_min``
+    of it is brain coral, 0 when none is, None (leave the tile out) in between."""
+    from areoscan.synth import Terrain
+
+    share = float((labels == Terrain.BRAIN_CORAL).mean())
+    if share >= partial_min:
+        return 1
+    return 0 if share == 0.0 else None
+
+
 def from_synth(
-    n: int, size: int, scale: float = 1.0, seed: int = 0, positive_share: float = 0.4
+    n: int,
+    size: int,
+    scale: float = 1.0,
+    seed: int = 0,
+    positive_share: float = 0.3,
+    partial_share: float = 0.25,
+    partial_min: float = 0.15,
 ) -> SampleSet:
     """About ``n`` synthetic tiles from :func:`areoscan.synth.render_patch`: ``brain_coral`` vs ``background``.
 
     Patches of 2x2 tiles are rendered at once (4x cheaper per tile) and cut into 4 tiles that share a
-    group. Positives are all-coral patches (partly mantled, as generated); negatives cycle through
-    every background kind and mixed-scene crops that contain no coral.
+    group. ``positive_share`` of the patches are all coral (partly mantled, as generated);
+    ``partial_share`` are mixed-scene crops holding 15-60 % coral, whose tiles are ``brain_coral``
+    when at least ``partial_min`` of their pixels are coral, ``background`` when none are, and
+    left out in between: a screen must flag the partly covered tiles at a patch's edge, since the
+    segmenter only sees flagged tiles. The rest cycle through every background kind and
+    coral-free mixed crops.
     """
     try:
         from areoscan.synth import BACKGROUNDS, Terrain, render_patch
@@ -371,17 +392,27 @@ def from_synth(
     kinds: list[object] = [*BACKGROUNDS, None]
     for i in range((n + 3) // 4):
         s = int(rng.integers(0, 2**31 - 1))
-        if rng.random() < positive_share:
+        draw = rng.random()
+        if draw < positive_share:
             kind: object = Terrain.BRAIN_CORAL
-            img, _ = render_patch(Terrain.BRAIN_CORAL, 2 * size, scale=scale, seed=s)
+            img, lab = render_patch(Terrain.BRAIN_CORAL, 2 * size, scale=scale, seed=s)
+            slug = "brain_coral"
+        elif draw < positive_share + partial_share:
+            frac = float(rng.uniform(0.15, 0.6))
+            img, lab = render_patch(None, 2 * size, scale=scale, seed=s, coral_fraction=frac)
+            slug = "partial"
         else:
             kind = kinds[i % len(kinds)]
-            img, _ = render_patch(kind, 2 * size, scale=scale, seed=s, coral_fraction=0.0)  # type: ignore[arg-type]
-        name = f"synth/{getattr(kind, 'slug', 'mixed')}/{s}"
+            img, lab = render_patch(kind, 2 * size, scale=scale, seed=s, coral_fraction=0.0)  # type: ignore[arg-type]
+            slug = getattr(kind, "slug", "mixed")
+        name = f"synth/{slug}/{s}"
         for r in (0, size):
             for c in (0, size):
+                label = coral_tile_label(lab[r : r + size, c : c + size], partial_min)
+                if label is None:
+                    continue  # a sliver of coral: neither a clear positive nor a negative
                 tiles.append(img[r : r + size, c : c + size].astype(np.float32))
-                labels.append(int(kind is Terrain.BRAIN_CORAL))
+                labels.append(label)
                 keys.append(f"{name}/{r}_{c}")
                 groups.append(name)
     m = len(labels)
