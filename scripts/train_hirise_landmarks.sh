@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Reproduce the shipped hirise-landmarks classifier (8 classes, MobileNetV3-small, 192 px):
+#   1. pretrain on 4,000 synthetic tiles labelled by terrain kind (a pretext task: craters,
+#      dunes, polygons, boulders, ridges ... with exact labels, nothing downloaded);
+#   2. fine-tune on HiRISE landmarks v3 + v1 (v1 classes mapped to v3 names, 'edge' dropped),
+#      split by observation, 8-view test-time augmentation, logit adjustment tuned on validation.
+# Needs ../shared/data. Seeded: the same command and --threads give the same weights (unless the
+# --max-minutes guard cuts the fine-tune short on a slower machine). About 27 min on one core.
+# Usage: scripts/train_hirise_landmarks.sh [OUT_DIR] [DATA_DIR]
+set -euo pipefail
+OUT=${1:-models/hirise-landmarks}
+DATA=${2:-../shared/data}
+for d in "$DATA/hirise-landmarks-v3" "$DATA/hirise-landmarks-v1"; do
+  [ -d "$d" ] || { echo "missing $d: this script needs the shared real data" >&2; exit 2; }
+done
+areoscan train classifier --name synth-terrain --data synth-terrain:4000 \
+  --size 128 --epochs 12 --patience 0 --no-tune --threads 1 --quiet --out "$OUT/pretrain"
+areoscan train classifier --name hirise-landmarks \
+  --data "$DATA/hirise-landmarks-v3" --data "$DATA/hirise-landmarks-v1" \
+  --init "$OUT/pretrain/synth-terrain.json" \
+  --size 192 --epochs 11 --max-minutes 20 --tta 8 --threads 1 --quiet --out "$OUT"
+# Held-out report on v3 tiles of observations the model never saw in training or validation.
+areoscan evaluate classifier --model "$OUT/hirise-landmarks.json" --threads 1 --data "$DATA/hirise-landmarks-v3"
