@@ -394,7 +394,6 @@ def from_synth(
         s = int(rng.integers(0, 2**31 - 1))
         draw = rng.random()
         if draw < positive_share:
-            kind: object = Terrain.BRAIN_CORAL
             img, lab = render_patch(Terrain.BRAIN_CORAL, 2 * size, scale=scale, seed=s)
             slug = "brain_coral"
         elif draw < positive_share + partial_share:
@@ -402,7 +401,7 @@ def from_synth(
             img, lab = render_patch(None, 2 * size, scale=scale, seed=s, coral_fraction=frac)
             slug = "partial"
         else:
-            kind = kinds[i % len(kinds)]
+            kind: object = kinds[i % len(kinds)]
             img, lab = render_patch(kind, 2 * size, scale=scale, seed=s, coral_fraction=0.0)  # type: ignore[arg-type]
             slug = getattr(kind, "slug", "mixed")
         name = f"synth/{slug}/{s}"
