@@ -8,17 +8,24 @@ import shapely
 
 from areoscan.errors import DataError
 from areoscan.io import open_raster
-from areoscan.scan.clean import label_regions
+from areoscan.scan.clean import drop_small_runs, label_regions
 from areoscan.scan.outputs import read_regions, write_regions
 from areoscan.scan.quant import quantise
+from areoscan.scan.runs import Runs
 from areoscan.scan.vectorize import measure_regions
 from areoscan.tiling import Window
 
 from .conftest import background, write_scene
 
 
-def _ids(n):
-    return np.arange(n + 1, dtype=np.int32)
+def _measure(mask, q, bbox, level, raster, **kw):
+    """measure_regions of a mask whose array sits at ``bbox`` (level coordinates)."""
+    runs, ids, n = drop_small_runs(Runs.from_mask(mask, bbox.row, bbox.col), 1)
+
+    def read(r0, r1, c0, c1):
+        return q[r0 - bbox.row : r1 - bbox.row, c0 - bbox.col : c1 - bbox.col]
+
+    return measure_regions(runs, ids, n, read, level, raster, **kw)
 
 
 @pytest.fixture
@@ -36,8 +43,8 @@ def test_measurements_of_two_regions_one_with_a_hole(raster, tmp_path):
     mask[70:90, 150:190] = True
     q = quantise(np.where(mask, 0.8, 0.1))
     q[75, 160] = quantise(np.array(1.0))[()]
-    labels, n = label_regions(mask)
-    regs = measure_regions([(bbox.row, bbox.col, labels, _ids(n), q)], n, bbox, 0, raster)
+    labels, _ = label_regions(mask)
+    regs = _measure(mask, q, bbox, 0, raster)
     assert len(regs) == 2
     a, b = regs.records
     assert a["area_px"] == 2500 - 100 and a["area_m2"] == pytest.approx(2400 * 0.25)
@@ -67,9 +74,8 @@ def test_measurements_of_two_regions_one_with_a_hole(raster, tmp_path):
 def test_level_one_group_reports_level_zero_bbox(raster):
     mask = np.zeros((20, 20), dtype=bool)
     mask[5:10, 5:15] = True
-    labels, n = label_regions(mask)
     q = quantise(mask.astype(np.float32))
-    regs = measure_regions([(10, 10, labels, _ids(n), q)], n, Window(10, 10, 20, 20), 1, raster)
+    regs = _measure(mask, q, Window(10, 10, 20, 20), 1, raster)
     r = regs.records[0]
     assert (r["row0"], r["col0"], r["row1"], r["col1"]) == (30, 30, 40, 50)
     assert r["area_m2"] == pytest.approx(50 * 1.0)  # 1 m/px at level 1 of a 0.5 m/px image
@@ -80,21 +86,14 @@ def test_read_regions_needs_a_finished_folder(tmp_path):
         read_regions(tmp_path)
 
 
-def test_a_region_split_across_stripes_is_measured_whole(raster):
+def test_a_region_painted_in_chunks_is_measured_whole(raster):
     bbox = Window(0, 0, 100, 120)
     mask = np.zeros((100, 120), dtype=bool)
     mask[20:80, 30:90] = True
     mask[40:60, 50:70] = False
     q = quantise(np.where(mask, 0.8, 0.1))
-    labels, n = label_regions(mask)
-    whole = measure_regions([(0, 0, labels, _ids(n), q)], n, bbox, 0, raster)
-    split = measure_regions(
-        [(0, 0, labels[:50], _ids(n), q[:50]), (50, 30, labels[50:, 30:], _ids(n), q[50:, 30:])],
-        n,
-        bbox,
-        0,
-        raster,
-    )
+    whole = _measure(mask, q, bbox, 0, raster)
+    split = _measure(mask, q, bbox, 0, raster, chunk_px=120 * 7)  # painted 7 rows at a time
     a, b = whole.records[0], split.records[0]
     assert a == b
     assert (

@@ -244,14 +244,14 @@ def scan_image(
                 threshold = predictor.threshold if segment_threshold is None else segment_threshold
                 params = clean_params(scale_seg, threshold, min_area_m2=min_area_m2, fast=fast)
                 for group in plan.groups:
+                    read_q = partial(store.read, group.index)
                     with clock.stage("clean"):
-                        cg = clean_group(store, group.index, params, memory_mb=memory_mb / 2)
+                        cg = clean_group(store, group.index, params, memory_mb=memory_mb / 2,
+                                         threads=threads)  # fmt: skip
                     with clock.stage("vectorize"):
-                        pieces = ((s0, c0, labels, table,
-                                   store.read(group.index, s0, s1, c0, c0 + labels.shape[1]))
-                                  for s0, s1, c0, labels, table in cg.final_stripes())  # fmt: skip
-                        regions.extend(measure_regions(pieces, cg.n, group.bbox, seg.level, raster))
-                    parts.append((group.bbox, partial(store.read, group.index), cg.mask_rows))
+                        regions.extend(measure_regions(cg.runs, cg.region, cg.n, read_q,
+                                                       seg.level, raster))  # fmt: skip
+                    parts.append((group.bbox, read_q, cg.mask_rows))
                 regions.renumber()
                 say(f"clean: {len(regions)} regions in {clock.timings.get('clean', 0):.1f} s")
             else:

@@ -327,7 +327,8 @@ def _predict(predictor: Any, tiles: list[np.ndarray]) -> list[np.ndarray]:
 def _codes(blender: Blender) -> np.ndarray:
     """One-byte codes of a finished blend (no value where uncovered, NODATA where input was)."""
     res = blender.result()[0]
-    codes = quantise(np.nan_to_num(res, nan=0.0))
+    with np.errstate(invalid="ignore"):
+        codes = quantise(res)  # NaN (no data) casts to an arbitrary code, overwritten next
     codes[np.isnan(res)] = NODATA
     codes[~blender.covered()] = NO_VALUE
     return codes

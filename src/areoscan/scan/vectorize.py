@@ -1,22 +1,22 @@
 """Regions of a cleaned mask as polygons with measurements.
 
-Use :func:`measure_regions` on each segmented group's labels: one polygon per region
-(``rasterio.features.shapes``, exact pixel edges, holes kept) in the image's map coordinates, with
-its area in m², centroid latitude/longitude, mean and maximum probability and pixel bounding box.
-Each component is measured with whole-array numpy calls inside its own bounding box
-(``ndimage.find_objects``), never with a Python loop over pixels.
+Use :func:`measure_regions` on each cleaned group's runs (:mod:`areoscan.scan.regions`): one
+polygon per region (``rasterio.features.shapes``, exact pixel edges, holes kept) in the image's map
+coordinates, with its area in m², centroid latitude/longitude, mean and maximum probability and
+pixel bounding box. Areas, centroids and boxes come from the runs in a few ``bincount`` calls; each
+region is then painted inside its own bounding box (in row chunks when it is very large) for its
+polygon and probabilities, so the cost follows the regions' extent, not the image's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
-
 from areoscan.scan.quant import LEVELS
+from areoscan.scan.runs import Runs
 from areoscan.tiling import Window
 
 FIELDS = (
@@ -80,57 +80,53 @@ def group_transform(raster: Any, level: int, bbox: Window) -> Any:
 
 
 def measure_regions(
-    stripes: Iterable[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]],
+    runs: Runs,
+    region: np.ndarray,
     n: int,
-    bbox: Window,
+    read: Callable[[int, int, int, int], np.ndarray],
     level: int,
     raster: Any,
+    chunk_px: int = 1 << 24,
 ) -> Regions:
-    """Polygons and measurements of regions ``1..n`` of a group, given stripe by stripe.
+    """Polygons and measurements of regions ``1..n`` given as runs (level pixel coordinates).
 
-    stripes: ``(row0, col0, labels, table, q)`` — a stripe's local component labels, the table
-    mapping them to final regions (0 = dropped) and its one-byte probabilities, for the level
-    pixels from ``(row0, col0)`` on, top to bottom. A region may span several stripes (its polygon
-    pieces are unioned). bbox: the group's box at ``level``.
-
-    Each component is measured inside its own bounding box (``ndimage.find_objects``), so the cost
-    follows the regions' extent, not the group's.
+    region: the region id (1..n) of each run. read: ``(row0, row1, col0, col1) -> codes`` of the
+    one-byte probabilities there (e.g. ``functools.partial(store.read, g)``). A region's bounding
+    box is painted in row chunks of at most ``chunk_px`` pixels (pieces of its polygon are unioned).
     """
     import shapely
     from rasterio.features import shapes
     from shapely.geometry import shape
 
-    area_px = np.zeros(n, dtype=np.int64)
+    if n == 0 or len(runs) == 0:
+        return Regions()
+    idx = region - 1
+    length = runs.lengths.astype(np.float64)
+    area_px = np.bincount(idx, weights=length, minlength=n).astype(np.int64)
+    row_sum = np.bincount(idx, weights=length * runs.row, minlength=n)
+    col_sum = np.bincount(idx, weights=length * (runs.start + runs.end - 1) / 2.0, minlength=n)
+    order = np.argsort(idx, kind="stable")  # by region, rows ascending inside each
+    first = np.searchsorted(idx[order], np.arange(n + 1))
     qsum, qmax = np.zeros(n), np.zeros(n)
-    row_sum, col_sum = np.zeros(n), np.zeros(n)
-    box0 = np.full((n, 2), np.iinfo(np.int64).max, dtype=np.int64)
-    box1 = np.full((n, 2), -1, dtype=np.int64)
+    box0 = np.zeros((n, 2), dtype=np.int64)
+    box1 = np.zeros((n, 2), dtype=np.int64)
     polys: list[list[Any]] = [[] for _ in range(n)]
-    for row0, col0, labels, table, q in stripes:
-        if n == 0 or labels.size == 0:
-            continue
-        for lid, sl in enumerate(ndi.find_objects(labels, max_label=len(table) - 1), start=1):
-            f = int(table[lid]) - 1
-            if sl is None or f < 0:
-                continue
-            m = labels[sl] == lid
-            vals = q[sl][m]
-            rr, cc = np.nonzero(m)
-            r_off, c_off = sl[0].start + row0, sl[1].start + col0
-            area_px[f] += rr.size
+    for f in range(n):
+        mine = runs.take(order[first[f] : first[f + 1]])
+        c0, c1 = int(mine.start.min()), int(mine.end.max())
+        r0, r1 = int(mine.row[0]), int(mine.row[-1]) + 1
+        box0[f], box1[f] = (r0, c0), (r1, c1)
+        step = max(1, chunk_px // max(1, c1 - c0))
+        for a in range(r0, r1, step):
+            b = min(r1, a + step)
+            m = mine.take(mine.rows_between(a, b)).paint(np.zeros((b - a, c1 - c0), bool), a, c0)
+            vals = read(a, b, c0, c1)[m]
             qsum[f] += float(vals.sum(dtype=np.int64))
             qmax[f] = max(qmax[f], float(vals.max()))
-            row_sum[f] += float(rr.sum(dtype=np.int64)) + rr.size * r_off
-            col_sum[f] += float(cc.sum(dtype=np.int64)) + cc.size * c_off
-            box0[f] = np.minimum(box0[f], (r_off, c_off))
-            box1[f] = np.maximum(box1[f], (sl[0].stop + row0, sl[1].stop + col0))
-            part = Window(r_off, c_off, m.shape[0], m.shape[1])
-            transform = group_transform(raster, level, part)
+            transform = group_transform(raster, level, Window(a, c0, b - a, c1 - c0))
             polys[f] += [shape(g) for g, _ in shapes(m.view(np.uint8), mask=m, connectivity=4,
                                                      transform=transform)]  # fmt: skip
-    if n == 0:
-        return Regions()
-    transform = group_transform(raster, level, bbox)
+    transform = group_transform(raster, level, Window(0, 0, 1, 1))
     px_area = abs(transform.a * transform.e - transform.b * transform.d)
     rows = row_sum / np.maximum(area_px, 1)
     cols = col_sum / np.maximum(area_px, 1)

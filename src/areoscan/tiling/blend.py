@@ -74,6 +74,5 @@ class Blender:
     def result(self) -> np.ndarray:
         """Weighted mean ``(C, h, w)``; pixels no tile covered are 0."""
         out = np.zeros_like(self._sum)
-        ok = self._weight > 0
-        out[:, ok] = self._sum[:, ok] / self._weight[ok]
+        np.divide(self._sum, self._weight[None], out=out, where=self._weight[None] > 0)
         return out
