@@ -10,7 +10,9 @@ from areoscan import __version__
 from areoscan.cli import build_parser, main
 
 
-def _verb_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def _verb_paths(
+    parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
     paths = []
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -25,8 +27,19 @@ VERBS = _verb_paths(build_parser())
 
 def test_the_expected_verbs_exist():
     top = {p[0] for p in VERBS}
-    assert {"info", "synth", "scan", "compare", "train", "evaluate", "models", "export",
-            "classify", "survey", "report"} <= top
+    assert {
+        "info",
+        "synth",
+        "scan",
+        "compare",
+        "train",
+        "evaluate",
+        "models",
+        "export",
+        "classify",
+        "survey",
+        "report",
+    } <= top
 
 
 @pytest.mark.parametrize("path", VERBS, ids=[" ".join(p) for p in VERBS])
@@ -46,5 +59,7 @@ def test_version(capsys):
 
 
 def test_console_script_runs_as_a_module():
-    proc = subprocess.run([sys.executable, "-m", "areoscan", "--version"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "areoscan", "--version"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and __version__ in proc.stdout

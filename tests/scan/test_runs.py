@@ -42,7 +42,9 @@ def test_offsets_and_clipping():
     m = np.zeros((5, 9), bool)
     m[1, 2:7] = m[3, 0:9] = True
     runs = Runs.from_mask(m, row0=100, col0=50)
-    assert list(runs.row) == [101, 103] and list(runs.start) == [52, 50] and list(runs.end) == [57, 59]
+    assert (
+        list(runs.row) == [101, 103] and list(runs.start) == [52, 50] and list(runs.end) == [57, 59]
+    )
     out = runs.paint(np.zeros((2, 4), np.int32), row0=101, col0=54, values=np.array([7, 8]))
     assert out.tolist() == [[7, 7, 7, 0], [0, 0, 0, 0]]
     assert runs.take(runs.rows_between(102, 200)).row.tolist() == [103]
@@ -86,7 +88,11 @@ def test_clean_regions_equals_an_ndimage_pipeline(seed):
     q = quantise(p)
     q[rng.random(q.shape) < 0.01] = NO_VALUE
     q[:, :7] = NO_VALUE
-    for params in [CleanParams(0.5, 2, 200, 300), CleanParams(0.6, 0, 0, 1), CleanParams(0.4, 4, 3200, 800)]:
+    for params in [
+        CleanParams(0.5, 2, 200, 300),
+        CleanParams(0.6, 0, 0, 1),
+        CleanParams(0.4, 4, 3200, 800),
+    ]:
         labels, n = clean_regions(q, params)
         ref, n_ref = _ref_clean(q, params)
         assert n == n_ref and np.array_equal(labels, ref), params

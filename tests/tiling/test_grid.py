@@ -62,8 +62,14 @@ def test_window_between_levels_round_trip_and_outward_rounding():
 
 @pytest.mark.parametrize(
     "image_scale,target,levels,expected",
-    [(0.25, 1.0, 10, (2, 1.0)), (0.5, 1.0, 10, (1, 1.0)), (1.0, 1.0, 10, (0, 1.0)),
-     (0.75, 1.0, 10, (0, 0.75)), (0.25, 0.25, 10, (0, 0.25)), (0.25, 1000.0, 3, (2, 1.0))],
+    [
+        (0.25, 1.0, 10, (2, 1.0)),
+        (0.5, 1.0, 10, (1, 1.0)),
+        (1.0, 1.0, 10, (0, 1.0)),
+        (0.75, 1.0, 10, (0, 0.75)),
+        (0.25, 0.25, 10, (0, 0.25)),
+        (0.25, 1000.0, 3, (2, 1.0)),
+    ],
 )
 def test_level_for_scale(image_scale, target, levels, expected):
     assert level_for_scale(image_scale, target, levels) == expected

@@ -17,6 +17,26 @@ from typing import Any
 import numpy as np
 
 
+def release_heap() -> None:
+    """Give freed heap memory back to the OS (glibc ``malloc_trim``; a no-op elsewhere).
+
+    OpenJPEG frees a window's code-block buffers into glibc's per-thread arenas, which keep them:
+    after a decoder is closed ~100 MB per gigapixel image would stay resident without this.
+    """
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC: Any = None
+
+
 class Jp2Decoder:
     """Decode windows of resolution level ``level`` of ``path`` with ``threads`` OpenJPEG threads.
 
@@ -77,6 +97,7 @@ class Jp2Decoder:
         if self._stream is not None:
             opj2.stream_destroy(self._stream)
             self._stream = None
+        release_heap()
 
     def __del__(self) -> None:
         try:

@@ -22,6 +22,7 @@ import numpy as np
 from areoscan.scan.quant import LEVELS, threshold_code
 from areoscan.scan.runs import Runs, clear_padding, pack, unpack
 
+
 @dataclass(frozen=True)
 class CleanParams:
     """How a probability map becomes regions (pixel units at the segment level).

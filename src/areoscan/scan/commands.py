@@ -69,6 +69,8 @@ def register(sub: Any) -> None:
                    help="coral pixels have p >= P (default: the segmenter's card)")  # fmt: skip
     p.add_argument("--screen-overlap", type=_fraction, default=0.5, metavar="F",
                    help="fraction of a screen tile shared with neighbours (default 0.5; 0 = disjoint)")  # fmt: skip
+    p.add_argument("--segment-tile", type=_positive_int, metavar="PX",
+                   help="tile side for the segmenter (default: the model card's tile)")  # fmt: skip
     p.add_argument("--min-area", type=float, default=500.0, metavar="M2",
                    help="drop regions smaller than M2 square metres (default 500)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -111,6 +113,7 @@ def run_scan(args: argparse.Namespace) -> int:
         segment_threshold=args.segment_threshold,
         min_area_m2=args.min_area,
         screen_overlap=args.screen_overlap,
+        segment_tile=args.segment_tile,
         progress=not args.quiet,
     )
     if args.json:

@@ -86,7 +86,9 @@ def clean_group(
     ]
     if threads > 1 and len(stripes) > 1:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            parts = list(pool.map(lambda s: _stripe_runs(store, g, params, *s, halo), stripes))
+            parts = list(
+                pool.map(lambda s: _stripe_runs(store, g, params, s[0], s[1], halo), stripes)
+            )
     else:
         parts = [_stripe_runs(store, g, params, s0, s1, halo) for s0, s1 in stripes]
     runs, region, n = clean_runs(Runs.concat(parts), (bbox.height, bbox.width), params,

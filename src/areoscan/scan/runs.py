@@ -96,7 +96,9 @@ class Runs:
         """Runs of stripes given top to bottom (each sorted, rows not overlapping)."""
         if not parts:
             return cls.empty()
-        return cls(*(np.concatenate([getattr(p, k) for p in parts]) for k in ("row", "start", "end")))
+        return cls(
+            *(np.concatenate([getattr(p, k) for p in parts]) for k in ("row", "start", "end"))
+        )
 
     def __len__(self) -> int:
         return int(self.row.size)
@@ -106,8 +108,8 @@ class Runs:
         """Pixels per run."""
         return self.end - self.start
 
-    def take(self, which: np.ndarray) -> Runs:
-        """The runs selected by a bool mask or index array (order kept)."""
+    def take(self, which: np.ndarray | slice) -> Runs:
+        """The runs selected by a bool mask, index array or slice (order kept)."""
         return Runs(self.row[which], self.start[which], self.end[which])
 
     def components(self) -> tuple[np.ndarray, int]:

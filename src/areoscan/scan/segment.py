@@ -183,7 +183,7 @@ def segment_groups(
     width = plan.shape[1]
     stats = SegmentStats(bands=len(bands))
     nodata = nodata_value(raster)
-    carry: list[tuple[int, Window, np.ndarray]] = []
+    carry: list[_Part] = []
     bar = None
     if progress:
         from tqdm import tqdm
@@ -198,9 +198,9 @@ def segment_groups(
             rows = Window(f0, 0, f1 - f0, width)
             blenders: dict[int, Blender] = {}
             t0 = time.perf_counter()
-            for gi, tile, prob in carry:
-                _add(blenders, groups[gi].bbox, rows, gi, tile, prob)
-            carry = [c for c in carry if c[1].row + c[1].height > f1]
+            for gi, tile, prob, weight in carry:
+                _add(blenders, groups[gi].bbox, rows, gi, tile, prob, weight)
+            carry = [_rows_below(c, f1) for c in carry if c[1].row + c[1].height > f1]
             stats.blend_s += time.perf_counter() - t0
             for read in band.reads:
                 t0 = time.perf_counter()
@@ -219,8 +219,9 @@ def segment_groups(
                         if nodata is not None:
                             p[x == nodata] = np.nan
                         _add(blenders, groups[gi].bbox, rows, gi, tile, p)
-                        if tile.row + tile.height > f1:
-                            carry.append((gi, tile, p))
+                        if tile.row + tile.height > f1:  # keep only what the next bands need
+                            whole = (gi, tile, p, _WEIGHTS.weights(tile.height, tile.width))
+                            carry.append(_rows_below(whole, f1))
                     stats.blend_s += time.perf_counter() - t0
                     stats.tiles += len(chunk)
                     if bar is not None:
@@ -287,6 +288,19 @@ class _Prefetcher:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+# a tile (or its lower rows) waiting to be blended: group, window, probabilities, weights
+_Part = tuple[int, Window, np.ndarray, np.ndarray]
+_WEIGHTS = Blender(Window(0, 0, 1, 1))  # shared cache of tile weights
+
+
+def _rows_below(part: _Part, row: int) -> _Part:
+    """The rows of a tile part from level row ``row`` down (probabilities copied, so the rest of
+    the tile is freed; weights are views of the shared cache)."""
+    gi, win, prob, weight = part
+    k = max(0, row - win.row)
+    return gi, Window(win.row + k, win.col, win.height - k, win.width), prob[k:].copy(), weight[k:]
+
+
 def _add(
     blenders: dict[int, Blender],
     bbox: Window,
@@ -294,6 +308,7 @@ def _add(
     gi: int,
     tile: Window,
     prob: np.ndarray,
+    weight: np.ndarray | None = None,
 ) -> None:
     """Blend a tile into group ``gi``'s part of the band's final rows (created on first use)."""
     region = bbox.intersect(rows)
@@ -301,7 +316,7 @@ def _add(
         return
     if gi not in blenders:
         blenders[gi] = Blender(region)
-    blenders[gi].add(tile, prob)
+    blenders[gi].add(tile, prob, weight)
 
 
 def _rel(tile: Window, base: Window) -> tuple[slice, slice]:
@@ -324,11 +339,20 @@ def _predict(predictor: Any, tiles: list[np.ndarray]) -> list[np.ndarray]:
     return [p for p in out if p is not None]
 
 
-def _codes(blender: Blender) -> np.ndarray:
-    """One-byte codes of a finished blend (no value where uncovered, NODATA where input was)."""
-    res = blender.result()[0]
-    with np.errstate(invalid="ignore"):
-        codes = quantise(res)  # NaN (no data) casts to an arbitrary code, overwritten next
-    codes[np.isnan(res)] = NODATA
-    codes[~blender.covered()] = NO_VALUE
+def _codes(blender: Blender, chunk_px: int = 1 << 21) -> np.ndarray:
+    """One-byte codes of a finished blend (no value where uncovered, NODATA where input was).
+
+    Computed a few columns at a time, so the float temporaries stay small however wide the band.
+    """
+    h, w = blender.region.height, blender.region.width
+    codes = np.empty((h, w), dtype=np.uint8)
+    step = max(1, chunk_px // max(1, h))
+    for c in range(0, w, step):
+        cols = slice(c, min(w, c + step))
+        res = blender.result(cols)[0]
+        with np.errstate(invalid="ignore"):
+            part = quantise(res)  # NaN (no data) casts to an arbitrary code, overwritten next
+        part[np.isnan(res)] = NODATA
+        part[~blender.covered(cols)] = NO_VALUE
+        codes[:, cols] = part
     return codes

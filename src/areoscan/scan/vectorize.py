@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from areoscan.scan.quant import LEVELS
 from areoscan.scan.runs import Runs
 from areoscan.tiling import Window

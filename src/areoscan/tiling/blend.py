@@ -45,14 +45,23 @@ class Blender:
         self._weight = np.zeros((region.height, region.width), dtype=np.float32)
         self._cache: dict[tuple[int, int], np.ndarray] = {}
 
-    def add(self, win: Window, values: np.ndarray) -> None:
-        """Add one tile's prediction: ``values`` is ``(C, h, w)`` or ``(h, w)`` for ``win``."""
+    def weights(self, height: int, width: int) -> np.ndarray:
+        """The (cached) blend weights of a ``height × width`` tile."""
+        key = (height, width)
+        if key not in self._cache:
+            self._cache[key] = blend_weights(height, width)
+        return self._cache[key]
+
+    def add(self, win: Window, values: np.ndarray, weight: np.ndarray | None = None) -> None:
+        """Add one tile's prediction: ``values`` is ``(C, h, w)`` or ``(h, w)`` for ``win``.
+
+        weight: the tile's weights for ``win`` (default :meth:`weights` of its size); give the
+        matching rows of the whole tile's weights when adding part of a tile.
+        """
         if values.ndim == 2:
             values = values[None]
-        key = (win.height, win.width)
-        if key not in self._cache:
-            self._cache[key] = blend_weights(win.height, win.width)
-        weight = self._cache[key]
+        if weight is None:
+            weight = self.weights(win.height, win.width)
         part = win.intersect(self.region)
         if part is None:
             return
@@ -67,12 +76,13 @@ class Blender:
         self._sum[(slice(None), *dst)] += values[(slice(None), *src)] * weight[src]
         self._weight[dst] += weight[src]
 
-    def covered(self) -> np.ndarray:
-        """Boolean map of the pixels that received at least one tile."""
-        return self._weight > 0
+    def covered(self, cols: slice = slice(None)) -> np.ndarray:
+        """Boolean map of the pixels that received at least one tile (of columns ``cols``)."""
+        return self._weight[:, cols] > 0
 
-    def result(self) -> np.ndarray:
-        """Weighted mean ``(C, h, w)``; pixels no tile covered are 0."""
-        out = np.zeros_like(self._sum)
-        np.divide(self._sum, self._weight[None], out=out, where=self._weight[None] > 0)
+    def result(self, cols: slice = slice(None)) -> np.ndarray:
+        """Weighted mean ``(C, h, w)`` (of columns ``cols``); pixels no tile covered are 0."""
+        weight = self._weight[None, :, cols]
+        out = np.zeros(self._sum[:, :, cols].shape, dtype=self._sum.dtype)
+        np.divide(self._sum[:, :, cols], weight, out=out, where=weight > 0)
         return out
