@@ -210,7 +210,8 @@ def child_scan(a: dict[str, Any]) -> dict[str, Any]:
                    memory_mb=a["memory_mb"], backend=a["backend"], progress=False)  # fmt: skip
     wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
     rss = _rss_mb()  # before the IoU below reads two gigapixel masks
-    reads = [[r.window.row, r.window.col, r.window.height, r.window.width]
+    # the windows the scan decoded (a read reusing rows of the previous band decodes only the rest)
+    reads = [[r.decode.row, r.decode.col, r.decode.height, r.decode.width]
              for b in captured for r in b.reads]  # fmt: skip
     iou = None
     if s.status == "done":

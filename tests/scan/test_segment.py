@@ -63,6 +63,11 @@ def test_blend_equals_pointwise_everywhere_and_bands_do_not_matter(raw, tmp_path
     assert np.array_equal(one == NO_VALUE, many == NO_VALUE)
     assert np.abs(one.astype(int) - many.astype(int)).max() <= 1
     assert s1.tiles == s2.tiles  # no tile predicted twice
+    # the tiles' vertical overlap is decoded once: later bands reuse the rows the reader kept
+    windows = [r.window for b in b2 for r in b.reads]
+    assert any(r.reuse for b in b2 for r in b.reads)
+    assert sum(w[2] * w[3] for w in r2.reads) == s2.decoded_px
+    assert s2.decoded_px < sum(w.height * w.width for w in windows)
     seen = (one != NO_VALUE) & (one != NODATA)
     expect = pointwise(raw.astype(np.float32) / 1023)
     assert np.abs(dequantise(one)[seen] - expect[seen]).max() <= 0.5 / LEVELS + 1e-6

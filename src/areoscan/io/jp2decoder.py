@@ -16,25 +16,7 @@ from typing import Any
 
 import numpy as np
 
-
-def release_heap() -> None:
-    """Give freed heap memory back to the OS (glibc ``malloc_trim``; a no-op elsewhere).
-
-    OpenJPEG frees a window's code-block buffers into glibc's per-thread arenas, which keep them:
-    after a decoder is closed ~100 MB per gigapixel image would stay resident without this.
-    """
-    global _LIBC
-    if _LIBC is None:
-        try:
-            _LIBC = ctypes.CDLL("libc.so.6")
-            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
-        except (OSError, AttributeError):
-            _LIBC = False
-    if _LIBC:
-        _LIBC.malloc_trim(0)
-
-
-_LIBC: Any = None
+from areoscan.io.heap import release_heap
 
 
 class Jp2Decoder:

@@ -166,9 +166,7 @@ def write_mask_cog(
         "tiled": True,
         "blockxsize": 512,
         "blockysize": 512,
-        "compress": "deflate",
-        "zlevel": 1,
-        "bigtiff": "if_safer",
+        "bigtiff": "yes",
     }
     block_rows = max(512, block_rows - block_rows % 512)
     try:
@@ -177,23 +175,22 @@ def write_mask_cog(
                 for r0 in range(0, height, block_rows):
                     r1 = min(height, r0 + block_rows)
                     fp = _footprint_rows(footprint, footprint_factor, r0, r1, width)
-                    block = np.where(fp, np.uint8(0), np.uint8(MASK_NODATA))
+                    # 0 inside the footprint, 255 outside
+                    block = np.subtract(np.uint8(MASK_NODATA), fp.view(np.uint8) * MASK_NODATA,
+                                        dtype=np.uint8)  # fmt: skip
                     band = Window(r0, 0, r1 - r0, width)
                     for bbox, codes_of, mask_of in parts:
                         part = bbox.intersect(band)
                         if part is None:
                             continue
                         qq = codes_of(part.row, part.row + part.height)
-                        vals = np.where(
-                            mask_of(part.row, part.row + part.height), np.uint8(1), np.uint8(0)
-                        )
-                        vals[qq == NODATA] = MASK_NODATA
-                        seen = qq != NO_VALUE
+                        mask = mask_of(part.row, part.row + part.height).view(np.uint8)
+                        vals = np.where(qq == NODATA, np.uint8(MASK_NODATA), mask)
                         view = block[
                             part.row - r0 : part.row - r0 + part.height,
                             part.col : part.col + part.width,
                         ]
-                        view[seen] = vals[seen]
+                        np.copyto(view, vals, where=qq != NO_VALUE)
                     dst.write(block, 1, window=RioWindow(0, r0, width, r1 - r0))  # type: ignore[call-arg]
             rio_copy(
                 tmp,

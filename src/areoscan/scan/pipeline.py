@@ -196,6 +196,9 @@ def scan_image(
 
     if backend not in ("torch", "onnx"):
         raise ModelError(f"unknown backend {backend!r}; choose torch or onnx")
+    from areoscan.io.heap import limit_heap_growth
+
+    limit_heap_growth()
     clock = _Clock()
     notes: list[str] = []
     with clock.stage("open"):

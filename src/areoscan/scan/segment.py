@@ -34,10 +34,53 @@ BAND_BYTES_PER_PX = 37.0
 
 @dataclass
 class Read:
-    """One decoded window and the tiles predicted from it: ``(group index, tile)`` pairs."""
+    """One window and the tiles predicted from it: ``(group index, tile)`` pairs.
+
+    reuse: rows at the top of the window already decoded by the previous band (the tiles' vertical
+    overlap, kept by the reader); only :attr:`decode` is decoded.
+    """
 
     window: Window
     tiles: list[tuple[int, Window]] = field(default_factory=list)
+    reuse: int = 0
+
+    @property
+    def decode(self) -> Window:
+        """The part of the window that is decoded (below the reused rows)."""
+        w = self.window
+        return Window(w.row + self.reuse, w.col, w.height - self.reuse, w.width)
+
+
+def _plan_reuse(bands: list[Band], keep: int) -> None:
+    """Set each read's ``reuse``: rows the reader still holds from the previous band's reads.
+
+    The reader keeps the last ``keep`` rows of every read whose bottom is the current bottom row
+    (it forgets them when a read ends on another row), so a read starting inside those rows over
+    columns all read before reuses them instead of decoding them again.
+    """
+    rows: tuple[int, int] | None = None
+    cols: list[tuple[int, int]] = []
+    for band in bands:
+        for read in band.reads:
+            w = read.window
+            if rows is not None and rows[0] <= w.row < rows[1] < w.row + w.height:
+                if _covered(cols, w.col, w.col + w.width):
+                    read.reuse = rows[1] - w.row
+            bottom = w.row + w.height
+            if rows is None or rows[1] != bottom:
+                rows, cols = (bottom - min(keep, w.height), bottom), []
+            cols.append((w.col, w.col + w.width))
+
+
+def _covered(spans: list[tuple[int, int]], c0: int, c1: int) -> bool:
+    """Whether the union of ``spans`` covers columns ``c0:c1``."""
+    for a, b in sorted(spans):
+        if a > c0:
+            return False
+        c0 = max(c0, b)
+        if c0 >= c1:
+            return True
+    return c0 >= c1
 
 
 @dataclass
@@ -138,6 +181,7 @@ def plan_bands(
             height if k == len(groups_of_rows) - 1 else min(t.row for _, t in groups_of_rows[k + 1])
         )
         out.append(Band(reads, (start, end)))
+    _plan_reuse(out, plan.overlap)
     return out
 
 
@@ -190,8 +234,9 @@ def segment_groups(
 
         bar = tqdm(total=sum(len(g.tiles) for g in groups), desc=f"segment L{plan.level}",
                    unit="tile", leave=False, disable=None)  # fmt: skip
-    windows = [r.window for b in bands for r in b.reads]
-    reads = _Prefetcher(raster, plan.level, windows, prefetch, refresh_mpx * 1_000_000)
+    all_reads = [r for b in bands for r in b.reads]
+    reads = _Prefetcher(raster, plan.level, all_reads, prefetch, refresh_mpx * 1_000_000,
+                        keep=plan.overlap, width=width)  # fmt: skip
     try:
         for band in bands:
             f0, f1 = band.final
@@ -207,7 +252,7 @@ def segment_groups(
                 data = reads.next()
                 stats.decode_s += time.perf_counter() - t0
                 stats.reads += 1
-                stats.decoded_px += int(data.size)
+                stats.decoded_px += read.decode.height * read.decode.width
                 for i in range(0, len(read.tiles), batch):
                     chunk = read.tiles[i : i + batch]
                     tiles = [data[_rel(t, read.window)] for _, t in chunk]
@@ -239,42 +284,59 @@ def segment_groups(
 
 
 class _Prefetcher:
-    """Decode a list of windows in order, one ahead in a background thread (if ``enabled``).
+    """Decode the reads' windows in order, one ahead in a background thread (if ``enabled``).
 
     OpenJPEG's windowed decode keeps about one core busy; decoding the next window while the
     network predicts the current one uses the second core. Only the worker thread ever decodes, one
-    window at a time, so the raster's decoder is never used concurrently.
+    window at a time, so the raster's decoder is never used concurrently. The last ``keep`` rows of
+    each read are kept (``keep`` × ``width`` float32) for the reads that reuse them
+    (:attr:`Read.reuse`).
     """
 
-    def __init__(
-        self, raster: Any, level: int, windows: list[Window], enabled: bool, refresh_px: int
-    ) -> None:
+    def __init__(self, raster: Any, level: int, reads: list[Read], enabled: bool,
+                 refresh_px: int, keep: int = 0, width: int = 0) -> None:  # fmt: skip
         from concurrent.futures import ThreadPoolExecutor
 
-        self.raster, self.level, self.windows = raster, level, windows
+        self.raster, self.level, self.reads = raster, level, reads
         self.pool = ThreadPoolExecutor(max_workers=1) if enabled else None
         self.refresh_px, self.since_refresh = refresh_px, 0
+        self.keep = keep
+        self.tail = np.zeros((keep, width), dtype=np.float32) if keep and width else None
+        self.tail_row = -1  # level row of the tail's first row
         self.i = 0
         self.pending: Any = None
         self._submit()
 
-    def _read(self, win: Window) -> np.ndarray:
+    def _read(self, read: Read) -> np.ndarray:
         if self.since_refresh >= self.refresh_px and getattr(self.raster, "format", "") == "jp2":
             # OpenJPEG keeps per-code-block state of every window decoded (~1 B/px measured);
             # reopening the decoder (~0.3 s) returns it
             self.raster.close()
             self.since_refresh = 0
-        self.since_refresh += win.height * win.width
-        return np.asarray(self.raster.read(self.level, win.as_tuple()))
+        win, dec = read.window, read.decode
+        self.since_refresh += dec.height * dec.width
+        new = np.asarray(self.raster.read(self.level, dec.as_tuple()), dtype=np.float32)
+        if read.reuse:
+            assert self.tail is not None
+            r = win.row - self.tail_row
+            top = self.tail[r : r + read.reuse, win.col : win.col + win.width]
+            data = np.concatenate([top, new])
+        else:
+            data = new
+        if self.tail is not None:
+            k = min(self.keep, win.height)
+            self.tail_row = win.row + win.height - k
+            self.tail[:k, win.col : win.col + win.width] = data[-k:]
+        return data
 
     def _submit(self) -> None:
-        if self.pool is not None and self.i < len(self.windows):
-            self.pending = self.pool.submit(self._read, self.windows[self.i])
+        if self.pool is not None and self.i < len(self.reads):
+            self.pending = self.pool.submit(self._read, self.reads[self.i])
 
     def next(self) -> np.ndarray:
-        """The next window's pixels (float32)."""
+        """The next read's pixels (float32)."""
         if self.pool is None:
-            data = self._read(self.windows[self.i])
+            data = self._read(self.reads[self.i])
             self.i += 1
             return data
         data = self.pending.result()
