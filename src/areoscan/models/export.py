@@ -131,12 +131,22 @@ class TorchRunner:
 class OnnxRunner:
     """Run an ONNX model with onnxruntime on the CPU; same call as :class:`TorchRunner`."""
 
-    def __init__(self, model: bytes | str | Path, card: ModelCard, threads: int | None = None):
+    def __init__(
+        self,
+        model: bytes | str | Path,
+        card: ModelCard,
+        threads: int | None = None,
+        spinning: bool = True,
+    ):
+        """spinning: let idle worker threads busy-wait for work (onnxruntime's default); turn it
+        off when other threads (a decoder) share the cores, or the spinning steals their time."""
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(threads or min(2, os.cpu_count() or 1))
         opts.inter_op_num_threads = 1
+        if not spinning:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         src: Any = model if isinstance(model, bytes) else str(model)
         try:
             self.session = ort.InferenceSession(src, opts, providers=["CPUExecutionProvider"])

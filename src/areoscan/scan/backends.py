@@ -76,7 +76,9 @@ class OnnxSegmenter:
             raise ModelError(
                 f"{path}: model {self.card.name!r} is a {self.card.task} model, not a segmenter"
             )
-        self.runner = OnnxRunner(path, self.card, threads=threads)
+        # no busy-waiting: the decoder thread shares the cores (measured: 7.1 -> 10.3 Mpx/s of
+        # prediction while a window decodes alongside, the decoder's speed unchanged)
+        self.runner = OnnxRunner(path, self.card, threads=threads, spinning=False)
         self.backend = "onnx"
         self.pad_multiple = pad_multiple
 

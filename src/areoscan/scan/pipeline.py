@@ -10,6 +10,7 @@ An image with nothing flagged by the screen ends there (status ``"empty"``: no m
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import sys
 import time
@@ -199,6 +200,10 @@ def scan_image(
     from areoscan.io.heap import limit_heap_growth
 
     limit_heap_growth()
+    if backend == "torch" and "torch" not in sys.modules:
+        # OpenMP workers sleep instead of spinning while the decoder thread shares the cores
+        # (read when torch loads libgomp; see OnnxSegmenter for the measured effect)
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     clock = _Clock()
     notes: list[str] = []
     with clock.stage("open"):

@@ -51,36 +51,25 @@ class Read:
         return Window(w.row + self.reuse, w.col, w.height - self.reuse, w.width)
 
 
-def _plan_reuse(bands: list[Band], keep: int) -> None:
-    """Set each read's ``reuse``: rows the reader still holds from the previous band's reads.
+def _plan_reuse(bands: list[Band], keep: int, width: int) -> None:
+    """Set each read's ``reuse``: rows the reader still holds from earlier reads.
 
-    The reader keeps the last ``keep`` rows of every read whose bottom is the current bottom row
-    (it forgets them when a read ends on another row), so a read starting inside those rows over
-    columns all read before reuses them instead of decoding them again.
+    The reader keeps, for every column, the last ``keep`` rows of the last read that covered it
+    (:class:`_Prefetcher`); a read starting inside those rows, over columns whose kept rows all
+    end on the same row, decodes only the rows below them.
     """
-    rows: tuple[int, int] | None = None
-    cols: list[tuple[int, int]] = []
+    ends = np.full(width, -1, dtype=np.int64)  # level row after the kept rows of each column
+    kept = np.zeros(width, dtype=np.int64)
     for band in bands:
         for read in band.reads:
             w = read.window
-            if rows is not None and rows[0] <= w.row < rows[1] < w.row + w.height:
-                if _covered(cols, w.col, w.col + w.width):
-                    read.reuse = rows[1] - w.row
-            bottom = w.row + w.height
-            if rows is None or rows[1] != bottom:
-                rows, cols = (bottom - min(keep, w.height), bottom), []
-            cols.append((w.col, w.col + w.width))
-
-
-def _covered(spans: list[tuple[int, int]], c0: int, c1: int) -> bool:
-    """Whether the union of ``spans`` covers columns ``c0:c1``."""
-    for a, b in sorted(spans):
-        if a > c0:
-            return False
-        c0 = max(c0, b)
-        if c0 >= c1:
-            return True
-    return c0 >= c1
+            cols = slice(w.col, w.col + w.width)
+            end = int(ends[w.col])
+            if w.row < end < w.row + w.height and (ends[cols] == end).all():
+                if (kept[cols] >= end - w.row).all():
+                    read.reuse = end - w.row
+            ends[cols] = w.row + w.height
+            kept[cols] = min(keep, w.height)
 
 
 @dataclass
@@ -181,7 +170,7 @@ def plan_bands(
             height if k == len(groups_of_rows) - 1 else min(t.row for _, t in groups_of_rows[k + 1])
         )
         out.append(Band(reads, (start, end)))
-    _plan_reuse(out, plan.overlap)
+    _plan_reuse(out, plan.overlap, plan.shape[1])
     return out
 
 
@@ -301,8 +290,8 @@ class _Prefetcher:
         self.pool = ThreadPoolExecutor(max_workers=1) if enabled else None
         self.refresh_px, self.since_refresh = refresh_px, 0
         self.keep = keep
+        # per column, the last `keep` rows of the last read over it (last row = tail[-1])
         self.tail = np.zeros((keep, width), dtype=np.float32) if keep and width else None
-        self.tail_row = -1  # level row of the tail's first row
         self.i = 0
         self.pending: Any = None
         self._submit()
@@ -316,17 +305,14 @@ class _Prefetcher:
         win, dec = read.window, read.decode
         self.since_refresh += dec.height * dec.width
         new = np.asarray(self.raster.read(self.level, dec.as_tuple()), dtype=np.float32)
-        if read.reuse:
+        data = new
+        if read.reuse:  # rows win.row .. win.row + reuse are the last rows kept for these columns
             assert self.tail is not None
-            r = win.row - self.tail_row
-            top = self.tail[r : r + read.reuse, win.col : win.col + win.width]
+            top = self.tail[self.keep - read.reuse :, win.col : win.col + win.width]
             data = np.concatenate([top, new])
-        else:
-            data = new
-        if self.tail is not None:
+        if self.tail is not None:  # keep the last rows, aligned on the tail's last row
             k = min(self.keep, win.height)
-            self.tail_row = win.row + win.height - k
-            self.tail[:k, win.col : win.col + win.width] = data[-k:]
+            self.tail[self.keep - k :, win.col : win.col + win.width] = data[-k:]
         return data
 
     def _submit(self) -> None:
