@@ -269,7 +269,7 @@ def scan_image(
                     folder.cleanups.append(store.close)
                     stats = segment_groups(raster, predictor, plan, bands, store, progress=progress,
                                            batch=batch,
-                                           refresh_mpx=max(32, int(memory_mb) // 8))  # fmt: skip
+                                           refresh_mpx=max(32, int(memory_mb) // 16))  # fmt: skip
                 if raster.format == "jp2":
                     raster.close()  # the level-0 decoder's codestream is not needed for cleaning
                 seg_info = {**plan.to_dict(), **stats.to_dict()}

@@ -123,6 +123,7 @@ def plan_bands(
     bytes_per_px: float = BAND_BYTES_PER_PX,
     gap: int | None = None,
     prefetch: bool = True,
+    max_read_px: float | None = None,
 ) -> list[Band]:
     """Cut the plan's tiles into bands of whole tile rows whose decoded area fits the budget.
 
@@ -132,7 +133,9 @@ def plan_bands(
     a band, runs of tiles separated by more than ``gap`` px (default: two tiles) are read as
     separate windows. A single tile row wider than the budget is read in column chunks; the budget
     is never cut below one tile. prefetch: two windows are in flight (see :func:`segment_groups`),
-    so each gets half the budget.
+    so each gets half the budget. max_read_px: no window larger than this (at least one tile).
+    OpenJPEG needs ~26 bytes per pixel while it decodes, but small windows cost speed: on the 1 Gpx
+    benchmark, 3 Mpx windows instead of 5.5 Mpx took 57 MB off the peak and added 11 % wall time.
     """
     gap = 2 * plan.tile if gap is None else gap
     by_row: dict[int, list[tuple[int, Window]]] = {}
@@ -140,6 +143,8 @@ def plan_bands(
         for t in g.tiles:
             by_row.setdefault(t.row, []).append((g.index, t))
     budget_px = max(0.0, (memory_mb - reserved_mb) * 2**20 / bytes_per_px / (2 if prefetch else 1))
+    if max_read_px is not None:
+        budget_px = min(budget_px, max_read_px)
     budget_px = max(budget_px, float(plan.tile * plan.tile))
 
     def area(tiles: list[tuple[int, Window]]) -> int:
