@@ -1,6 +1,7 @@
 """End-to-end scans of small JP2 scenes with the tiny test models (see conftest)."""
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import rasterio
 
 from areoscan.scan import read_regions, scan_image
 
-from .conftest import background, write_scene
+from .conftest import SEG_TILE, background, write_scene
 
 
 def _mask(out: Path) -> np.ndarray:
@@ -24,12 +25,13 @@ def _truth(shape, box):
     return t
 
 
-def test_patch_found_on_exactly_its_pixels(patch_scene, test_models, tmp_path):
+@pytest.mark.parametrize("segment_tile", [None, 384])
+def test_patch_found_on_exactly_its_pixels(patch_scene, test_models, tmp_path, segment_tile):
     path, box = patch_scene
     screen, seg = test_models
-    s = scan_image(
-        path, tmp_path / "out", screen_model=screen, segment_model=seg, fast=True, progress=False
-    )
+    s = scan_image(path, tmp_path / "out", screen_model=screen, segment_model=seg, fast=True,
+                   progress=False, segment_tile=segment_tile)  # fmt: skip
+    assert s.segment["tile"] == (segment_tile or SEG_TILE)
     out = Path(s.output_dir)
     assert s.status == "done" and s.regions == 1 and out.name == "ESP_012345_1234"
     m = _mask(out)
@@ -83,6 +85,9 @@ def test_outputs_are_georeferenced_and_consistent(patch_scene, test_models, tmp_
         100 * 300 * 260 * 0.0625 / area_fp, rel=1e-3
     )
     assert set(summary["timings"]) >= {"screen", "segment", "clean", "write", "total"}
+    if sys.platform.startswith("linux"):  # peak RSS after each stage: present and never falling
+        peaks = [summary["peak_rss_mb"][k] for k in ("screen", "segment", "clean", "write")]
+        assert peaks[0] > 0 and peaks == sorted(peaks)
     assert summary["models"]["screen"]["name"] == "test-screen"
     regions = read_regions(out)
     assert len(regions) == 1
