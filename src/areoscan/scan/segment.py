@@ -25,6 +25,7 @@ from areoscan.scan.screen import nodata_value
 from areoscan.scan.store import GroupStore
 from areoscan.scan.windows import SegmentPlan
 from areoscan.tiling import Blender, Window
+from areoscan.tiling.blend import tile_weights
 
 # Bytes per decoded pixel of a band in flight: OpenJPEG's windowed decode (~22, measured in
 # docs/io.md), its uint16 and float32 copies (6), the float32 blend sums and weights (8) and the
@@ -259,7 +260,7 @@ def segment_groups(
                             p[x == nodata] = np.nan
                         _add(blenders, groups[gi].bbox, rows, gi, tile, p)
                         if tile.row + tile.height > f1:  # keep only what the next bands need
-                            whole = (gi, tile, p, _WEIGHTS.weights(tile.height, tile.width))
+                            whole = (gi, tile, p, tile_weights(tile.height, tile.width))
                             carry.append(_rows_below(whole, f1))
                     stats.blend_s += time.perf_counter() - t0
                     stats.tiles += len(chunk)
@@ -343,12 +344,11 @@ class _Prefetcher:
 
 # a tile (or its lower rows) waiting to be blended: group, window, probabilities, weights
 _Part = tuple[int, Window, np.ndarray, np.ndarray]
-_WEIGHTS = Blender(Window(0, 0, 1, 1))  # shared cache of tile weights
 
 
 def _rows_below(part: _Part, row: int) -> _Part:
     """The rows of a tile part from level row ``row`` down (probabilities copied, so the rest of
-    the tile is freed; weights are views of the shared cache)."""
+    the tile is freed; weights are views of :func:`tile_weights`)."""
     gi, win, prob, weight = part
     k = max(0, row - win.row)
     return gi, Window(win.row + k, win.col, win.height - k, win.width), prob[k:].copy(), weight[k:]

@@ -7,6 +7,8 @@ tile edges (where a network sees least context), so neighbouring tiles hand over
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from areoscan.tiling.grid import Window
@@ -29,6 +31,17 @@ def blend_weights(height: int, width: int | None = None, floor: float = 1e-3) ->
     return np.outer(ramp(height), ramp(width)).astype(np.float32)
 
 
+@lru_cache(maxsize=32)
+def tile_weights(height: int, width: int) -> np.ndarray:
+    """:func:`blend_weights` of a ``height × width`` tile, computed once per size (read-only).
+
+    Use it wherever tiles of a few sizes are weighted many times (every band of a scan).
+    """
+    w = blend_weights(height, width)
+    w.flags.writeable = False
+    return w
+
+
 class Blender:
     """Accumulates weighted tile predictions over a region and returns their weighted mean.
 
@@ -43,25 +56,17 @@ class Blender:
         self.channels = channels
         self._sum = np.zeros((channels, region.height, region.width), dtype=np.float32)
         self._weight = np.zeros((region.height, region.width), dtype=np.float32)
-        self._cache: dict[tuple[int, int], np.ndarray] = {}
-
-    def weights(self, height: int, width: int) -> np.ndarray:
-        """The (cached) blend weights of a ``height × width`` tile."""
-        key = (height, width)
-        if key not in self._cache:
-            self._cache[key] = blend_weights(height, width)
-        return self._cache[key]
 
     def add(self, win: Window, values: np.ndarray, weight: np.ndarray | None = None) -> None:
         """Add one tile's prediction: ``values`` is ``(C, h, w)`` or ``(h, w)`` for ``win``.
 
-        weight: the tile's weights for ``win`` (default :meth:`weights` of its size); give the
-        matching rows of the whole tile's weights when adding part of a tile.
+        weight: the tile's weights for ``win`` (default :func:`tile_weights` of its size); give the
+        matching rows of the whole tile's :func:`tile_weights` when adding part of a tile.
         """
         if values.ndim == 2:
             values = values[None]
         if weight is None:
-            weight = self.weights(win.height, win.width)
+            weight = tile_weights(win.height, win.width)
         part = win.intersect(self.region)
         if part is None:
             return
