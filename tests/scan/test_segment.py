@@ -18,11 +18,11 @@ class ArrayRaster:
         self.raw = raw
         self.reads: list[tuple[int, int, int, int]] = []
 
-    def read(self, level, window):
+    def read_raw(self, level, window):
         assert level == 0
         r, c, h, w = window
         self.reads.append(window)
-        return self.raw[r : r + h, c : c + w].astype(np.float32) * np.float32(1 / 1023)
+        return self.raw[r : r + h, c : c + w].copy()
 
 
 def pointwise(x: np.ndarray) -> np.ndarray:
@@ -74,6 +74,21 @@ def test_blend_equals_pointwise_everywhere_and_bands_do_not_matter(raw, tmp_path
     # the flagged areas (level 2 -> level 0, x4) are covered; no-data columns are marked
     assert seen[40:104, 40:104].all() and seen[240:304, 320:384].all()
     assert (one[:, :12][one[:, :12] != NO_VALUE] == NODATA).all()
+
+
+@pytest.mark.parametrize("seg_px", [37, 64, 100])
+def test_blend_kept_in_column_segments_equals_one_blend(raw, tmp_path, monkeypatch, seg_px):
+    import areoscan.scan.segment as seg
+
+    flagged = [Window(10, 10, 16, 16), Window(60, 80, 16, 16), Window(70, 20, 16, 16),
+               Window(30, 100, 16, 20)]  # fmt: skip
+    whole, s1, _, _ = blended(raw, flagged, 0.05, tmp_path / "a.u8")  # segments wider than a band
+    monkeypatch.setattr(seg, "BLEND_SEGMENT_PX", seg_px)  # tiles (64 px) straddle segment edges
+    parts, s2, bands, _ = blended(raw, flagged, 0.05, tmp_path / "b.u8")
+    assert any(len(b.reads) > 1 for b in bands)  # segments are flushed between reads of a band
+    assert s1.tiles == s2.tiles
+    assert np.array_equal(whole == NO_VALUE, parts == NO_VALUE)
+    assert np.abs(whole.astype(int) - parts.astype(int)).max() <= 1
 
 
 def test_bands_partition_rows_and_respect_the_budget(raw):

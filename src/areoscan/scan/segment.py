@@ -21,16 +21,18 @@ from typing import Any
 import numpy as np
 
 from areoscan.scan.quant import NO_VALUE, NODATA, quantise
-from areoscan.scan.screen import nodata_value
 from areoscan.scan.store import GroupStore
 from areoscan.scan.windows import SegmentPlan
 from areoscan.tiling import Blender, Window
 from areoscan.tiling.blend import tile_weights
 
-# Bytes per decoded pixel of a band in flight: OpenJPEG's windowed decode (~22, measured in
-# docs/io.md), its uint16 and float32 copies (6), the float32 blend sums and weights (8) and the
-# one-byte results (1).
+# Bytes per decoded pixel of a window in flight: OpenJPEG's windowed decode (~22, measured in
+# docs/io.md) and its int32 output (4), the raw copy and reused rows (2-4), carried tile parts and
+# results (~7). Conservative since blends are kept per column segment (:class:`_BandBlend`), but the
+# windows it gives (5.8 Mpx in the 1 Gpx benchmark) are the measured sweet spot for speed.
 BAND_BYTES_PER_PX = 37.0
+# Width of the column segments a band's blend is kept in (see :class:`_BandBlend`).
+BLEND_SEGMENT_PX = 2048
 
 
 @dataclass
@@ -221,7 +223,6 @@ def segment_groups(
     groups = plan.groups
     width = plan.shape[1]
     stats = SegmentStats(bands=len(bands))
-    nodata = nodata_value(raster)
     carry: list[_Part] = []
     bar = None
     if progress:
@@ -232,17 +233,16 @@ def segment_groups(
     all_reads = [r for b in bands for r in b.reads]
     reads = _Prefetcher(raster, plan.level, all_reads, prefetch, refresh_mpx * 1_000_000,
                         keep=plan.overlap, width=width)  # fmt: skip
+    scale = np.float32(1.0 / (2 ** int(getattr(raster, "bit_depth", 8)) - 1))
+    raw_nodata = getattr(raster, "nodata", None)
     try:
         for band in bands:
             f0, f1 = band.final
-            rows = Window(f0, 0, f1 - f0, width)
-            blenders: dict[int, Blender] = {}
+            blend = _BandBlend(groups, Window(f0, 0, f1 - f0, width), store, carry, BLEND_SEGMENT_PX)
             t0 = time.perf_counter()
-            for gi, tile, prob, weight in carry:
-                _add(blenders, groups[gi].bbox, rows, gi, tile, prob, weight)
             carry = [_rows_below(c, f1) for c in carry if c[1].row + c[1].height > f1]
             stats.blend_s += time.perf_counter() - t0
-            for read in band.reads:
+            for k, read in enumerate(band.reads):
                 t0 = time.perf_counter()
                 data = reads.next()
                 stats.decode_s += time.perf_counter() - t0
@@ -252,13 +252,13 @@ def segment_groups(
                     chunk = read.tiles[i : i + batch]
                     tiles = [data[_rel(t, read.window)] for _, t in chunk]
                     t0 = time.perf_counter()
-                    probs = _predict(predictor, tiles)
+                    probs = _predict(predictor, tiles, scale)
                     stats.predict_s += time.perf_counter() - t0
                     t0 = time.perf_counter()
                     for (gi, tile), x, p in zip(chunk, tiles, probs, strict=True):
-                        if nodata is not None:
-                            p[x == nodata] = np.nan
-                        _add(blenders, groups[gi].bbox, rows, gi, tile, p)
+                        if raw_nodata is not None:
+                            p[x == raw_nodata] = np.nan
+                        blend.add(gi, tile, p)
                         if tile.row + tile.height > f1:  # keep only what the next bands need
                             whole = (gi, tile, p, tile_weights(tile.height, tile.width))
                             carry.append(_rows_below(whole, f1))
@@ -267,10 +267,10 @@ def segment_groups(
                     if bar is not None:
                         bar.update(len(chunk))
                 del data
-            t0 = time.perf_counter()
-            for gi, blender in blenders.items():
-                store.write(gi, blender.region, _codes(blender))
-            stats.blend_s += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                later = band.reads[k + 1 :]
+                blend.flush(min((t.col for r in later for _, t in r.tiles), default=None))
+                stats.blend_s += time.perf_counter() - t0
     finally:
         reads.close()
         if bar is not None:
@@ -284,7 +284,7 @@ class _Prefetcher:
     OpenJPEG's windowed decode keeps about one core busy; decoding the next window while the
     network predicts the current one uses the second core. Only the worker thread ever decodes, one
     window at a time, so the raster's decoder is never used concurrently. The last ``keep`` rows of
-    each read are kept (``keep`` × ``width`` float32) for the reads that reuse them
+    each read are kept (``keep`` × ``width`` raw samples) for the reads that reuse them
     (:attr:`Read.reuse`).
     """
 
@@ -297,7 +297,7 @@ class _Prefetcher:
         self.refresh_px, self.since_refresh = refresh_px, 0
         self.keep = keep
         # per column, the last `keep` rows of the last read over it (last row = tail[-1])
-        self.tail = np.zeros((keep, width), dtype=np.float32) if keep and width else None
+        self.tail = np.zeros((keep, width), dtype=np.uint16) if keep and width else None
         self.i = 0
         self.pending: Any = None
         self._submit()
@@ -310,7 +310,9 @@ class _Prefetcher:
             self.since_refresh = 0
         win, dec = read.window, read.decode
         self.since_refresh += dec.height * dec.width
-        new = np.asarray(self.raster.read(self.level, dec.as_tuple()), dtype=np.float32)
+        new = np.asarray(self.raster.read_raw(self.level, dec.as_tuple()))
+        if self.tail is not None and self.tail.dtype != new.dtype:
+            self.tail = self.tail.astype(new.dtype)
         data = new
         if read.reuse:  # rows win.row .. win.row + reuse are the last rows kept for these columns
             assert self.tail is not None
@@ -326,7 +328,7 @@ class _Prefetcher:
             self.pending = self.pool.submit(self._read, self.reads[self.i])
 
     def next(self) -> np.ndarray:
-        """The next read's pixels (float32)."""
+        """The next read's raw samples (uint16 / uint8: a third of float32's memory)."""
         if self.pool is None:
             data = self._read(self.reads[self.i])
             self.i += 1
@@ -354,22 +356,50 @@ def _rows_below(part: _Part, row: int) -> _Part:
     return gi, Window(win.row + k, win.col, win.height - k, win.width), prob[k:].copy(), weight[k:]
 
 
-def _add(
-    blenders: dict[int, Blender],
-    bbox: Window,
-    rows: Window,
-    gi: int,
-    tile: Window,
-    prob: np.ndarray,
-    weight: np.ndarray | None = None,
-) -> None:
-    """Blend a tile into group ``gi``'s part of the band's final rows (created on first use)."""
-    region = bbox.intersect(rows)
-    if region is None or tile.intersect(region) is None:
-        return
-    if gi not in blenders:
-        blenders[gi] = Blender(region)
-    blenders[gi].add(tile, prob, weight)
+class _BandBlend:
+    """The blends of one band's final rows, kept per group in column segments of ``seg_px``.
+
+    Tiles (and the parts of tiles carried from the band above, added lazily) are blended into the
+    segments they touch; :meth:`flush` writes and frees every segment left of the next read's first
+    tile. Only a few segments are ever alive, not the band's whole width (40,000 px x 384 rows of
+    float32 sums and weights would be 123 MB).
+    """
+
+    def __init__(self, groups: list[Any], rows: Window, store: GroupStore, carry: list[_Part],
+                 seg_px: int = 2048) -> None:  # fmt: skip
+        self.groups, self.rows, self.store, self.seg_px = groups, rows, store, seg_px
+        self.carry = sorted(carry, key=lambda c: c[1].col)
+        self.next_carry = 0
+        self.segments: dict[tuple[int, int], Blender] = {}
+
+    def add(self, gi: int, tile: Window, prob: np.ndarray, weight: np.ndarray | None = None) -> None:
+        """Blend a tile into group ``gi``'s segments of the band's final rows it touches."""
+        region = self.groups[gi].bbox.intersect(self.rows)
+        if region is None or tile.intersect(region) is None:
+            return
+        s = self.seg_px
+        for k in range(tile.col // s, (tile.col + tile.width - 1) // s + 1):
+            key = (gi, k)
+            if key not in self.segments:
+                part = region.intersect(Window(region.row, k * s, region.height, s))
+                if part is None or part.intersect(tile) is None:
+                    continue
+                self.segments[key] = Blender(part)
+            self.segments[key].add(tile, prob, weight)
+
+    def flush(self, col: int | None) -> None:
+        """Finish every segment ending at or left of level column ``col`` (None: all of them)."""
+        edge = np.inf if col is None else col
+        while self.next_carry < len(self.carry) and self.carry[self.next_carry][1].col < edge:
+            gi, tile, prob, weight = self.carry[self.next_carry]
+            self.add(gi, tile, prob, weight)
+            self.carry[self.next_carry] = None  # type: ignore[call-overload]  # freed once added
+            self.next_carry += 1
+        for key in sorted(self.segments):
+            blender = self.segments[key]
+            if blender.region.col + blender.region.width <= edge:
+                self.store.write(key[0], blender.region, _codes(blender))
+                del self.segments[key]
 
 
 def _rel(tile: Window, base: Window) -> tuple[slice, slice]:
@@ -378,14 +408,16 @@ def _rel(tile: Window, base: Window) -> tuple[slice, slice]:
     return slice(r, r + tile.height), slice(c, c + tile.width)
 
 
-def _predict(predictor: Any, tiles: list[np.ndarray]) -> list[np.ndarray]:
-    """Positive-class probability (H, W) float32 per tile; equal shapes are batched together."""
+def _predict(predictor: Any, tiles: list[np.ndarray], scale: np.float32) -> list[np.ndarray]:
+    """Positive-class probability (H, W) float32 per raw tile (``raw × scale`` is what the model
+    reads: DN / (2^bits − 1)); equal shapes are batched together."""
     out: list[np.ndarray | None] = [None] * len(tiles)
     shapes: dict[tuple[int, int], list[int]] = {}
     for i, t in enumerate(tiles):
         shapes.setdefault(t.shape, []).append(i)
     for idx in shapes.values():
-        x = np.stack([tiles[i] for i in idx])[:, None]
+        x = np.stack([tiles[i] for i in idx])[:, None].astype(np.float32)
+        x *= scale
         p = np.asarray(predictor(x), dtype=np.float32)
         for k, i in enumerate(idx):
             out[i] = np.array(p[k, 0], dtype=np.float32, copy=True)
