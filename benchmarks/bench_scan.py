@@ -357,7 +357,12 @@ def main() -> int:
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--memory-mb", type=int, default=1024)
-    p.add_argument("--backend", choices=("torch", "onnx"), default="torch")
+    p.add_argument(
+        "--backend",
+        choices=("torch", "onnx"),
+        default="onnx",
+        help="the scan default (auto) is onnx where onnxruntime works",
+    )
     p.add_argument("--screen-model", default=None)
     p.add_argument("--segment-model", default=None)
     p.add_argument("--stand-in", action="store_true", help="untrained production architectures")

@@ -122,3 +122,11 @@ def patch_scene(tmp_path: Path) -> tuple[Path, tuple[int, int, int, int]]:
     img[r0:r1, c0:c1] = 900
     img[:, :40] = 0  # a no-data border, as HiRISE has
     return write_scene(tmp_path / "ESP_012345_1234_RED.JP2", img), (r0, c0, r1, c1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Scans default to the onnx backend: keep their ONNX exports out of the user's cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield

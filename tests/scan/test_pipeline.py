@@ -48,6 +48,8 @@ def test_default_cleaning_keeps_the_patch_within_a_pixel(patch_scene, test_model
     path, box = patch_scene
     screen, seg = test_models
     s = scan_image(path, tmp_path / "out", screen_model=screen, segment_model=seg, progress=False)
+    summary = json.loads((Path(s.output_dir) / "summary.json").read_text())
+    assert summary["parameters"]["backend"] == "onnx"  # the default (auto) when onnxruntime works
     found = _mask(Path(s.output_dir)) == 1
     rows, cols = np.nonzero(found)
     r0, c0, r1, c1 = box

@@ -40,7 +40,8 @@ def onnx_cache_dir() -> Path:
 def onnx_model(model: str | Path, cache_dir: Path | None = None) -> Path:
     """Path of an ONNX export of ``model`` (itself if it is a ``.onnx`` file), exporting it once.
 
-    The export runs in a child Python process so the caller never imports torch.
+    The export runs in a child Python process so the caller never imports torch (in this process
+    when torch is already imported).
     """
     if str(model).lower().endswith(".onnx"):
         return Path(model)
@@ -52,6 +53,16 @@ def onnx_model(model: str | Path, cache_dir: Path | None = None) -> Path:
     if path.is_file():
         return path
     folder.mkdir(parents=True, exist_ok=True)
+    if "torch" in sys.modules:  # already paid for (and knows models registered in this process)
+        from areoscan.models.export import export_onnx
+        from areoscan.models.registry import load_model
+
+        try:
+            module, card = load_model(model)
+            export_onnx(module, card, path)
+        except Exception as exc:  # torch.onnx raises many kinds
+            raise ModelError(f"{model}: ONNX export for the onnx backend failed ({exc})") from None
+        return path
     proc = subprocess.run(
         [sys.executable, "-c", _EXPORT, str(model), str(path)], capture_output=True, text=True
     )
@@ -103,6 +114,25 @@ class OnnxSegmenter:
             return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def resolve_backend(backend: str, models: list[str | Path]) -> tuple[str, str | None]:
+    """The backend to use and, when ``"auto"`` falls back to torch, why.
+
+    ``"auto"`` is onnx when onnxruntime imports and every model has (or gets) its cached ONNX
+    export; else torch. Other values are returned unchanged.
+    """
+    if backend != "auto":
+        return backend, None
+    try:
+        import onnxruntime  # noqa: F401
+
+        for model in models:
+            onnx_model(model)
+    except (ImportError, ModelError, OSError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return "torch", f"onnx backend unavailable ({reason}): using torch"
+    return "onnx", None
 
 
 def load_screen(model: str | Path, backend: str, threads: int) -> Any:

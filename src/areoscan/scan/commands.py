@@ -61,8 +61,9 @@ def register(sub: Any) -> None:
                    help="CPU threads for decoding and inference (default 2)")  # fmt: skip
     p.add_argument("--memory-mb", type=_positive_int, default=1024, metavar="M",
                    help="memory budget for decoding, including the compressed image (default 1024)")  # fmt: skip
-    p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
-                   help="inference backend (onnx = onnxruntime, usually faster)")  # fmt: skip
+    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                   help="inference backend: onnx (onnxruntime, models exported once to "
+                        "~/.cache/areoscan/onnx), torch, or auto = onnx when available (default)")  # fmt: skip
     p.add_argument("--screen-threshold", type=_probability, metavar="P",
                    help="flag tiles with p >= P (default: the screen model's card)")  # fmt: skip
     p.add_argument("--segment-threshold", type=_probability, metavar="P",

@@ -238,7 +238,9 @@ def segment_groups(
     try:
         for band in bands:
             f0, f1 = band.final
-            blend = _BandBlend(groups, Window(f0, 0, f1 - f0, width), store, carry, BLEND_SEGMENT_PX)
+            blend = _BandBlend(
+                groups, Window(f0, 0, f1 - f0, width), store, carry, BLEND_SEGMENT_PX
+            )
             t0 = time.perf_counter()
             carry = [_rows_below(c, f1) for c in carry if c[1].row + c[1].height > f1]
             stats.blend_s += time.perf_counter() - t0
@@ -372,7 +374,9 @@ class _BandBlend:
         self.next_carry = 0
         self.segments: dict[tuple[int, int], Blender] = {}
 
-    def add(self, gi: int, tile: Window, prob: np.ndarray, weight: np.ndarray | None = None) -> None:
+    def add(
+        self, gi: int, tile: Window, prob: np.ndarray, weight: np.ndarray | None = None
+    ) -> None:
         """Blend a tile into group ``gi``'s segments of the band's final rows it touches."""
         region = self.groups[gi].bbox.intersect(self.rows)
         if region is None or tile.intersect(region) is None:

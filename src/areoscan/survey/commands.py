@@ -112,7 +112,11 @@ def register(subparsers: Any) -> None:
         metavar="MB",
         help="decode memory budget per image (1024)",
     )
-    p.add_argument("--backend", choices=("torch", "onnx"), help="inference backend for the scan")
+    p.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnx"),
+        help="inference backend for the scan (default auto: onnx when available)",
+    )
     p.add_argument(
         "--dashboard-address",
         default=":8787",
