@@ -85,3 +85,28 @@ def test_tune_threshold_picks_the_best() -> None:
     t, iou = tune_threshold(targets, probs)
     assert 0.35 < t <= 0.45 and iou == 1.0
     assert labels_from_probs(probs, t).tolist() == [[[0, 1, 1, 0]]]
+
+
+def test_init_starts_from_another_models_weights(tmp_path) -> None:
+    from areoscan.models import ModelCard, save_model
+    from areoscan.models.segmenters import build_segmenter, segmenter_kwargs
+
+    kwargs = segmenter_kwargs("slim-unet", encoder="mobilenetv3_small_050")
+    torch.manual_seed(5)
+    source = build_segmenter("slim-unet", **{**kwargs, "classes": 1}).eval()
+    card = ModelCard(name="src-unet", task="segmentation", arch="slim-unet",
+                     classes=["background", "brain_coral"], tile_size=64, level=0,
+                     scale_m_per_px=0.25, threshold=0.5, positive_class="brain_coral",
+                     arch_kwargs={**kwargs, "classes": 1})  # fmt: skip
+    _, path = save_model(source, card, tmp_path / "src")
+    train, val = toy_set(8, 0), toy_set(8, 1)
+    cfg = SegTrainConfig(arch="slim-unet", arch_kwargs={"encoder": "mobilenetv3_small_050"},
+                         schedule="one", epochs=1, lr=1e-12, batch_size=8, augment=False,
+                         init=str(path))  # fmt: skip
+    model, hist = train_segmenter(train, val, cfg, progress=False, log=False)
+    assert hist["init"]["model"] == "src-unet"
+    assert hist["init"]["tensors_copied"] == hist["init"]["tensors_total"]
+    # lr ~0: every parameter is still the source's (BatchNorm running statistics aside)
+    mine = dict(model.named_parameters())
+    for name, value in source.named_parameters():
+        assert torch.allclose(mine[name], value, atol=1e-8), name

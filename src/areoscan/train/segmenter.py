@@ -39,6 +39,7 @@ class SegTrainConfig:
         threads: torch intra-op threads (the machine has 2 cores, shared).
         augment: flips / rotations / gamma / noise on the fly.
         max_minutes: stop early (after the current epoch) past this wall time.
+        init: start from this model's weights wherever names and shapes match (fine-tuning).
     """
 
     arch: str = "slim-unet"
@@ -53,6 +54,7 @@ class SegTrainConfig:
     threads: int = 2
     augment: bool = True
     max_minutes: float | None = None
+    init: str | None = None
 
     @property
     def n_outputs(self) -> int:
@@ -151,6 +153,11 @@ def train_segmenter(
     rng = np.random.default_rng(config.seed)
     n_classes = len(config.classes)
     model = build_segmenter(config.arch, **{**config.arch_kwargs, "classes": config.n_outputs})
+    init_info = None
+    if config.init:
+        from areoscan.train.classifier import init_from
+
+        init_info = init_from(model, config.init)
     model = model.to(memory_format=torch.channels_last)  # ~1.3x faster training on CPU
     loss_fn = make_loss(config.loss)
     history: list[dict[str, Any]] = []
@@ -225,6 +232,7 @@ def train_segmenter(
         "best_val_iou": round(best_iou, 4),
         "minutes": round((time.perf_counter() - start) / 60, 2),
         "stopped_early": stop,
+        "init": init_info,
     }
 
 

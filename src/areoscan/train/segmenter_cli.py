@@ -208,6 +208,8 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
         help="tile side for the tiles/s figure in the card (default 1024: the 1K×1K column)",
     )
     g.add_argument("--quiet", action="store_true", help="no progress bars")
+    g.add_argument("--init", metavar="MODEL",
+                   help="start from MODEL's weights where names and shapes match (fine-tuning)")  # fmt: skip
 
 
 def config_from_args(args: argparse.Namespace, arch: str, classes: list[str]) -> Any:
@@ -231,6 +233,7 @@ def config_from_args(args: argparse.Namespace, arch: str, classes: list[str]) ->
         seed=args.seed,
         threads=args.threads,
         max_minutes=args.max_minutes,
+        init=getattr(args, "init", None),
     )
 
 
