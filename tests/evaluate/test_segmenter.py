@@ -17,6 +17,7 @@ from areoscan.evaluate.segmenter import (
     markdown_table,
     metrics_from_confusion,
     per_class_table,
+    seen_landmark_observations,
     table_row,
     tiles_per_second,
 )
@@ -108,6 +109,15 @@ def test_coral_and_landmark_shares(tmp_path: Path) -> None:
         "mean_share": 0.0,
         "max_share": 0.0,
     }
+    # held-out evaluation: observations the card lists as trained on are left out
+    assert list(landmark_shares(_predictor(), lm, exclude={"A"})) == ["other"]
+    assert list(landmark_shares(_predictor(), lm, observations={"A"})) == ["crater"]
+    card = ModelCard(name="m", task="segmentation", arch="x", classes=["background", "brain_coral"],
+                     tile_size=64,
+                     training={"data": {"train": {"landmark_observations": ["A"]},
+                                        "val": {"landmark_observations": ["C"]},
+                                        "test": {"landmark_observations": ["B"]}}})  # fmt: skip
+    assert seen_landmark_observations(card) == {"A", "C"}
 
 
 def test_tiles_per_second_and_markdown() -> None:

@@ -75,17 +75,41 @@ def _write_landmarks(root: Path) -> None:
     (root / "manifest.csv").write_text("\n".join(rows) + "\n")
 
 
-def test_landmark_tiles_are_all_background(tmp_path: Path) -> None:
+def test_landmark_tiles_are_all_background_and_resized_not_padded(tmp_path: Path) -> None:
     _write_landmarks(tmp_path)
     s = landmark_background_tiles(tmp_path, 32)
     assert len(s) == 4 and s.images.shape == (4, 32, 32)
-    assert set(np.unique(s.targets)) == {0, IGNORE_INDEX}  # padding is ignored, tile is background
+    # the whole tile is image (no zero-padded border the model could key on) and background
+    assert (s.images > 0).all() and (s.targets == 0).all()
     assert s.sources == ["landmark:other", "landmark:other", "landmark:crater", "landmark:crater"]
     assert s.observations == ["A", "B", "C", "C"]
-    assert len(landmark_background_tiles(tmp_path, 32, variants=("orig", "r90"))) == 8
     assert len(landmark_background_tiles(tmp_path, 32, limit_per_class=1)) == 2
-    with pytest.raises(DataError, match="manifest"):
+    with pytest.raises(DataError, match="not a HiRISE landmark set"):
         landmark_background_tiles(tmp_path / "nope", 32)
+
+
+def test_landmark_v1_folders_are_read_with_v3_class_names(tmp_path: Path) -> None:
+    from PIL import Image
+
+    (tmp_path / "images").mkdir()
+    img = np.full((20, 24), 90, np.uint8)
+    img[:, :4] = 0  # no data: ignored in the loss
+    lines = []
+    for name, cid in [
+        ("ESP_011386_2065_RED-0002.png", 0),
+        ("ESP_011386_2065_RED-0004.png", 6),
+        ("PSP_001_2000_RED-0001.png", 3),
+    ]:  # fmt: skip  (PNG: exact zeros)
+        Image.fromarray(img).save(tmp_path / "images" / name)
+        lines.append(f"{name} {cid}")
+    (tmp_path / "labels.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "classmap.csv").write_text(
+        "0,other\n1,crater\n2,dark_dune\n3,streak\n4,bright_dune\n5,impact\n6,edge\n"
+    )
+    s = landmark_background_tiles(tmp_path, 32)
+    assert s.sources == ["landmark:other", "landmark:slope streak"]  # 'edge' is dropped
+    assert s.observations == ["ESP_011386_2065", "PSP_001_2000"]
+    assert (s.targets[:, :, :4] == IGNORE_INDEX).all() and (s.targets[:, :, 8:] == 0).all()
 
 
 def test_split_by_observation_never_splits_an_observation() -> None:

@@ -131,32 +131,38 @@ def coral_tile_shares(
 
 
 def landmark_shares(
-    predictor: Any, root: str | Path, observations: set[str] | None = None
+    predictor: Any,
+    root: str | Path,
+    observations: set[str] | None = None,
+    exclude: set[str] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Per landmark class, the mean and max share of pixels marked brain coral (original tiles).
 
-    Tiles are used at their own (browse) scale; ``observations`` restricts them (e.g. test split).
+    ``root``: a hirise-landmarks-v3 or -v1 folder. Tiles are used at their own (browse) scale;
+    ``observations`` keeps only those observations, ``exclude`` leaves these out (e.g. the ones
+    the model was trained or validated on).
     """
-    import csv
+    from areoscan.train.seg_samples import landmark_rows, load_gray
 
-    from areoscan.train.seg_samples import load_gray
-
-    root = Path(root)
-    manifest = root / "manifest.csv"
-    if not manifest.is_file():
-        raise DataError(f"{manifest}: landmark manifest not found (expected hirise-landmarks-v3)")
-    with open(manifest, newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["variant"] == "orig"]
+    rows = landmark_rows(root)
     if observations is not None:
-        rows = [r for r in rows if r["source_image"] in observations]
+        rows = [r for r in rows if r[2] in observations]
+    if exclude:
+        rows = [r for r in rows if r[2] not in exclude]
     shares: dict[str, list[float]] = {}
-    for r in rows:
-        img = np.clip(load_gray(root / "images" / r["file"]), 1e-3, 1.0)
-        shares.setdefault(r["class_name"], []).append(positive_share(predictor, img))
+    for path, cls, _ in rows:
+        img = np.clip(load_gray(path), 1e-3, 1.0)
+        shares.setdefault(cls, []).append(positive_share(predictor, img))
     return {
         k: {"tiles": len(v), "mean_share": float(np.mean(v)), "max_share": float(np.max(v))}
         for k, v in sorted(shares.items())
     }
+
+
+def seen_landmark_observations(card: Any) -> set[str]:
+    """Landmark observations a segmenter's card says it was trained or validated on."""
+    data = (card.training or {}).get("data", {})
+    return {o for k in ("train", "val") for o in data.get(k, {}).get("landmark_observations", [])}
 
 
 TABLE_COLUMNS = (

@@ -77,7 +77,11 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--coral-upsample", type=int, default=3, help="upsampling of the coral tiles (default 3)"
     )
-    p.add_argument("--landmarks", type=Path, metavar="DIR", help="hirise-landmarks-v3 folder")
+    p.add_argument("--landmarks", type=Path, metavar="DIR",
+                   help="hirise-landmarks-v3 or -v1 folder (observations in the card's training "
+                        "or validation split are left out)")  # fmt: skip
+    p.add_argument("--all-landmark-tiles", action="store_true",
+                   help="also use landmark tiles of observations the model was trained on")  # fmt: skip
     p.add_argument(
         "--speed-size",
         type=int,
@@ -101,6 +105,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         landmark_shares,
         markdown_table,
         per_class_table,
+        seen_landmark_observations,
         table_row,
         tiles_per_second,
     )
@@ -168,9 +173,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
             )
         )
     if args.landmarks:
-        lm = landmark_shares(pred, args.landmarks)
+        seen = set() if args.all_landmark_tiles else seen_landmark_observations(card)
+        lm = landmark_shares(pred, args.landmarks, exclude=seen)
         report["landmarks"] = lm
-        print("\nreal landmark tiles (should be near 0):")
+        report["landmark_observations_left_out"] = sorted(seen)
+        left = (
+            f", leaving out the {len(seen)} observations the model was trained or validated on"
+            if seen
+            else ""
+        )
+        print(f"\nreal landmark tiles (should be near 0){left}:")
         print(
             markdown_table(
                 ["class", "tiles", "mean share marked coral", "max share"],

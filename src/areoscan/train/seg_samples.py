@@ -73,6 +73,14 @@ class SegSet:
             "tiles_per_source": sources,
             "pixel_share": [round(float(c) / max(valid, 1), 4) for c in counts[:n_classes]],
             "ignored_share": round(float(counts[IGNORE_INDEX]) / max(counts.sum(), 1), 4),
+            # real landmark observations (the scenes are synthetic): held-out evaluations skip them
+            "landmark_observations": sorted(
+                {
+                    o
+                    for o, src in zip(self.observations, self.sources, strict=True)
+                    if src.startswith("landmark:")
+                }  # fmt: skip
+            ),
         }
 
 
@@ -243,44 +251,76 @@ def fit_tile(image: np.ndarray, tile: int) -> tuple[np.ndarray, np.ndarray]:
     return out, valid
 
 
+def landmark_rows(root: str | Path) -> list[tuple[Path, str, str]]:
+    """``(image path, class, observation)`` of the original tiles of a HiRISE landmark set.
+
+    v3 (``manifest.csv``: ``variant == orig``, observation = ``source_image``) or v1
+    (``labels.txt`` + ``classmap.csv``: classes renamed to v3 names, ``edge`` dropped, observation
+    = the first three ``_`` fields of the file name).
+    """
+    from areoscan.train.samples import V1_TO_V3, _classmap
+
+    root = Path(root)
+    if (root / "manifest.csv").is_file():
+        with open(root / "manifest.csv", newline="") as fh:
+            return [
+                (root / "images" / r["file"], r["class_name"], r["source_image"])
+                for r in csv.DictReader(fh)
+                if r["variant"] == "orig"
+            ]
+    if (root / "labels.txt").is_file() and (root / "classmap.csv").is_file():
+        names = _classmap(root / "classmap.csv")
+        out = []
+        for line in (root / "labels.txt").read_text().split("\n"):
+            parts = line.split()
+            if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) >= len(names):
+                continue
+            cls = V1_TO_V3.get(names[int(parts[1])], names[int(parts[1])])
+            if cls:
+                out.append((root / "images" / parts[0], cls, "_".join(parts[0].split("_")[:3])))
+        return out
+    raise DataError(
+        f"{root}: not a HiRISE landmark set (expected manifest.csv (v3) or labels.txt + "
+        "classmap.csv (v1))"
+    )
+
+
 def landmark_background_tiles(
     root: str | Path,
     tile: int,
     *,
-    variants: Sequence[str] = ("orig",),
     limit_per_class: int | None = None,
     seed: int = 0,
 ) -> SegSet:
     """Real HiRISE landmark tiles (every class) as all-background targets.
 
-    ``root`` is a hirise-landmarks-v3 folder (``manifest.csv`` + ``images/``). Tiles are
-    zero-padded or cropped to ``tile``; padding is no data (255 in the target, 0 in the image, so
-    the model's tile normalisation leaves it out). Observation = ``source_image``; the source is
-    ``landmark:<class>`` so per-class false-positive rates can be reported.
+    ``root`` is a hirise-landmarks-v3 or -v1 folder (:func:`landmark_rows`). Each tile is resized
+    to ``tile`` × ``tile`` (bilinear), never zero-padded: a padded border would be a shortcut (the
+    U-Net learnt "no-data border → background": 0.000 of padded training tiles marked coral but
+    0.150 of the same tiles unpadded). Pixels that are 0 in the image (no data) are ignored in the
+    loss. Observation = the HiRISE observation; the source is ``landmark:<class>`` so per-class
+    false-positive rates can be reported.
     """
-    root = Path(root)
-    manifest = root / "manifest.csv"
-    if not manifest.is_file():
-        raise DataError(f"{manifest}: landmark manifest not found (expected hirise-landmarks-v3)")
-    with open(manifest, newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["variant"] in variants]
+    from areoscan.models.classify import resize_tile
+
+    rows = landmark_rows(root)
     rng = np.random.default_rng(seed)
     if limit_per_class is not None:
         keep = []
-        for cls in sorted({r["class_name"] for r in rows}):
-            of = [r for r in rows if r["class_name"] == cls]
+        for cls in sorted({r[1] for r in rows}):
+            of = [r for r in rows if r[1] == cls]
             if len(of) > limit_per_class:
                 of = [of[i] for i in sorted(rng.choice(len(of), limit_per_class, replace=False))]
             keep.extend(of)
         rows = keep
     images, targets, obs, srcs, names = [], [], [], [], []
-    for r in rows:
-        img, valid = fit_tile(load_gray(root / "images" / r["file"]), tile)
+    for path, cls, observation in rows:
+        img = resize_tile(load_gray(path), tile, "bilinear")
         images.append(img)
-        targets.append(np.where(valid, 0, IGNORE_INDEX).astype(np.uint8))
-        obs.append(r["source_image"])
-        srcs.append(f"landmark:{r['class_name']}")
-        names.append(r["file"])
+        targets.append(np.where(img > 0, 0, IGNORE_INDEX).astype(np.uint8))
+        obs.append(observation)
+        srcs.append(f"landmark:{cls}")
+        names.append(path.name)
     n = len(images)
     return SegSet(
         np.stack(images) if n else np.zeros((0, tile, tile), np.float32),

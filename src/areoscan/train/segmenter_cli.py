@@ -78,14 +78,16 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         "--landmarks",
         type=Path,
         metavar="DIR",
-        help="hirise-landmarks-v3 folder: real tiles of every class as all-background targets",
+        action="append",
+        help="hirise-landmarks-v3 or -v1 folder (repeatable): real tiles of every class as "
+        "all-background targets",
     )
     g.add_argument(
         "--landmark-limit",
         type=int,
         default=None,
         metavar="N",
-        help="at most N landmark tiles per class (default: all 'orig' tiles)",
+        help="at most N landmark tiles per class and folder (default: all original tiles)",
     )
     g.add_argument(
         "--target",
@@ -151,12 +153,13 @@ def load_data(args: argparse.Namespace) -> tuple[list[str], Any, dict[str, Any]]
             raise DataError(
                 "--landmarks adds all-background tiles, which only a binary target can use"
             )
-        parts.append(
-            landmark_background_tiles(
-                args.landmarks, args.tile, limit_per_class=args.landmark_limit, seed=args.synth_seed
+        for root in args.landmarks:
+            parts.append(
+                landmark_background_tiles(
+                    root, args.tile, limit_per_class=args.landmark_limit, seed=args.synth_seed
+                )
             )
-        )
-        note["landmarks"] = str(args.landmarks)
+        note["landmarks"] = [str(r) for r in args.landmarks]
     return classes, concat(parts), note
 
 
