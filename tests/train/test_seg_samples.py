@@ -225,3 +225,22 @@ def test_synthesize_scenes_names_and_reuse(tmp_path: Path) -> None:
     assert paths[0].stat().st_mtime_ns == stamp  # reused, not regenerated
     data = scenes_dataset([tmp_path], [0], 64)
     assert len(data) >= 1 and set(data.observations) == {"SYN_000007_025_AZ120_IN30"}
+
+
+def test_real_coral_tiles_are_all_coral_crops_and_held_out_ones_are_left_out(
+    tmp_path: Path,
+) -> None:
+    from PIL import Image
+
+    from areoscan.train.seg_samples import real_coral_tiles
+
+    rng = np.random.default_rng(1)
+    for name in ("bc_tile_r0c0.png", "bc_tile_r0c4.png", "bc_tile_r1c1.png"):
+        Image.fromarray(rng.integers(1, 255, (20, 22), dtype=np.uint8)).save(tmp_path / name)
+    s = real_coral_tiles(tmp_path, 32, upsample=3, exclude=r"r[01]c[45]", repeat=2)
+    assert len(s) == 2 * 9 * 2  # two files, a 3 x 3 grid of crops, each listed twice
+    assert s.images.shape == (36, 32, 32) and (s.targets == 1).all()
+    assert set(s.observations) == {"coral:bc_tile_r0c0", "coral:bc_tile_r1c1"}
+    assert s.sources == ["real-coral"] * 36
+    with pytest.raises(DataError, match="no PNG"):
+        real_coral_tiles(tmp_path, 32, exclude=".")

@@ -331,6 +331,52 @@ def landmark_background_tiles(
     )
 
 
+def real_coral_tiles(
+    folder: str | Path,
+    tile: int,
+    *,
+    upsample: int = 3,
+    exclude: str | None = None,
+    repeat: int = 1,
+) -> SegSet:
+    """Real brain-coral tiles (PNG, wholly coral) as all-coral targets: the real positives.
+
+    Each image is upsampled ``upsample``× (bicubic; the 12 tiles of ../shared/data are 0.25 m/px
+    imagery reduced ≈3×) and cut into a 3 × 3 grid of overlapping ``tile`` crops, each listed
+    ``repeat`` times (sampling weight; augmentation makes the copies differ). ``exclude``: a regex;
+    matching files are left out (held out for evaluation). Observation = the file.
+    """
+    import re
+
+    from PIL import Image
+
+    files = sorted(Path(folder).glob("*.png"))
+    if exclude:
+        files = [f for f in files if not re.search(exclude, f.name)]
+    if not files:
+        raise DataError(f"{folder}: no PNG brain-coral tiles to train on")
+    images, obs, names = [], [], []
+    for f in files:
+        img = load_gray(f)
+        pil = Image.fromarray(img, mode="F")
+        big = np.clip(
+            np.asarray(pil.resize((pil.width * upsample, pil.height * upsample),
+                                  Image.Resampling.BICUBIC), np.float32), 1e-3, 1.0)  # fmt: skip
+        if min(big.shape) < tile:
+            big = fit_tile(big, tile)[0]
+        for r in np.linspace(0, big.shape[0] - tile, 3).astype(int):
+            for c in np.linspace(0, big.shape[1] - tile, 3).astype(int):
+                for _ in range(repeat):
+                    images.append(big[r : r + tile, c : c + tile])
+                    obs.append(f"coral:{f.stem}")
+                    names.append(f"{f.name}@{r},{c}")
+    stack = np.stack(images)
+    return SegSet(
+        stack, np.where(stack > 0, 1, IGNORE_INDEX).astype(np.uint8), obs,
+        ["real-coral"] * len(images), names,
+    )  # fmt: skip
+
+
 def split_by_observation(
     observations: Sequence[str],
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),

@@ -90,6 +90,21 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         help="at most N landmark tiles per class and folder (default: all original tiles)",
     )
     g.add_argument(
+        "--coral-tiles",
+        type=Path,
+        metavar="DIR",
+        help="real brain-coral PNG tiles (wholly coral; upsampled x3, 9 crops each) as all-coral "
+        "targets",
+    )
+    g.add_argument(
+        "--coral-exclude",
+        metavar="REGEX",
+        help="leave coral tiles whose file name matches out of training (held out for evaluation)",
+    )
+    g.add_argument(
+        "--coral-repeat", type=int, default=1, metavar="K", help="list each coral crop K times"
+    )
+    g.add_argument(
         "--target",
         choices=("binary", "terrain"),
         default="binary",
@@ -110,6 +125,7 @@ def load_data(args: argparse.Namespace) -> tuple[list[str], Any, dict[str, Any]]
         class_setup,
         concat,
         landmark_background_tiles,
+        real_coral_tiles,
         scenes_dataset,
         synthesize_scenes,
     )
@@ -160,6 +176,21 @@ def load_data(args: argparse.Namespace) -> tuple[list[str], Any, dict[str, Any]]
                 )
             )
         note["landmarks"] = [str(r) for r in args.landmarks]
+    if getattr(args, "coral_tiles", None) is not None:
+        if args.target != "binary":
+            raise DataError(
+                "--coral-tiles adds all-coral tiles, which only a binary target can use"
+            )
+        parts.append(
+            real_coral_tiles(
+                args.coral_tiles, args.tile, exclude=args.coral_exclude, repeat=args.coral_repeat
+            )
+        )
+        note["coral_tiles"] = {
+            "folder": str(args.coral_tiles),
+            "excluded": args.coral_exclude,
+            "repeat": args.coral_repeat,
+        }
     return classes, concat(parts), note
 
 
