@@ -110,24 +110,12 @@ def coral_tile_shares(
 
     Tiles are upsampled ``upsample``× (bicubic) to the 0.25 m/px training scale first.
     """
-    from PIL import Image
-
-    from areoscan.train.seg_samples import load_gray
+    from areoscan.train.seg_samples import load_gray, upsample_tile
 
     files = sorted(Path(folder).glob("*.png"))
     if not files:
         raise DataError(f"{folder}: no PNG brain-coral tiles found")
-    out = {}
-    for f in files:
-        img = load_gray(f)
-        if upsample != 1:
-            pil = Image.fromarray(img, mode="F")
-            img = np.asarray(
-                pil.resize((pil.width * upsample, pil.height * upsample), Image.Resampling.BICUBIC),
-                np.float32,
-            )
-        out[f.name] = positive_share(predictor, np.clip(img, 1e-3, 1.0))
-    return out
+    return {f.name: positive_share(predictor, upsample_tile(load_gray(f), upsample)) for f in files}
 
 
 def landmark_shares(

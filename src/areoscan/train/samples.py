@@ -213,15 +213,18 @@ def from_landmarks_v3(root: Path, size: int, resize: str = "area") -> SampleSet:
     )
 
 
-def from_landmarks_v1(root: Path, size: int, resize: str = "area") -> SampleSet:
-    """HiRISE landmarks v1 with classes renamed to v3 names; ``edge`` tiles are dropped."""
+def landmark_v1_rows(root: Path) -> list[tuple[Path, str, str]]:
+    """``(image path, v3 class name, observation)`` per tile of a landmarks v1 folder.
+
+    Classes are renamed to v3 names and ``edge`` tiles dropped; the observation is the first three
+    ``_`` fields of the file name (e.g. ``ESP_011386_2065``).
+    """
     v1_names = _classmap(root / "classmap.csv")
-    classes = [c for c in dict.fromkeys(V1_TO_V3.get(n, n) for n in v1_names) if c]
-    tiles, labels, groups, keys = [], [], [], []
     try:
         lines = (root / "labels.txt").read_text().split("\n")
     except OSError as exc:
         raise DataError(f"{root / 'labels.txt'}: cannot read ({exc.strerror})") from None
+    rows = []
     for line in lines:
         parts = line.split()
         if not parts:
@@ -231,12 +234,21 @@ def from_landmarks_v1(root: Path, size: int, resize: str = "area") -> SampleSet:
                 f"{root / 'labels.txt'}: bad line {line!r}; expected '<file> <class id>'"
             )
         name = V1_TO_V3.get(v1_names[int(parts[1])], v1_names[int(parts[1])])
-        if name is None:
-            continue
-        tiles.append(resize_tile(read_tile(root / "images" / parts[0]), size, resize))
+        if name:
+            rows.append((root / "images" / parts[0], name, "_".join(parts[0].split("_")[:3])))
+    return rows
+
+
+def from_landmarks_v1(root: Path, size: int, resize: str = "area") -> SampleSet:
+    """HiRISE landmarks v1 with classes renamed to v3 names; ``edge`` tiles are dropped."""
+    v1_names = _classmap(root / "classmap.csv")
+    classes = [c for c in dict.fromkeys(V1_TO_V3.get(n, n) for n in v1_names) if c]
+    tiles, labels, groups, keys = [], [], [], []
+    for path, name, group in landmark_v1_rows(root):
+        tiles.append(resize_tile(read_tile(path), size, resize))
         labels.append(classes.index(name))
-        groups.append("_".join(parts[0].split("_")[:3]))
-        keys.append(f"v1/{Path(parts[0]).stem}")
+        groups.append(group)
+        keys.append(f"v1/{path.stem}")
     n = len(labels)
     return SampleSet(
         _stack(tiles, size),

@@ -258,7 +258,7 @@ def landmark_rows(root: str | Path) -> list[tuple[Path, str, str]]:
     (``labels.txt`` + ``classmap.csv``: classes renamed to v3 names, ``edge`` dropped, observation
     = the first three ``_`` fields of the file name).
     """
-    from areoscan.train.samples import V1_TO_V3, _classmap
+    from areoscan.train.samples import landmark_v1_rows
 
     root = Path(root)
     if (root / "manifest.csv").is_file():
@@ -269,16 +269,7 @@ def landmark_rows(root: str | Path) -> list[tuple[Path, str, str]]:
                 if r["variant"] == "orig"
             ]
     if (root / "labels.txt").is_file() and (root / "classmap.csv").is_file():
-        names = _classmap(root / "classmap.csv")
-        out = []
-        for line in (root / "labels.txt").read_text().split("\n"):
-            parts = line.split()
-            if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) >= len(names):
-                continue
-            cls = V1_TO_V3.get(names[int(parts[1])], names[int(parts[1])])
-            if cls:
-                out.append((root / "images" / parts[0], cls, "_".join(parts[0].split("_")[:3])))
-        return out
+        return landmark_v1_rows(root)
     raise DataError(
         f"{root}: not a HiRISE landmark set (expected manifest.csv (v3) or labels.txt + "
         "classmap.csv (v1))"
@@ -331,6 +322,20 @@ def landmark_background_tiles(
     )
 
 
+def upsample_tile(image: np.ndarray, factor: int) -> np.ndarray:
+    """``image`` enlarged ``factor``× (bicubic), clipped to [1e-3, 1] so no pixel reads as no data.
+
+    Use it for the real brain-coral tiles, 0.25 m/px imagery reduced ≈3× (training and evaluation).
+    """
+    from PIL import Image
+
+    if factor != 1:
+        pil = Image.fromarray(np.asarray(image, np.float32), mode="F")
+        size = (pil.width * factor, pil.height * factor)
+        image = np.asarray(pil.resize(size, Image.Resampling.BICUBIC), np.float32)
+    return np.clip(image, 1e-3, 1.0)
+
+
 def real_coral_tiles(
     folder: str | Path,
     tile: int,
@@ -348,8 +353,6 @@ def real_coral_tiles(
     """
     import re
 
-    from PIL import Image
-
     files = sorted(Path(folder).glob("*.png"))
     if exclude:
         files = [f for f in files if not re.search(exclude, f.name)]
@@ -357,11 +360,7 @@ def real_coral_tiles(
         raise DataError(f"{folder}: no PNG brain-coral tiles to train on")
     images, obs, names = [], [], []
     for f in files:
-        img = load_gray(f)
-        pil = Image.fromarray(img, mode="F")
-        big = np.clip(
-            np.asarray(pil.resize((pil.width * upsample, pil.height * upsample),
-                                  Image.Resampling.BICUBIC), np.float32), 1e-3, 1.0)  # fmt: skip
+        big = upsample_tile(load_gray(f), upsample)
         if min(big.shape) < tile:
             big = fit_tile(big, tile)[0]
         for r in np.linspace(0, big.shape[0] - tile, 3).astype(int):
