@@ -118,6 +118,8 @@ def test_coral_and_landmark_shares(tmp_path: Path) -> None:
                                         "val": {"landmark_observations": ["C"]},
                                         "test": {"landmark_observations": ["B"]}}})  # fmt: skip
     assert seen_landmark_observations(card) == {"A", "C"}
+    card.training["init_landmark_observations"] = ["D"]  # a fine-tune: its start model saw D
+    assert seen_landmark_observations(card) == {"A", "C", "D"}
 
 
 def test_tiles_per_second_and_markdown() -> None:

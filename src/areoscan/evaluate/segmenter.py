@@ -148,9 +148,12 @@ def landmark_shares(
 
 
 def seen_landmark_observations(card: Any) -> set[str]:
-    """Landmark observations a segmenter's card says it was trained or validated on."""
-    data = (card.training or {}).get("data", {})
-    return {o for k in ("train", "val") for o in data.get(k, {}).get("landmark_observations", [])}
+    """Landmark observations a segmenter's card says it (or the model it was fine-tuned from) was
+    trained or validated on."""
+    training = card.training or {}
+    data = training.get("data", {})
+    seen = {o for k in ("train", "val") for o in data.get(k, {}).get("landmark_observations", [])}
+    return seen | set(training.get("init_landmark_observations", []))
 
 
 TABLE_COLUMNS = (

@@ -274,6 +274,14 @@ def fit_and_save(
 
     model, hist = train_segmenter(splits["train"], splits["val"], config, progress=progress)
     n_classes = len(config.classes)
+    inherited: dict[str, Any] = {}
+    if config.init:  # a fine-tune has also seen what its starting model was trained on
+        from areoscan.evaluate.segmenter import seen_landmark_observations
+        from areoscan.models.registry import load_card
+
+        inherited["init_landmark_observations"] = sorted(
+            seen_landmark_observations(load_card(config.init))
+        )
     binary = n_classes == 2
     card = ModelCard(
         name=name,
@@ -299,6 +307,7 @@ def fit_and_save(
             "command": command,
             "data": {k: v.summary(n_classes) for k, v in splits.items()},
             **(data_note or {}),
+            **inherited,
             "history": hist,
         },
         training_manifest_sha256=sha256_lines(splits["train"].manifest()),
