@@ -15,6 +15,7 @@ pixels whose input is no data are marked as such.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -370,8 +371,7 @@ class _BandBlend:
     def __init__(self, groups: list[Any], rows: Window, store: GroupStore, carry: list[_Part],
                  seg_px: int = 2048) -> None:  # fmt: skip
         self.groups, self.rows, self.store, self.seg_px = groups, rows, store, seg_px
-        self.carry = sorted(carry, key=lambda c: c[1].col)
-        self.next_carry = 0
+        self.carry = deque(sorted(carry, key=lambda c: c[1].col))  # popped (freed) once added
         self.segments: dict[tuple[int, int], Blender] = {}
 
     def add(
@@ -394,11 +394,8 @@ class _BandBlend:
     def flush(self, col: int | None) -> None:
         """Finish every segment ending at or left of level column ``col`` (None: all of them)."""
         edge = np.inf if col is None else col
-        while self.next_carry < len(self.carry) and self.carry[self.next_carry][1].col < edge:
-            gi, tile, prob, weight = self.carry[self.next_carry]
-            self.add(gi, tile, prob, weight)
-            self.carry[self.next_carry] = None  # type: ignore[call-overload]  # freed once added
-            self.next_carry += 1
+        while self.carry and self.carry[0][1].col < edge:
+            self.add(*self.carry.popleft())
         for key in sorted(self.segments):
             blender = self.segments[key]
             if blender.region.col + blender.region.width <= edge:
