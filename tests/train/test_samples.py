@@ -5,6 +5,7 @@ from PIL import Image
 from areoscan.errors import DataError
 from areoscan.models.classify import read_tile, resize_tile
 from areoscan.train.samples import (
+    assign_groups,
     concat,
     from_landmarks_v1,
     from_landmarks_v3,
@@ -46,6 +47,25 @@ def test_rare_class_reaches_every_split():
     s = SampleSet(np.zeros((30, 4, 4), np.float32), labels, ["a", "b"], groups, groups)
     parts = split_by_group(s, (0.5, 0.25, 0.25), seed=0)
     assert all((labels[p] == 1).any() for p in parts)
+
+
+def test_k_fold_parts_hold_whole_groups_and_spread_a_rare_class():
+    from areoscan.train.samples import SampleSet
+
+    groups = [f"g{i // 3}" for i in range(60)]  # 20 groups of 3 tiles
+    labels = np.array([1 if i < 12 else 0 for i in range(60)])  # 4 groups hold the rare class
+    s = SampleSet(np.zeros((60, 4, 4), np.float32), labels, ["a", "b"], groups, groups)
+    part = assign_groups(s, [0.25] * 4, seed=1)
+    assert set(part.tolist()) == {0, 1, 2, 3}
+    for g in set(groups):  # a group never straddles two folds
+        assert len({part[i] for i in range(60) if groups[i] == g}) == 1
+    assert all((labels[part == k] == 1).any() for k in range(4))
+    assert np.array_equal(part, assign_groups(s, [0.25] * 4, seed=1))
+    # the three-part split is the same assignment
+    tr, va, te = split_by_group(s, (0.5, 0.25, 0.25), seed=0, test_variants=None)
+    three = assign_groups(s, (0.5, 0.25, 0.25), seed=0)
+    assert np.array_equal(tr, np.flatnonzero(three == 0))
+    assert np.array_equal(te, np.flatnonzero(three == 2))
 
 
 def test_v1_maps_classes_and_drops_edge(tmp_path):

@@ -323,18 +323,14 @@ def _classmap(path: Path) -> list[str]:
     return [names[i] for i in range(len(names))]
 
 
-def split_by_group(
-    samples: SampleSet,
-    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
-    seed: int = 0,
-    test_variants: Sequence[str] | None = TEST_OK_VARIANTS,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(train, val, test) index arrays; whole groups go to one split, stratified by class.
+def assign_groups(samples: SampleSet, fractions: Sequence[float], seed: int = 0) -> np.ndarray:
+    """Part index (0 .. len(fractions) - 1) of every sample; whole groups go to one part,
+    stratified by class. Use it for K-fold cross-validation by observation (K equal fractions);
+    :func:`split_by_group` is the three-part (train, val, test) case.
 
     Groups are visited rarest-class first, biggest first (seeded shuffle among equals), and each
-    goes to the split with the most room left for the group's classes, so rare classes reach every
-    split when they span enough groups. Test keeps only ``test_variants`` (brightness-augmented
-    copies are training material, not test material); dropped test tiles are not reused.
+    goes to the part with the most room left for the group's classes, so rare classes reach every
+    part when they span enough groups.
     """
     rng = np.random.default_rng(seed)
     n_cls = len(samples.classes)
@@ -348,16 +344,30 @@ def split_by_group(
     rare = {g: min(np.flatnonzero(comp[g]), key=lambda c: totals[c]) for g in names}
     # rarest class first; within it, biggest groups first (bin packing: big pieces first)
     names.sort(key=lambda g: (totals[rare[g]], -comp[g][rare[g]]))
-    target = np.array(fractions, dtype=np.float64)[:, None] * totals[None, :]
+    frac = np.asarray(fractions, dtype=np.float64)
+    target = frac[:, None] * totals[None, :]
     have = np.zeros_like(target)
     assign: dict[str, int] = {}
     for g in names:
-        # unfilled share of each split's target, averaged over this group's classes
+        # unfilled share of each part's target, averaged over this group's classes
         room = ((target - have) / np.maximum(target, 1e-9) * (comp[g] > 0)).sum(axis=1)
-        s = int(np.argmax(room + 1e-9 * np.array(fractions)))
+        s = int(np.argmax(room + 1e-9 * frac))
         assign[g] = s
         have[s] += comp[g]
-    split = np.array([assign[g] for g in samples.groups])
+    return np.array([assign[g] for g in samples.groups], dtype=np.int64)
+
+
+def split_by_group(
+    samples: SampleSet,
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+    test_variants: Sequence[str] | None = TEST_OK_VARIANTS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) index arrays from :func:`assign_groups`. Test keeps only
+    ``test_variants`` (brightness-augmented copies are training material, not test material);
+    dropped test tiles are not reused.
+    """
+    split = assign_groups(samples, fractions, seed)
     idx = [np.flatnonzero(split == s) for s in range(3)]
     if test_variants is not None:
         keep = np.array([samples.variants[i] in test_variants for i in idx[2]], dtype=bool)

@@ -1,0 +1,169 @@
+"""K-fold cross-validation by observation of a classifier training command.
+
+Use it when a fixed held-out split is too small to say anything about rare classes (the HiRISE
+landmarks have 2 impact-ejecta tiles and 3 spider observations in all): every observation is held
+out exactly once, and the confusion matrices of the K held-out folds are pooled, so every tile of
+every class is counted once, by a model that never saw its observation.
+
+Run (training arguments after ``--``, without ``--out``, ``--test-pattern`` or ``--fractions``)::
+
+    .venv/bin/python benchmarks/cv_classifier.py --folds 4 --jobs 2 --out /tmp/cv -- \
+        --name hirise-landmarks --data ../shared/data/hirise-landmarks-v3 \
+        --data ../shared/data/hirise-landmarks-v1 --init MODEL --norm fixed --size 128 --epochs 22 --tta 8
+
+Folds are whole observations, stratified by class (``samples.assign_groups``, rare classes
+first). Fold k trains with ``--test-pattern`` = fold k's observations and ``--fractions
+0.85,0.15,0`` (the other observations split into training and validation), ``--threads 1``, up to
+``--jobs`` folds at a time; then ``areoscan evaluate classifier`` on the same ``--data`` scores
+the held-out fold (tiles of training/validation observations are left out by the model card).
+Finished folds are reused, so an interrupted run resumes. Prints the pooled table, the
+majority-class baseline and the per-fold spread; ``--json`` writes everything. The keys of the
+data must contain the observation id (true for the landmark sets and HiRISE-named tiles).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _data_specs(train_args: list[str]) -> list[str]:
+    specs = [train_args[i + 1] for i, a in enumerate(train_args[:-1]) if a == "--data"]
+    specs += [a.split("=", 1)[1] for a in train_args if a.startswith("--data=")]
+    if not specs:
+        sys.exit("cv_classifier: the training arguments after -- need at least one --data SPEC")
+    return specs
+
+
+def _name(train_args: list[str]) -> str:
+    for i, a in enumerate(train_args[:-1]):
+        if a == "--name":
+            return train_args[i + 1]
+    return "classifier"
+
+
+def fold_groups(specs: list[str], folds: int, seed: int) -> list[list[str]]:
+    """Observation ids of each fold, stratified by class (rare classes spread first)."""
+    from areoscan.train.samples import assign_groups, concat, load_source
+
+    samples = concat([load_source(s, 32, "area", 0, 1.0, 0) for s in specs])
+    part = assign_groups(samples, [1.0 / folds] * folds, seed)
+    groups = np.array(samples.groups)
+    return [sorted(set(groups[part == k].tolist())) for k in range(folds)]
+
+
+def _run_all(cmds: list[tuple[list[str], Path]], jobs: int) -> None:
+    """Run commands, ``jobs`` at a time; each writes its output to its log file."""
+    running: list[tuple[subprocess.Popen[bytes], Path]] = []
+    queue = list(cmds)
+    while queue or running:
+        while queue and len(running) < jobs:
+            cmd, log = queue.pop(0)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "wb") as fh:
+                running.append((subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT), log))
+        time.sleep(2)
+        still = []
+        for proc, log in running:
+            rc = proc.poll()
+            if rc is None:
+                still.append((proc, log))
+            elif rc != 0:
+                sys.exit(f"cv_classifier: a fold failed (exit {rc}); see {log}")
+        running = still
+
+
+def pooled(results: list[dict]) -> dict:
+    """Scores of the summed confusion matrices of the folds."""
+    from areoscan.evaluate.metrics import scores
+
+    classes = list(results[0]["per_class"])
+    cm = sum(np.asarray(r["confusion"], dtype=np.int64) for r in results)
+    return scores(cm, classes)
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    split = argv.index("--") if "--" in argv else len(argv)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--folds", type=int, default=4)
+    ap.add_argument("--jobs", type=int, default=2, help="folds trained at once (1 thread each)")
+    ap.add_argument("--seed", type=int, default=0, help="fold assignment seed")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv[:split])
+    train_args = argv[split + 1 :]
+    for bad in ("--out", "--test-pattern", "--fractions"):
+        if bad in train_args:
+            sys.exit(f"cv_classifier: do not pass {bad} after --; the script sets it per fold")
+    specs, name = _data_specs(train_args), _name(train_args)
+    folds = fold_groups(specs, args.folds, args.seed)
+    py = [sys.executable, "-m", "areoscan"]
+    todo = []
+    for k, obs in enumerate(folds):
+        out = args.out / f"fold{k}"
+        if (out / f"{name}.json").exists():
+            continue
+        pattern = "(" + "|".join(re.escape(g) for g in obs) + ")"
+        cmd = [*py, "train", "classifier", *train_args, "--test-pattern", pattern]
+        cmd += ["--fractions", "0.85,0.15,0", "--threads", "1", "--quiet", "--out", str(out)]
+        todo.append((cmd, args.out / f"fold{k}.log"))
+    t0 = time.perf_counter()
+    _run_all(todo, args.jobs)
+    train_s = time.perf_counter() - t0
+    results = []
+    for k, obs in enumerate(folds):
+        out = args.out / f"fold{k}"
+        ev = out / "eval.json"
+        if not ev.exists():
+            cmd = [*py, "evaluate", "classifier", "--model", str(out / f"{name}.json")]
+            cmd += [a for s in specs for a in ("--data", s)] + ["--json", str(ev)]
+            subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL)
+        res = json.loads(ev.read_text())
+        card = json.loads((out / f"{name}.json").read_text())
+        seen = set(card["training"]["groups"]["train"]) | set(
+            card["training"]["groups"]["validation"]
+        )
+        if seen & set(obs):
+            sys.exit(f"cv_classifier: fold {k} trained on its own held-out observations; see {out}")
+        results.append(res)
+    total = pooled(results)
+    from areoscan.evaluate.report import format_confusion, table
+
+    print(
+        f"{args.folds}-fold cross-validation by observation ({sum(map(len, folds))} observations; "
+        f"training {train_s / 60:.1f} min for the folds run now)"
+    )
+    rows = [
+        [k, len(folds[k]), r["n"], r["accuracy"], r["macro_f1"], r["majority_accuracy"]]
+        for k, r in enumerate(results)
+    ]
+    print(table(["fold", "observations", "tiles", "accuracy", "macro-F1", "majority acc"], rows))
+    print(
+        f"\npooled: {total['n']} tiles  accuracy {total['accuracy']:.3f}  macro-F1 "
+        f"{total['macro_f1']:.3f}  majority baseline ('{total['majority_class']}'): accuracy "
+        f"{total['majority_accuracy']:.3f}, macro-F1 {total['majority_macro_f1']:.3f}"
+    )
+    rows = [
+        [c, v["precision"], v["recall"], v["f1"], v["support"]]
+        for c, v in total["per_class"].items()
+    ]
+    print(table(["class", "precision", "recall", "F1", "n"], rows))
+    print(format_confusion(np.asarray(total["confusion"]), list(total["per_class"])))
+    if total.get("collapsed"):
+        print(f"!!! {total['collapsed']}")
+    if args.json:
+        args.json.write_text(
+            json.dumps({"folds": folds, "per_fold": results, "pooled": total}, indent=2) + "\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
