@@ -11,7 +11,7 @@ def _problem():
     return x, y
 
 
-def _run(epochs=6, patience=0, max_minutes=None):
+def _run(epochs=6, patience=0, max_minutes=None, keep="best"):
     seed_everything(0, threads=1)
     x, y = _problem()
     model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
@@ -33,6 +33,7 @@ def _run(epochs=6, patience=0, max_minutes=None):
         max_minutes=max_minutes,
         progress=False,
         log=False,
+        keep=keep,
     )
     return model, fit(model, batches, 8, nn.CrossEntropyLoss(), validate, cfg)
 
@@ -54,3 +55,14 @@ def test_time_budget_and_patience_stop_early():
     assert r.epochs_run == 1 and "time budget" in r.stopped
     _, r = _run(epochs=200, patience=2)
     assert r.epochs_run < 200 and "no improvement" in r.stopped
+
+
+def test_keep_last_trains_every_epoch_and_returns_the_final_weights():
+    m, r = _run(epochs=30, patience=2, keep="last")
+    assert r.epochs_run == 30 and r.stopped == "max epochs"  # patience is ignored
+    assert r.kept_epoch == 30 and r.best_epoch <= 30
+    x, y = _problem()
+    final = float((m(x).argmax(1) == y).float().mean())
+    assert final == r.history[-1]["score"]
+    _, best = _run(epochs=30, patience=0)
+    assert best.kept_epoch == best.best_epoch

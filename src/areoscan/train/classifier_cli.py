@@ -87,6 +87,13 @@ def register(subparsers: Any) -> None:
         "--patience", type=int, default=8, help="early stopping patience in epochs (0 = off) [8]"
     )
     p.add_argument(
+        "--keep",
+        choices=["best", "last"],
+        default="best",
+        help="weights to keep: the best validated epoch (early stopping with --patience) or the "
+        "last epoch (no early stopping; for validation sets too small to pick an epoch) [best]",
+    )
+    p.add_argument(
         "--max-minutes",
         type=float,
         default=None,
@@ -202,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
             patience=args.patience,
             max_minutes=args.max_minutes,
             progress=not args.quiet,
+            keep=args.keep,
         ),
     )
     command = (
@@ -216,6 +224,7 @@ def run(args: argparse.Namespace) -> int:
         "weights": str(weights),
         "card": str(card_path),
         "best_epoch": outcome.fit.best_epoch,
+        "kept_epoch": outcome.fit.kept_epoch,
         "stopped": outcome.fit.stopped,
         "val_macro_f1": round(outcome.fit.best_score, 4),
         "test_accuracy": round(test.get("accuracy", float("nan")), 4),

@@ -33,7 +33,10 @@ class FitConfig:
     before stopping (0 = never stop early). max_minutes: wall-clock budget (None = none); the best
     weights so far are kept when it runs out. grad_clip: max gradient norm (None = off).
     min_delta: improvement smaller than this does not count. progress: tqdm bars. log: one line
-    per epoch on stderr.
+    per epoch on stderr. keep: ``"best"`` returns the weights of the best validated epoch;
+    ``"last"`` trains every epoch (no early stopping) and returns the final weights after the
+    cosine decay — use it when the validation set is too small for its score to pick an epoch
+    (a few tiles of a rare class decide macro-F1).
     """
 
     epochs: int = 30
@@ -46,6 +49,7 @@ class FitConfig:
     min_delta: float = 1e-4
     progress: bool = True
     log: bool = True
+    keep: str = "best"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,7 +57,8 @@ class FitConfig:
 
 @dataclass
 class FitResult:
-    """Outcome of :func:`fit`: the best weights (already loaded into the model) and the history."""
+    """Outcome of :func:`fit`: the kept weights (already loaded into the model: the best epoch's,
+    or the last epoch's with ``keep="last"``) and the history."""
 
     best_score: float
     best_epoch: int
@@ -62,6 +67,7 @@ class FitResult:
     stopped: str
     seconds: float
     history: list[dict[str, Any]] = field(default_factory=list)
+    kept_epoch: int = -1
 
 
 def seed_everything(seed: int, threads: int | None = 2) -> None:
@@ -98,6 +104,9 @@ def fit(
     schedule). ``params`` restricts what is optimised (default: every parameter that requires grad).
     """
     cfg = config or FitConfig()
+    if cfg.keep not in ("best", "last"):
+        raise ValueError(f"keep must be 'best' or 'last', got {cfg.keep!r}")
+    keep_last = cfg.keep == "last"
     trainable = [
         p for p in (params if params is not None else model.parameters()) if p.requires_grad
     ]
@@ -150,16 +159,24 @@ def fit(
         if score > best_score + cfg.min_delta:
             best_score, best_epoch, best_metrics = score, epoch + 1, metrics
             best_state = copy.deepcopy(model.state_dict())
-        elif cfg.patience and epoch + 1 - best_epoch >= cfg.patience:
+        elif cfg.patience and not keep_last and epoch + 1 - best_epoch >= cfg.patience:
             stopped = f"no improvement for {cfg.patience} epochs"
             break
         if cfg.max_minutes is not None and elapsed / 60 >= cfg.max_minutes:
             stopped = f"time budget of {cfg.max_minutes} min"
             break
-    model.load_state_dict(best_state)
+    if not keep_last:
+        model.load_state_dict(best_state)
     model.eval()
     return FitResult(
-        best_score, best_epoch, best_metrics, epoch + 1, stopped, time.monotonic() - start, history
+        best_score,
+        best_epoch,
+        best_metrics,
+        epoch + 1,
+        stopped,
+        time.monotonic() - start,
+        history,
+        kept_epoch=epoch + 1 if keep_last else best_epoch,
     )
 
 
