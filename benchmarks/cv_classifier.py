@@ -9,7 +9,8 @@ Run (training arguments after ``--``, without ``--out``, ``--test-pattern`` or `
 
     .venv/bin/python benchmarks/cv_classifier.py --folds 4 --jobs 2 --out /tmp/cv -- \
         --name hirise-landmarks --data ../shared/data/hirise-landmarks-v3 \
-        --data ../shared/data/hirise-landmarks-v1 --init MODEL --norm fixed --size 128 --epochs 22 --tta 8
+        --data ../shared/data/hirise-landmarks-v1 --init MODEL --norm fixed --keep last --size 128 \
+        --epochs 14 --tta 8
 
 Folds are whole observations, stratified by class (``samples.assign_groups``, rare classes
 first). Fold k trains with ``--test-pattern`` = fold k's observations and ``--fractions
@@ -76,6 +77,9 @@ def _run_all(cmds: list[tuple[list[str], Path]], jobs: int) -> None:
             if rc is None:
                 still.append((proc, log))
             elif rc != 0:
+                for other, _ in running:
+                    if other.poll() is None:
+                        other.terminate()
                 sys.exit(f"cv_classifier: a fold failed (exit {rc}); see {log}")
         running = still
 
@@ -125,7 +129,12 @@ def main() -> None:
         if not ev.exists():
             cmd = [*py, "evaluate", "classifier", "--model", str(out / f"{name}.json")]
             cmd += [a for s in specs for a in ("--data", s)] + ["--json", str(ev)]
+            # exit 1 = collapsed predictions: still a result (the JSON says so)
             subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL)
+        if not ev.exists():
+            sys.exit(
+                f"cv_classifier: evaluating fold {k} wrote no {ev}; run the command by hand to see why"
+            )
         res = json.loads(ev.read_text())
         card = json.loads((out / f"{name}.json").read_text())
         seen = set(card["training"]["groups"]["train"]) | set(
@@ -160,8 +169,13 @@ def main() -> None:
     if total.get("collapsed"):
         print(f"!!! {total['collapsed']}")
     if args.json:
-        args.json.write_text(
-            json.dumps({"folds": folds, "per_fold": results, "pooled": total}, indent=2) + "\n"
+        from areoscan.models.card import write_bytes_atomic
+
+        write_bytes_atomic(
+            args.json,
+            (
+                json.dumps({"folds": folds, "per_fold": results, "pooled": total}, indent=2) + "\n"
+            ).encode(),
         )
 
 
