@@ -226,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
         "best_epoch": outcome.fit.best_epoch,
         "kept_epoch": outcome.fit.kept_epoch,
         "stopped": outcome.fit.stopped,
-        "val_macro_f1": round(outcome.fit.best_score, 4),
+        "val_macro_f1": round(outcome.fit.history[outcome.fit.kept_epoch - 1]["score"], 4),
         "test_accuracy": round(test.get("accuracy", float("nan")), 4),
         "test_macro_f1": round(test.get("macro_f1", float("nan")), 4),
         "test_majority_accuracy": round(test.get("majority_accuracy", float("nan")), 4),

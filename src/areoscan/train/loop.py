@@ -117,7 +117,7 @@ def fit(
     )
     start = time.monotonic()
     best_score, best_epoch, best_metrics = -math.inf, -1, {}
-    best_state = copy.deepcopy(model.state_dict())
+    best_state = model.state_dict() if keep_last else copy.deepcopy(model.state_dict())
     history: list[dict[str, Any]] = []
     stopped, epoch = "max epochs", 0
     for epoch in range(cfg.epochs):
@@ -158,7 +158,8 @@ def fit(
             )
         if score > best_score + cfg.min_delta:
             best_score, best_epoch, best_metrics = score, epoch + 1, metrics
-            best_state = copy.deepcopy(model.state_dict())
+            if not keep_last:  # the last weights are kept anyway: no copy needed
+                best_state = copy.deepcopy(model.state_dict())
         elif cfg.patience and not keep_last and epoch + 1 - best_epoch >= cfg.patience:
             stopped = f"no improvement for {cfg.patience} epochs"
             break
