@@ -1,11 +1,14 @@
 """Segmenter throughput on this machine's CPU: 512-px tiles/s in torch and onnxruntime.
 
 Run:  .venv/bin/python benchmarks/bench_segment.py [--model brain-coral-unet] [--all] [--threads 2]
+            [--slim ENCODER:C1,C2,C3[,C4] ...]
 
 Times the shipped ``brain-coral-unet`` (or any model given with --model; with --all also untrained
 smp peers of the same size) on batches of 512×512 float32 tiles with 2 intra-op threads:
 eager torch, channels_last, channels_last with batch norm folded (what ``load_segmenter`` uses),
 and onnxruntime; prints tiles/s, Mpx/s and the ONNX parity (max |Δ| of probabilities).
+--slim also times untrained slim U-Nets of other sizes, e.g. ``mobilenetv3_small_100:64,32,24,16``
+(four decoder stages, output at 1/2) against ``mobilenetv3_small_100:64,32,24`` (three, at 1/4).
 Goal: ≥ 26 tiles/s (6.5 Mpx/s, the reference's published GPU figure) for the shipped U-Net.
 Speed does not depend on the weights, so the architecture is what is measured.
 """
@@ -68,6 +71,13 @@ def main() -> None:
     ap.add_argument(
         "--all", action="store_true", help="also time untrained smp peers (unet/fpn/linknet/pspnet)"
     )
+    ap.add_argument(
+        "--slim",
+        action="append",
+        default=[],
+        metavar="ENCODER:C1,C2,C3[,C4]",
+        help="also time an untrained slim-unet with this encoder and decoder channels",
+    )
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
@@ -94,6 +104,21 @@ def main() -> None:
             arch_kwargs=kw,
         )
         models.append(("slim-unet (untrained)", build_segmenter("slim-unet", **kw), card))
+    for spec in args.slim:
+        enc, _, chans = spec.partition(":")
+        kw = dict(segmenter_kwargs("slim-unet"), encoder=enc)
+        if chans:
+            kw["decoder_channels"] = [int(c) for c in chans.split(",")]
+        c = ModelCard(
+            name="slim-unet",
+            task="segmentation",
+            arch="slim-unet",
+            classes=["background", "brain_coral"],
+            tile_size=512,
+            arch_kwargs=kw,
+        )
+        label = f"slim-unet {enc} {kw['decoder_channels']} (untrained)"
+        models.append((label, build_segmenter("slim-unet", **kw), c))
     if args.all:
         for arch in ("unet", "fpn", "linknet", "pspnet"):
             kw = segmenter_kwargs(arch)

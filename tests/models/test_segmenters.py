@@ -34,6 +34,46 @@ def test_every_arch_maps_a_tile_to_per_pixel_logits(arch: str, classes: int) -> 
     assert torch.isfinite(y).all()
 
 
+def test_three_stage_slim_unet_predicts_at_quarter_resolution() -> None:
+    """Three decoder stages end at 1/4: the head sees a 32² map, the output is full size."""
+    model = build_segmenter("slim-unet", decoder_channels=[64, 32, 24]).eval()
+    seen: list[tuple[int, ...]] = []
+    model.head.register_forward_hook(lambda m, inp, out: seen.append(tuple(inp[0].shape)))
+    with torch.no_grad():
+        y = model(torch.rand(1, 1, 128, 128))
+    assert seen == [(1, 24, 32, 32)]
+    assert y.shape == (1, 1, 128, 128)
+    with pytest.raises(ValueError, match="or 3"):
+        build_segmenter("slim-unet", decoder_channels=[64, 32])
+
+
+def test_light_half_stage_adds_projections_and_survives_export(tmp_path: Path) -> None:
+    """half_stage='add': the 1/2 stage is two 1x1 projections summed; fused and ONNX agree."""
+    from areoscan.models.export import OnnxRunner, onnx_bytes
+    from areoscan.models.unet import AddStage
+
+    kw = segmenter_kwargs("slim-unet", decoder_channels=[64, 32, 24, 8], half_stage="add")
+    model = build_segmenter("slim-unet", **kw).eval()
+    assert isinstance(model.decoder[3], AddStage) and model.head.in_channels == 8
+    x = torch.rand(2, 1, 96, 96)
+    with torch.no_grad():
+        ref = torch.sigmoid(model(x)).numpy()
+        fused = torch.sigmoid(fuse_conv_bn(model)(x)).numpy()
+    assert ref.shape == (2, 1, 96, 96)
+    np.testing.assert_allclose(fused, ref, atol=1e-5)
+    card = _card(
+        "light",
+        "slim-unet",
+        ["background", "brain_coral"],
+        decoder_channels=[64, 32, 24, 8],
+        half_stage="add",
+    )
+    onnx = OnnxRunner(onnx_bytes(model, card), card, threads=1)
+    np.testing.assert_allclose(1 / (1 + np.exp(-onnx(x.numpy()))), ref, atol=1e-4)
+    with pytest.raises(ValueError, match="half_stage"):
+        build_segmenter("slim-unet", half_stage="concat")
+
+
 def test_output_strides() -> None:
     assert output_stride(build_segmenter("slim-unet")) == 32
     assert output_stride(build_segmenter("pspnet")) == 8

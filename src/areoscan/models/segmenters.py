@@ -108,6 +108,7 @@ def segmenter_kwargs(arch: str, **overrides: Any) -> dict[str, Any]:
             "classes": 1,
             "in_channels": 1,
             "norm": "tile",
+            "half_stage": "sepconv",
         }
     else:
         base = {"encoder": DEFAULT_ENCODER, "classes": 1, "in_channels": 1, "norm": "tile"}
