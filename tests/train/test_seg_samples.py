@@ -15,6 +15,7 @@ from areoscan.train.seg_samples import (
     decimate_labels,
     fit_tile,
     landmark_background_tiles,
+    landmark_holdout,
     partial_mask_targets,
     remap_labels,
     split_by_observation,
@@ -57,14 +58,14 @@ def test_fit_tile_pads_and_crops() -> None:
     assert out[0].sum() == 0 and out[3].sum() == 7
 
 
-def _write_landmarks(root: Path) -> None:
+def _write_landmarks(root: Path, tiles: list[tuple[str, str]] | None = None) -> None:
     from PIL import Image
 
     (root / "images").mkdir(parents=True)
     rows = ["file,landmark_id,variant,class_id,class_name,source_image"]
     rng = np.random.default_rng(0)
     for i, (cls, obs) in enumerate(
-        [("other", "A"), ("other", "B"), ("crater", "C"), ("crater", "C")]
+        tiles or [("other", "A"), ("other", "B"), ("crater", "C"), ("crater", "C")]
     ):
         for variant in ("orig", "r90"):
             name = f"t{i}-{variant}.jpg"
@@ -86,6 +87,22 @@ def test_landmark_tiles_are_all_background_and_resized_not_padded(tmp_path: Path
     assert len(landmark_background_tiles(tmp_path, 32, limit_per_class=1)) == 2
     with pytest.raises(DataError, match="not a HiRISE landmark set"):
         landmark_background_tiles(tmp_path / "nope", 32)
+
+
+def test_landmark_holdout_is_fixed_stratified_and_left_out_of_training(tmp_path: Path) -> None:
+    tiles = [("other", o) for o in "ABCDEFGH" for _ in range(3)]
+    tiles += [("crater", "I"), ("crater", "J"), ("crater", "J"), ("dune", "K"), ("dune", "L")]
+    _write_landmarks(tmp_path, tiles)
+    held = landmark_holdout([tmp_path], 0.25)
+    assert held == landmark_holdout([tmp_path], 0.25)  # the same list for every training step
+    # whole observations; every class spread over >= 2 observations keeps one out
+    assert {"I", "J"} & set(held) and {"K", "L"} & set(held)
+    assert 1 <= len(set(held) & set("ABCDEFGH")) <= 3
+    s = landmark_background_tiles(tmp_path, 32, exclude_observations=held)
+    assert not set(s.observations) & set(held)
+    assert len(s) == len(tiles) - sum(o in held for _, o in tiles)
+    with pytest.raises(DataError, match="between 0 and 1"):
+        landmark_holdout([tmp_path], 1.0)
 
 
 def test_landmark_v1_folders_are_read_with_v3_class_names(tmp_path: Path) -> None:

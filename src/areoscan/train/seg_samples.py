@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -276,12 +276,37 @@ def landmark_rows(root: str | Path) -> list[tuple[Path, str, str]]:
     )
 
 
+def landmark_holdout(roots: Sequence[str | Path], fraction: float, seed: int = 0) -> list[str]:
+    """Landmark observations to keep out of training altogether, stratified by class.
+
+    Use it when every class needs strictly held-out evidence (e.g. dunes, which span few
+    observations): a per-run train/val/test split moves with the rest of the data, so two training
+    steps see different observations. This list depends only on the landmark sets' original
+    tiles, ``fraction`` (share of each class's tiles) and ``seed``; whole observations, every class
+    with at least two observations gets at least one (:func:`areoscan.train.samples.assign_groups`).
+    """
+    from areoscan.train.samples import SampleSet, assign_groups
+
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"landmark hold-out fraction must be between 0 and 1, got {fraction}")
+    rows = [r for root in roots for r in landmark_rows(root)]
+    if not rows:
+        return []
+    classes = sorted({r[1] for r in rows})
+    labels = np.array([classes.index(r[1]) for r in rows])
+    groups = [r[2] for r in rows]
+    samples = SampleSet(np.zeros((len(rows), 1, 1), np.float32), labels, classes, groups, groups)
+    part = assign_groups(samples, (1.0 - fraction, fraction), seed=seed)
+    return sorted({g for g, k in zip(groups, part, strict=True) if k == 1})
+
+
 def landmark_background_tiles(
     root: str | Path,
     tile: int,
     *,
     limit_per_class: int | None = None,
     seed: int = 0,
+    exclude_observations: Collection[str] = (),
 ) -> SegSet:
     """Real HiRISE landmark tiles (every class) as all-background targets.
 
@@ -290,11 +315,13 @@ def landmark_background_tiles(
     U-Net learnt "no-data border → background": 0.000 of padded training tiles marked coral but
     0.150 of the same tiles unpadded). Pixels that are 0 in the image (no data) are ignored in the
     loss. Observation = the HiRISE observation; the source is ``landmark:<class>`` so per-class
-    false-positive rates can be reported.
+    false-positive rates can be reported. Tiles of ``exclude_observations`` (a
+    :func:`landmark_holdout` list) are left out before the per-class limit is drawn.
     """
     from areoscan.models.classify import resize_tile
 
-    rows = landmark_rows(root)
+    excluded = set(exclude_observations)
+    rows = [r for r in landmark_rows(root) if r[2] not in excluded]
     rng = np.random.default_rng(seed)
     if limit_per_class is not None:
         keep = []
