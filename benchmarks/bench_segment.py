@@ -88,49 +88,33 @@ def main() -> None:
     from areoscan.models.registry import load_model
     from areoscan.models.segmenters import build_segmenter, segmenter_kwargs
 
+    def untrained(label: str, arch: str, **overrides: object) -> None:
+        kw = segmenter_kwargs(arch, **overrides)
+        card = ModelCard(
+            name=arch,
+            task="segmentation",
+            arch=arch,
+            classes=["background", "brain_coral"],
+            tile_size=512,
+            arch_kwargs=kw,
+        )
+        models.append((label.format(**kw), build_segmenter(arch, **kw), card))
+
     models = []
     try:
         module, card = load_model(args.model)
         models.append((card.name, module, card))
     except ModelError as exc:
         print(f"note: {exc}; timing an untrained slim-unet of the default size instead")
-        kw = segmenter_kwargs("slim-unet")
-        card = ModelCard(
-            name="slim-unet",
-            task="segmentation",
-            arch="slim-unet",
-            classes=["background", "brain_coral"],
-            tile_size=512,
-            arch_kwargs=kw,
-        )
-        models.append(("slim-unet (untrained)", build_segmenter("slim-unet", **kw), card))
+        untrained("slim-unet (untrained)", "slim-unet")
     for spec in args.slim:
         enc, _, chans = spec.partition(":")
-        kw = dict(segmenter_kwargs("slim-unet"), encoder=enc)
-        if chans:
-            kw["decoder_channels"] = [int(c) for c in chans.split(",")]
-        c = ModelCard(
-            name="slim-unet",
-            task="segmentation",
-            arch="slim-unet",
-            classes=["background", "brain_coral"],
-            tile_size=512,
-            arch_kwargs=kw,
-        )
-        label = f"slim-unet {enc} {kw['decoder_channels']} (untrained)"
-        models.append((label, build_segmenter("slim-unet", **kw), c))
+        extra = {"decoder_channels": [int(c) for c in chans.split(",")]} if chans else {}
+        untrained("slim-unet {encoder} {decoder_channels} (untrained)", "slim-unet",
+                  encoder=enc, **extra)  # fmt: skip
     if args.all:
         for arch in ("unet", "fpn", "linknet", "pspnet"):
-            kw = segmenter_kwargs(arch)
-            c = ModelCard(
-                name=arch,
-                task="segmentation",
-                arch=arch,
-                classes=["background", "brain_coral"],
-                tile_size=512,
-                arch_kwargs=kw,
-            )
-            models.append((f"smp {arch} ({kw['encoder']})", build_segmenter(arch, **kw), c))
+            untrained(f"smp {arch} ({{encoder}})", arch)
     print(
         f"512x512 tiles, batch {args.batch}, {args.threads} threads, {args.repeats} timed batches"
     )
