@@ -72,6 +72,8 @@ def test_light_half_stage_adds_projections_and_survives_export(tmp_path: Path) -
     np.testing.assert_allclose(1 / (1 + np.exp(-onnx(x.numpy()))), ref, atol=1e-4)
     with pytest.raises(ValueError, match="half_stage"):
         build_segmenter("slim-unet", half_stage="concat")
+    with pytest.raises(ValueError, match="needs the 1/2 stage"):
+        build_segmenter("slim-unet", decoder_channels=[64, 32, 24], half_stage="add")
 
 
 def test_output_strides() -> None:

@@ -110,7 +110,7 @@ class SlimUNet(nn.Module):
         in_channels: input channels (1: HiRISE RED is grayscale).
         norm: ``"tile"`` (per-tile standardisation, see :class:`TileNorm`) or ``"fixed"``.
         half_stage: the 1/2-resolution stage (four stages only): ``"sepconv"`` (an
-            :class:`UpStage` like the others) or ``"add"`` (an :class:`AddStage`, ~1.3× faster
+            :class:`UpStage` like the others) or ``"add"`` (an :class:`AddStage`, ~1.2× faster
             forward pass, see ``benchmarks/bench_segment.py``).
     """
 
@@ -133,6 +133,8 @@ class SlimUNet(nn.Module):
                 "decoder_channels needs 4 values (1/16 to 1/2) or 3 (1/16 to 1/4), "
                 f"got {decoder_channels}"
             )
+        if half_stage == "add" and len(decoder_channels) != 4:
+            raise ValueError("half_stage='add' needs the 1/2 stage: give 4 decoder_channels")
         self.norm = TileNorm(norm)
         self.encoder = timm.create_model(
             encoder,

@@ -237,7 +237,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
         choices=("sepconv", "add"),
         default=None,
         help="slim-unet's 1/2-resolution decoder stage: concatenate + separable conv (default) "
-        "or add two 1x1 projections (~1.3x faster forward pass)",
+        "or add two 1x1 projections (~1.2x faster forward pass)",
     )
     g.add_argument("--loss", choices=("bce", "dice", "focal", "dice+focal"), default="dice+focal")
     g.add_argument(
