@@ -207,7 +207,8 @@ def child_scan(a: dict[str, Any]) -> dict[str, Any]:
     t0, c0 = time.perf_counter(), _cpu_s()
     s = scan_image(a["scene"], Path(a["out"]), screen_model=a["screen_model"],
                    segment_model=a["segment_model"], threads=a["threads"],
-                   memory_mb=a["memory_mb"], backend=a["backend"], progress=False)  # fmt: skip
+                   memory_mb=a["memory_mb"], backend=a["backend"],
+                   segment_overlap=a.get("segment_overlap"), progress=False)  # fmt: skip
     wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
     rss = _rss_mb()  # before the IoU below reads two gigapixel masks
     # the windows the scan decoded (a read reusing rows of the previous band decodes only the rest)
@@ -365,6 +366,8 @@ def main() -> int:
     )
     p.add_argument("--screen-model", default=None)
     p.add_argument("--segment-model", default=None)
+    p.add_argument("--segment-overlap", type=int, default=None, metavar="PX",
+                   help="scan's segment tile overlap (default: the scan's own)")  # fmt: skip
     p.add_argument("--stand-in", action="store_true", help="untrained production architectures")
     p.add_argument("--skip-naive", action="store_true")
     p.add_argument("--skip-clean-loop", action="store_true",

@@ -32,6 +32,7 @@ def test_scan_verb_writes_outputs_and_prints_where(patch_scene, test_models, tmp
         (["scan", "{bad}"], "bad.JP2"),
         (["scan", "{img}", "--screen-model", "no-such-model"], "no-such-model"),
         (["scan", "{img}", "--segment-model", "{screen}"], "a segmenter"),
+        (["scan", "{img}", "--segment-overlap", "128"], "segment overlap 128 px"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle, patch_scene, test_models, tmp_path, capsys):

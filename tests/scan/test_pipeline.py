@@ -25,13 +25,15 @@ def _truth(shape, box):
     return t
 
 
-@pytest.mark.parametrize("segment_tile", [None, 384])
-def test_patch_found_on_exactly_its_pixels(patch_scene, test_models, tmp_path, segment_tile):
+@pytest.mark.parametrize(("segment_tile", "overlap"), [(None, None), (384, None), (None, 0)])
+def test_patch_found_on_exactly_its_pixels(patch_scene, test_models, tmp_path, segment_tile,
+                                           overlap):  # fmt: skip
     path, box = patch_scene
     screen, seg = test_models
     s = scan_image(path, tmp_path / "out", screen_model=screen, segment_model=seg, fast=True,
-                   progress=False, segment_tile=segment_tile)  # fmt: skip
+                   progress=False, segment_tile=segment_tile, segment_overlap=overlap)  # fmt: skip
     assert s.segment["tile"] == (segment_tile or SEG_TILE)
+    assert s.segment["overlap"] == (SEG_TILE // 8 if overlap is None else overlap)
     out = Path(s.output_dir)
     assert s.status == "done" and s.regions == 1 and out.name == "ESP_012345_1234"
     m = _mask(out)

@@ -22,6 +22,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _nonnegative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {value}")
+    return value
+
+
 def _probability(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -72,6 +79,9 @@ def register(sub: Any) -> None:
                    help="fraction of a screen tile shared with neighbours (default 0.5; 0 = disjoint)")  # fmt: skip
     p.add_argument("--segment-tile", type=_positive_int, metavar="PX",
                    help="tile side for the segmenter (default: the model card's tile)")  # fmt: skip
+    p.add_argument("--segment-overlap", type=_nonnegative_int, metavar="PX",
+                   help="px shared by neighbouring segment tiles (default: a quarter of the "
+                        "model card's tile, an eighth with --fast)")  # fmt: skip
     p.add_argument("--min-area", type=float, default=500.0, metavar="M2",
                    help="drop regions smaller than M2 square metres (default 500)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -115,6 +125,7 @@ def run_scan(args: argparse.Namespace) -> int:
         min_area_m2=args.min_area,
         screen_overlap=args.screen_overlap,
         segment_tile=args.segment_tile,
+        segment_overlap=args.segment_overlap,
         progress=not args.quiet,
     )
     if args.json:

@@ -149,6 +149,7 @@ def scan_image(
     margin_m: float = 16.0,
     screen_overlap: float = 0.5,
     segment_tile: int | None = None,
+    segment_overlap: int | None = None,
     progress: bool = True,
     cache_dir: Path | None = None,
 ) -> ScanSummary:
@@ -169,7 +170,9 @@ def scan_image(
     tile is seen centred in one of them). segment_tile: side of the tiles the segmenter is run on
     (default: the card's tile). The overlap stays 1/4 of the card's tile, so bigger tiles waste
     less work, but the shipped U-Net standardises each tile and loses accuracy on tiles larger
-    than it was tuned for (1024 px: IoU 0.63 instead of 0.74 on the 1 Gpx benchmark scene). progress: report stages on stderr. cache_dir: download folder for URLs.
+    than it was tuned for (1024 px: IoU 0.63 instead of 0.74 on the 1 Gpx benchmark scene).
+    segment_overlap: px shared by neighbouring segment tiles (default: 1/4 of the card's tile, 1/8
+    with ``fast``). progress: report stages on stderr. cache_dir: download folder for URLs.
     """
     import rasterio
 
@@ -260,6 +263,11 @@ def scan_image(
                 card_tile = predictor.tile_size
                 tile = int(segment_tile or card_tile)
                 overlap = card_tile // (8 if fast else 4)
+                if segment_overlap is not None:
+                    if not 0 <= segment_overlap < tile:
+                        raise ModelError(f"segment overlap {segment_overlap} px must be >= 0 and "
+                                         f"smaller than the {tile}-px segment tile")
+                    overlap = int(segment_overlap)
                 margin = round(margin_m / scale_seg) if scale_seg else card_tile // 4
                 # the same pixels per batch whatever the tile: 2 (4) tiles of the card's size
                 # (2 x 512 px: the fastest batch in onnxruntime here, and ~130 MB less than 4)
