@@ -79,3 +79,19 @@ def test_valid_fraction_agrees_with_tilegrid_inside():
     frac = valid_fraction(fp, wins)
     for t in (0.25, 0.5, 0.9):
         assert [w for w, f in zip(wins, frac, strict=True) if f >= t] == grid.inside(fp, t)
+
+
+def test_union_area_equals_the_rasterised_union():
+    from areoscan.scan.windows import union_area
+
+    rng = np.random.default_rng(3)
+    wins = [Window(int(r), int(c), int(h), int(w))
+            for r, c, h, w in rng.integers([0, 0, 1, 1], [300, 400, 120, 150], size=(40, 4))]  # fmt: skip
+    full = np.zeros((420, 550), dtype=bool)
+    for w in wins:
+        full[w.slices] = True
+    assert union_area(wins) == int(full.sum())
+    assert union_area([]) == 0
+    flagged = [Window(0, 0, 32, 32), Window(200, 300, 32, 32), Window(40, 40, 64, 64)]
+    plan = plan_segmentation(flagged, 2, 0, (1024, 1536), tile=128, overlap=32, margin=64)
+    assert plan.covered_px == sum(int(g.coverage().sum()) for g in plan.groups)
