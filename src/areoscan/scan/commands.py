@@ -15,18 +15,20 @@ from typing import Any
 from areoscan.errors import DataError
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _int_at_least(low: int) -> Any:
+    """An argparse type: an integer >= ``low``."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in its 'invalid int value' message
+    return parse
 
 
-def _nonnegative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, not {value}")
-    return value
+_positive_int = _int_at_least(1)
 
 
 def _probability(text: str) -> float:
@@ -79,7 +81,7 @@ def register(sub: Any) -> None:
                    help="fraction of a screen tile shared with neighbours (default 0.5; 0 = disjoint)")  # fmt: skip
     p.add_argument("--segment-tile", type=_positive_int, metavar="PX",
                    help="tile side for the segmenter (default: the model card's tile)")  # fmt: skip
-    p.add_argument("--segment-overlap", type=_nonnegative_int, metavar="PX",
+    p.add_argument("--segment-overlap", type=_int_at_least(0), metavar="PX",
                    help="px shared by neighbouring segment tiles (default: a quarter of the "
                         "model card's tile, an eighth with --fast)")  # fmt: skip
     p.add_argument("--min-area", type=float, default=500.0, metavar="M2",

@@ -223,6 +223,10 @@ def scan_image(
                 f"--screen-model must be a classifier and --segment-model a segmenter; got "
                 f"{screen_card.name!r} ({screen_card.task}) and {seg_card.name!r} ({seg_card.task})"
             )
+        seg_tile = int(segment_tile or seg_card.tile_size)
+        if segment_overlap is not None and not 0 <= segment_overlap < seg_tile:
+            raise ModelError(f"segment overlap {segment_overlap} px must be >= 0 and smaller than "
+                             f"the {seg_tile}-px segment tile")
         raster = open_raster(source, cache_dir=cache_dir, threads=threads)
     # GDAL's block cache defaults to 5 % of the RAM; the scan streams, so a small one suffices
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), raster:
@@ -264,9 +268,6 @@ def scan_image(
                 tile = int(segment_tile or card_tile)
                 overlap = card_tile // (8 if fast else 4)
                 if segment_overlap is not None:
-                    if not 0 <= segment_overlap < tile:
-                        raise ModelError(f"segment overlap {segment_overlap} px must be >= 0 and "
-                                         f"smaller than the {tile}-px segment tile")
                     overlap = int(segment_overlap)
                 margin = round(margin_m / scale_seg) if scale_seg else card_tile // 4
                 # the same pixels per batch whatever the tile: 2 (4) tiles of the card's size
