@@ -1,12 +1,17 @@
 import pytest
 
-from areoscan.synth.classes import BACKGROUNDS, NODATA, Terrain, class_table
+from areoscan.synth.classes import BACKGROUNDS, EXTRA_KINDS, NODATA, Terrain, class_table
 
 
 def test_ids_are_small_and_nodata_is_not_a_class():
-    assert [int(t) for t in Terrain] == [1, 2, 3, 4, 5, 6, 7]
+    assert [int(t) for t in Terrain] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert NODATA == 255 and NODATA not in [int(t) for t in Terrain]
     assert Terrain.BRAIN_CORAL not in BACKGROUNDS
+
+
+def test_tars_are_opt_in_so_default_scenes_keep_their_mix():
+    assert EXTRA_KINDS == (Terrain.TARS,) and Terrain.TARS not in BACKGROUNDS
+    assert Terrain.parse("tars") is Terrain.TARS
 
 
 @pytest.mark.parametrize(
@@ -24,4 +29,4 @@ def test_parse_rejects_unknown_names():
 def test_class_table_names_every_kind_and_nodata():
     table = class_table()
     assert table["brain_coral"] == 1 and table["boulders"] == 7 and table["nodata"] == 255
-    assert len(table) == 8
+    assert table["tars"] == 8 and len(table) == 9

@@ -13,6 +13,15 @@ def test_same_seed_same_parameters_and_defaults_in_hirise_ranges():
     assert all(5.0 <= lam <= 18.0 for lam in a.coral_wavelength)
 
 
+def test_new_parameters_are_drawn_last_so_old_seeds_keep_their_values():
+    # values drawn by the version before the TARS kind existed (numpy's PCG64 is portable)
+    p = SceneParams.from_seed((100, 200), 42)
+    assert p.coral_wavelength == pytest.approx((12.513942616939586, 10.576620373917063))
+    assert p.dune_wavelength == pytest.approx((65.36481486000798, 29.00458174908711))
+    assert p.stripe == pytest.approx(0.002515079060970718)
+    assert int(Terrain.TARS) not in p.kinds and 8.0 <= p.tar_wavelength <= 30.0
+
+
 def test_explicit_values_win_and_kinds_are_restricted():
     p = SceneParams.from_seed(
         (64, 64),

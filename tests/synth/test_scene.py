@@ -85,3 +85,14 @@ def test_no_classes_option_skips_the_class_raster(tmp_path):
 def test_non_jp2_output_is_refused(tmp_path):
     with pytest.raises(DataError):
         generate_scene(tmp_path / "a.tif", (64, 64), seed=1)
+
+
+def test_tars_appear_only_when_asked_for(tmp_path):
+    from areoscan.synth import render_array
+
+    _, lab, _ = render_array((256, 256), seed=8, scale=0.5, coral_fraction=0.2)
+    assert not (lab == int(Terrain.TARS)).any()
+    info = generate_scene(
+        tmp_path / "T.JP2", (256, 256), seed=8, scale=0.5, coral_fraction=0.2, kinds=["tars"]
+    )
+    assert info.class_fractions["tars"] > 0.6 and info.class_fractions["brain_coral"] > 0.05

@@ -3,7 +3,7 @@ import numpy as np
 from areoscan.synth.classes import Terrain
 from areoscan.synth.craters import LABEL_MIN_D_M, Craters, draw_craters
 from areoscan.synth.params import SceneParams
-from areoscan.synth.surfaces import boulders, dunes, polygons
+from areoscan.synth.surfaces import boulders, dunes, polygons, tars
 
 
 def _params(**kw):
@@ -27,6 +27,20 @@ def test_dunes_are_periodic_and_oriented():
     assert np.allclose(h[0], h[64], atol=1e-6)  # constant along the crest
     spec = np.abs(np.fft.rfft(h[0] - h[0].mean()))
     assert abs(np.argmax(spec) - 128 * 0.5 / lam) <= 1
+
+
+def test_tars_are_symmetric_broad_crested_ridges_at_their_spacing():
+    y, x = np.mgrid[0:64, 0:256].astype(np.float32)
+    lam = 32.0  # px here (1 m/px)
+    h = tars(2 * np.pi * x / lam, np.ones_like(x), lam)
+    assert np.allclose(h[0], h[40], atol=1e-6)  # constant along the crest
+    spec = np.abs(np.fft.rfft(h[0] - h[0].mean()))
+    assert np.argmax(spec) == 256 // 32
+    row = h[0, :32]
+    assert np.argmax(row) == 0 and np.allclose(row[1:16], row[31:16:-1], atol=1e-4)  # symmetric
+    mid = 0.5 * (row.max() + row.min())
+    assert 0.5 < np.mean(row > mid) < 0.7  # a ridge fills a little over half the spacing
+    assert 5.0 < h.max() - h.min() < 6.5  # ~0.18 of the spacing
 
 
 def test_boulders_follow_density_and_are_positive():

@@ -21,6 +21,7 @@ class Terrain(IntEnum):
     DUNES = 5
     POLYGONS = 6
     BOULDERS = 7
+    TARS = 8  #: transverse aeolian ridges: only in scenes that ask for them (see ``EXTRA_KINDS``)
 
     @property
     def slug(self) -> str:
@@ -50,6 +51,10 @@ BACKGROUNDS: tuple[Terrain, ...] = (
     Terrain.POLYGONS,
     Terrain.BOULDERS,
 )
+#: Kinds a scene has only when asked for by name (``kinds=``): adding them to the default mix
+#: would change every existing seed's pixels. TARS are parallel bright ridges at the coral's
+#: spacing, the hard negative for a brain-coral model.
+EXTRA_KINDS: tuple[Terrain, ...] = (Terrain.TARS,)
 
 
 def class_table() -> dict[str, int]:

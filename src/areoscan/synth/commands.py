@@ -103,7 +103,8 @@ def register(subparsers: Any) -> None:
         "--kinds",
         nargs="+",
         default=None,
-        help="background kinds allowed (mantle rough craters dunes polygons boulders)",
+        help="background kinds allowed (default: mantle rough craters dunes polygons boulders;"
+        " tars, transverse aeolian ridges, only when named)",
     )
     sc.add_argument("--no-classes", action="store_true", help="skip OUT_classes.tif")
     sc.add_argument(
@@ -134,7 +135,8 @@ def register(subparsers: Any) -> None:
         "--kinds",
         nargs="+",
         default=None,
-        help="terrain kinds and/or 'mixed' (default: all seven kinds)",
+        help="terrain kinds and/or 'mixed' (default: brain coral and the six default backgrounds;"
+        " name tars to add them)",
     )
     tl.add_argument(
         "--level",

@@ -37,6 +37,7 @@ FINE_AMP = {
     Terrain.DUNES: 0.02,
     Terrain.POLYGONS: 0.05,
     Terrain.BOULDERS: 0.15,
+    Terrain.TARS: 0.03,
 }
 COARSE_AMP = {  # rms (m) of the 16-150 m fractal relief of each kind
     Terrain.MANTLE: 0.5,
@@ -45,7 +46,9 @@ COARSE_AMP = {  # rms (m) of the 16-150 m fractal relief of each kind
     Terrain.DUNES: 0.4,
     Terrain.POLYGONS: 0.5,
     Terrain.BOULDERS: 1.5,
+    Terrain.TARS: 0.4,
 }
+TAR_ALBEDO = 0.1  # transverse aeolian ridges are brighter than the plains they sit on
 
 
 def _cubic_weights(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -70,7 +73,7 @@ def _linear_weights(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # fields interpolated with cubic kernels (heights, edges); the rest are smooth enough for linear
-CUBIC = {"relief", "coral", "dune_phase0", "dune_phase1"}
+CUBIC = {"relief", "coral", "dune_phase0", "dune_phase1", "tar_phase"}
 
 
 @dataclass
@@ -237,6 +240,8 @@ class Layout:
         alb = 1.0 + 0.05 * self._noise(30, shape, PowerLaw(3.0, 40.0, 1500.0))
         dune_alb = -0.25 if (p.seed % 3) else 0.12
         alb += dune_alb * wsum[Terrain.DUNES]
+        if Terrain.TARS in kinds:
+            alb += TAR_ALBEDO * wsum[Terrain.TARS]
         f["albedo"] = alb.astype(np.float32)
 
         # ---- crater density multiplier (0 inside and next to coral)
@@ -252,6 +257,22 @@ class Layout:
                 0.6 + 0.6 * self._noise(44 + j, shape, PowerLaw(3.0, 40.0, 600.0)), 0.0, 1.2
             )
             f[f"dune_amp{j}"] = (amp * wsum[Terrain.DUNES]).astype(np.float32)
+        if Terrain.TARS in kinds:
+            self._make_tars(gx, gy, wsum[Terrain.TARS])
+
+    def _make_tars(self, gx: np.ndarray, gy: np.ndarray, weight: np.ndarray) -> None:
+        """Phase and crest height of transverse aeolian ridges: straight-ish parallel crests."""
+        p, shape = self.params, gx.shape
+        lam, th = p.tar_wavelength, p.tar_theta
+        warp = 0.3 * self._noise(48, shape, PowerLaw(3.0, max(4.0 * lam, 16.0), 25.0 * lam))
+        warp += 0.12 * self._noise(50, shape, PowerLaw(3.0, max(1.5 * lam, 8.0), 5.0 * lam))
+        ph = 2.0 * math.pi * ((gx * math.cos(th) + gy * math.sin(th)) / lam + warp)
+        self.fields["tar_phase"] = ph.astype(np.float32)
+        # crests break into segments a few spacings long, and crest height varies regionally
+        seg = self._noise(49, shape, PowerLaw(3.0, max(1.5 * lam, 8.0), 8.0 * lam))
+        reg = self._noise(51, shape, PowerLaw(3.0, 30.0, 400.0))
+        amp = np.clip(0.9 + 0.7 * seg + 0.2 * reg, 0.0, 1.3)
+        self.fields["tar_amp"] = (amp * weight).astype(np.float32)
 
     # ------------------------------------------------------------------ sampling
     def _coords(self, start: int, n: int, step: int = 1) -> np.ndarray:

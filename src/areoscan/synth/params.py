@@ -52,6 +52,8 @@ class SceneParams:
     noise_dn: float  #: detector read noise (DN)
     stripe: float  #: relative column-gain noise (along-track striping)
     extras: dict[str, Any] = field(default_factory=dict)
+    tar_wavelength: float = 15.0  #: crest spacing of transverse aeolian ridges (TARS kind)
+    tar_theta: float = 0.0  #: their crest-normal direction (radians)
 
     @classmethod
     def from_seed(
@@ -126,6 +128,9 @@ class SceneParams:
             dn_contrast=float(rng.uniform(140.0, 260.0)),
             noise_dn=float(rng.uniform(1.0, 2.5)),
             stripe=float(rng.uniform(0.001, 0.004)),
+            # drawn last: scenes of earlier versions keep every other parameter
+            tar_wavelength=float(rng.uniform(8.0, 30.0)),
+            tar_theta=float(rng.uniform(0, math.pi)),
         )
 
     def to_json(self) -> dict[str, Any]:

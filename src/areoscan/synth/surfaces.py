@@ -59,6 +59,21 @@ def dunes(
     return dune.astype(np.float32, copy=False)
 
 
+TAR_RELIEF = 0.18  # crest height of transverse aeolian ridges as a fraction of their spacing
+
+
+def tars(phase: np.ndarray, amp: np.ndarray, wavelength: float) -> np.ndarray:
+    """Transverse aeolian ridges (m): symmetric ridges with broad rounded crests, narrow troughs."""
+    h = np.cos(phase)
+    h += np.float32(1.0)
+    h *= np.float32(0.5)  # 1 on the crests, 0 in the troughs
+    np.power(h, np.float32(0.7), out=h)  # broader crests: a ridge fills about half the spacing
+    h -= np.float32(0.58)
+    h *= np.float32(TAR_RELIEF * wavelength)
+    h *= amp
+    return h
+
+
 def polygons(p: SceneParams, window: tuple[int, int, int, int]) -> np.ndarray:
     """Polygonal patterned ground: troughs (negative, metres) along Voronoi cell borders.
 

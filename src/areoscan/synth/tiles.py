@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from areoscan.errors import DataError
-from areoscan.synth.classes import Terrain, class_table
+from areoscan.synth.classes import BACKGROUNDS, Terrain, class_table
 from areoscan.synth.noise import hash_u64
 from areoscan.synth.patch import render_patch
 
@@ -71,7 +71,8 @@ def make_tiles(
     scale: m/px of the rendered image; with ``level`` > 0 the tile is rendered at ``scale`` with
     ``size * 2**level`` px and decoded at that JP2 resolution level (as the screen reads a real
     image: level 2 of a 0.25 m/px RDR is 1 m/px). kinds: Terrain names/ids and/or ``"mixed"``
-    (default: every terrain kind). bits: 16 (10-bit DN) or 8 (DN // 4).
+    (default: brain coral and the six default backgrounds; name ``tars`` to add them). bits: 16
+    (10-bit DN) or 8 (DN // 4).
     """
     from areoscan.io import atomic_output
 
@@ -82,7 +83,7 @@ def make_tiles(
     if not 0 <= level <= 6:
         raise DataError(f"level must be 0..6, not {level}")
     names: list[str] = []
-    for k in kinds if kinds is not None else list(Terrain):
+    for k in kinds if kinds is not None else [Terrain.BRAIN_CORAL, *BACKGROUNDS]:
         if isinstance(k, str) and k.lower() == MIXED:
             names.append(MIXED)
             continue
