@@ -225,8 +225,10 @@ def scan_image(
             )
         seg_tile = int(segment_tile or seg_card.tile_size)
         if segment_overlap is not None and not 0 <= segment_overlap < seg_tile:
-            raise ModelError(f"segment overlap {segment_overlap} px must be >= 0 and smaller than "
-                             f"the {seg_tile}-px segment tile")
+            raise ModelError(
+                f"segment overlap {segment_overlap} px must be >= 0 and smaller than "
+                f"the {seg_tile}-px segment tile"
+            )
         raster = open_raster(source, cache_dir=cache_dir, threads=threads)
     # GDAL's block cache defaults to 5 % of the RAM; the scan streams, so a small one suffices
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), raster:
