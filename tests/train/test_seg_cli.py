@@ -98,3 +98,12 @@ def test_train_segmenter_without_data_is_one_clear_error(tmp_path: Path) -> None
     )
     with pytest.raises(DataError, match="scene folder not found"):
         args.func(args)
+
+
+def test_a_pinned_holdout_observation_needs_landmarks(tmp_path: Path) -> None:
+    args = _parser().parse_args(
+        ["segmenter", "--scenes", str(tmp_path), "--holdout-observation", "ESP_026247_1650",
+         "--out", str(tmp_path / "out")]
+    )  # fmt: skip
+    with pytest.raises(DataError, match="--holdout-observation needs --landmarks"):
+        args.func(args)

@@ -14,6 +14,7 @@ from areoscan.train.seg_samples import (
     concat,
     decimate_labels,
     fit_tile,
+    held_out_observations,
     landmark_background_tiles,
     landmark_holdout,
     partial_mask_targets,
@@ -103,6 +104,20 @@ def test_landmark_holdout_is_fixed_stratified_and_left_out_of_training(tmp_path:
     assert len(s) == len(tiles) - sum(o in held for _, o in tiles)
     with pytest.raises(DataError, match="between 0 and 1"):
         landmark_holdout([tmp_path], 1.0)
+
+
+def test_pinned_observations_join_the_fixed_holdout(tmp_path: Path) -> None:
+    tiles = [("other", o) for o in "ABCDEFGH" for _ in range(3)]
+    _write_landmarks(tmp_path, tiles)
+    fixed = landmark_holdout([tmp_path], 0.25)
+    assert held_out_observations([tmp_path], 0.25) == fixed  # nothing pinned: unchanged
+    free = next(o for o in "ABCDEFGH" if o not in fixed)
+    both = held_out_observations([tmp_path], 0.25, [free])
+    assert both == sorted({*fixed, free})
+    assert held_out_observations([tmp_path], 0.0, [free]) == [free]
+    assert held_out_observations([tmp_path], 0.0) == []
+    with pytest.raises(DataError, match="ESP_000000_0000 are in none of the landmark sets"):
+        held_out_observations([tmp_path], 0.25, ["ESP_000000_0000"])
 
 
 def test_landmark_v1_folders_are_read_with_v3_class_names(tmp_path: Path) -> None:

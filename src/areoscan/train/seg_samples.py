@@ -276,6 +276,29 @@ def landmark_rows(root: str | Path) -> list[tuple[Path, str, str]]:
     )
 
 
+def held_out_observations(
+    roots: Sequence[str | Path], fraction: float, pinned: Sequence[str] = (), seed: int = 0
+) -> list[str]:
+    """The landmark observations a training run must never see: the fixed stratified share
+    (:func:`landmark_holdout`, none when ``fraction`` is 0) plus ``pinned`` ones by name.
+
+    Pin an observation when it is the evidence for a known failure (a field of transverse aeolian
+    ridges the U-Net marks as coral): otherwise adding scenes to the training data moves it between
+    the per-run train/val/test splits, and it stops being held out.
+    """
+    held = set(landmark_holdout(roots, fraction, seed)) if fraction else set()
+    if pinned:
+        known = {r[2] for root in roots for r in landmark_rows(root)}
+        missing = sorted(set(pinned) - known)
+        if missing:
+            raise DataError(
+                f"held-out observation(s) {', '.join(missing)} are in none of the landmark sets "
+                f"({', '.join(str(r) for r in roots)}): check the observation ids"
+            )
+        held |= set(pinned)
+    return sorted(held)
+
+
 def landmark_holdout(roots: Sequence[str | Path], fraction: float, seed: int = 0) -> list[str]:
     """Landmark observations to keep out of training altogether, stratified by class.
 

@@ -99,6 +99,14 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         "tiles for `evaluate segmenter --landmarks` (listed in the card; default 0: none)",
     )
     g.add_argument(
+        "--holdout-observation",
+        action="append",
+        default=None,
+        metavar="OBS",
+        help="also keep this landmark observation (e.g. ESP_026247_1650) out of training, whatever "
+        "the split; repeatable. Use it for the evidence of a known failure",
+    )
+    g.add_argument(
         "--coral-tiles",
         type=Path,
         metavar="DIR",
@@ -133,13 +141,15 @@ def load_data(args: argparse.Namespace) -> tuple[list[str], Any, dict[str, Any]]
     from areoscan.train.seg_samples import (
         class_setup,
         concat,
+        held_out_observations,
         landmark_background_tiles,
-        landmark_holdout,
         real_coral_tiles,
         scenes_dataset,
         synthesize_scenes,
     )
 
+    if args.holdout_observation and args.landmarks is None:
+        raise DataError("--holdout-observation needs --landmarks: it names a landmark observation")
     classes, _, _ = class_setup(args.target)
     folders = list(args.scenes or [])
     note: dict[str, Any] = {"levels": list(args.levels), "tile": args.tile}
@@ -179,14 +189,16 @@ def load_data(args: argparse.Namespace) -> tuple[list[str], Any, dict[str, Any]]
             raise DataError(
                 "--landmarks adds all-background tiles, which only a binary target can use"
             )
-        held: list[str] = []
-        if args.landmark_holdout:
-            held = landmark_holdout(args.landmarks, args.landmark_holdout, seed=0)
+        pinned = args.holdout_observation or []
+        held = held_out_observations(args.landmarks, args.landmark_holdout, pinned, seed=0)
+        if held:
             note["landmark_holdout"] = {
                 "fraction": args.landmark_holdout,
                 "seed": 0,
                 "observations": held,
             }
+            if pinned:
+                note["landmark_holdout"]["pinned"] = sorted(set(pinned))
         for root in args.landmarks:
             parts.append(
                 landmark_background_tiles(
