@@ -267,7 +267,7 @@ def scan_image(
                     predictor = load_segment(segment_model, backend, threads)
                 scale_seg = raster.scale_at(seg.level) if raster.scale is not None else None
                 card_tile = predictor.tile_size
-                tile = int(segment_tile or card_tile)
+                tile = seg_tile  # checked against the overlap above
                 overlap = card_tile // (8 if fast else 4)
                 if segment_overlap is not None:
                     overlap = int(segment_overlap)

@@ -33,14 +33,6 @@ class TileGroup:
     bbox: Window
     tiles: list[Window] = field(default_factory=list)
 
-    def coverage(self) -> np.ndarray:
-        """bool over ``bbox``: pixels covered by at least one of the group's tiles."""
-        cov = np.zeros((self.bbox.height, self.bbox.width), dtype=bool)
-        for t in self.tiles:
-            cov[t.row - self.bbox.row : t.row - self.bbox.row + t.height,
-                t.col - self.bbox.col : t.col - self.bbox.col + t.width] = True  # fmt: skip
-        return cov
-
 
 def union_area(windows: list[Window]) -> int:
     """Pixels inside at least one of ``windows``, without rasterising them.

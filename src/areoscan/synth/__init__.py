@@ -7,7 +7,14 @@ scenes in memory (test fixtures), :func:`generate_scene` to write JP2 + label + 
 
 from __future__ import annotations
 
-from areoscan.synth.classes import BACKGROUNDS, EXTRA_KINDS, NODATA, Terrain, class_table
+from areoscan.synth.classes import (
+    BACKGROUNDS,
+    DEFAULT_KINDS,
+    EXTRA_KINDS,
+    NODATA,
+    Terrain,
+    class_table,
+)
 from areoscan.synth.params import SceneParams
 from areoscan.synth.patch import render_array, render_patch
 from areoscan.synth.scene import SceneInfo, generate_scene, scene_paths
@@ -15,6 +22,7 @@ from areoscan.synth.tiles import make_tiles
 
 __all__ = [
     "BACKGROUNDS",
+    "DEFAULT_KINDS",
     "EXTRA_KINDS",
     "NODATA",
     "SceneInfo",

@@ -51,6 +51,9 @@ BACKGROUNDS: tuple[Terrain, ...] = (
     Terrain.POLYGONS,
     Terrain.BOULDERS,
 )
+#: The kinds of labelled tile sets and the terrain pretext task when none are named: brain coral
+#: and the default backgrounds (what every recipe so far was trained on).
+DEFAULT_KINDS: tuple[Terrain, ...] = (Terrain.BRAIN_CORAL, *BACKGROUNDS)
 #: Kinds a scene has only when asked for by name (``kinds=``): adding them to the default mix
 #: would change every existing seed's pixels. TARS are parallel bright ridges at the coral's
 #: spacing, the hard negative for a brain-coral model.

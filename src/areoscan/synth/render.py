@@ -69,11 +69,10 @@ def heights(
         bg[_sub(ext, sub)] += surfaces.dunes(
             d["dune_phase0"], d["dune_amp0"], d["dune_phase1"], d["dune_amp1"], lay.dune_wavelength
         )
-    if "tar_amp" in lay.fields:
-        sub = lay.support(["tar_amp"], ext, PRESENT)
-        if sub is not None:
-            d = lay.window(["tar_phase", "tar_amp"], *sub)
-            bg[_sub(ext, sub)] += surfaces.tars(d["tar_phase"], d["tar_amp"], p.tar_wavelength)
+    sub = lay.support(["tar_amp"], ext, PRESENT)  # None in scenes without the TARS kind
+    if sub is not None:
+        d = lay.window(["tar_phase", "tar_amp"], *sub)
+        bg[_sub(ext, sub)] += surfaces.tars(d["tar_phase"], d["tar_amp"], p.tar_wavelength)
     w_poly = f"w_{Terrain.POLYGONS.slug}"
     sub = lay.support([w_poly], ext, PRESENT)
     if sub is not None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from areoscan.errors import DataError
-from areoscan.synth.classes import BACKGROUNDS, Terrain, class_table
+from areoscan.synth.classes import DEFAULT_KINDS, Terrain, class_table
 from areoscan.synth.noise import hash_u64
 from areoscan.synth.patch import render_patch
 
@@ -83,7 +83,7 @@ def make_tiles(
     if not 0 <= level <= 6:
         raise DataError(f"level must be 0..6, not {level}")
     names: list[str] = []
-    for k in kinds if kinds is not None else [Terrain.BRAIN_CORAL, *BACKGROUNDS]:
+    for k in kinds if kinds is not None else DEFAULT_KINDS:
         if isinstance(k, str) and k.lower() == MIXED:
             names.append(MIXED)
             continue

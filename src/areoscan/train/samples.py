@@ -458,11 +458,11 @@ def from_synth_terrain(
     ``--init`` (exact labels for free; teaches craters, dunes and ridged textures).
     """
     try:
-        from areoscan.synth import BACKGROUNDS, Terrain, render_patch
+        from areoscan.synth import DEFAULT_KINDS, render_patch
     except ImportError as exc:
         raise DataError(f"synth-terrain:{n}: areoscan.synth is not available ({exc})") from None
     rng = np.random.default_rng(seed)
-    kinds = [Terrain.BRAIN_CORAL, *BACKGROUNDS]  # the seven kinds the shipped recipe pretrained on
+    kinds = list(DEFAULT_KINDS)  # the seven kinds the shipped recipe pretrained on
     tiles, labels, keys, groups = [], [], [], []
     for i in range((n + 3) // 4):
         s = int(rng.integers(0, 2**31 - 1))
