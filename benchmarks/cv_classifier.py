@@ -20,6 +20,12 @@ the held-out fold (tiles of training/validation observations are left out by the
 Finished folds are reused, so an interrupted run resumes. Prints the pooled table, the
 majority-class baseline and the per-fold spread; ``--json`` writes everything. The keys of the
 data must contain the observation id (true for the landmark sets and HiRISE-named tiles).
+
+``--tau-report`` (multi-class models trained with logit adjustment) also scores other ways of
+choosing the decision offset ``tau`` (``train.classifier.bias_sweep``): each fold's card keeps its
+validation sweep, so a rule that picks tau on validation is applied per fold exactly as training
+would have, and its pooled held-out score is honest; fixed-tau rows are shown for reference (picking
+one of them by this table would be tuning on the test folds).
 """
 
 from __future__ import annotations
@@ -93,6 +99,59 @@ def pooled(results: list[dict]) -> dict:
     return scores(cm, classes)
 
 
+def tau_report(model_paths: list[Path], specs: list[str]) -> dict:
+    """Pooled held-out scores of several tau rules (see the module docstring)."""
+    from areoscan.evaluate.classifier import held_out, map_labels
+    from areoscan.evaluate.metrics import confusion_matrix, scores
+    from areoscan.models.export import TorchRunner
+    from areoscan.models.registry import load_model
+    from areoscan.train.classifier import SWEEP_GRID
+    from areoscan.train.samples import concat, load_source
+
+    def pick(sweep: list[dict], lo: float, key: str) -> float:
+        """The validation-best tau >= lo; ties go to the lowest tau, as in training."""
+        rows = [r for r in sweep if r["tau"] >= lo - 1e-9]
+        value = {r["tau"]: r["macro_f1"] + (r["accuracy"] if key == "mean" else 0.0) for r in rows}
+        best = max(value.values())
+        return next(t for t, v in value.items() if v >= best - 1e-9)
+
+    rules = {
+        "trained rule: mean(acc, macro-F1) on validation, tau 0..1": lambda sw: pick(sw, 0, "mean"),
+        "mean(acc, macro-F1) on validation, tau -1..1": lambda sw: pick(sw, -1, "mean"),
+        "macro-F1 on validation, tau -1..1": lambda sw: pick(sw, -1, "f1"),
+        "macro-F1 on validation, tau 0..1": lambda sw: pick(sw, 0, "f1"),
+    }
+    rules.update({f"fixed tau {t:+.2f} (reference only)": (lambda sw, t=t: t) for t in SWEEP_GRID})
+    n_cls = None
+    pooled_cm: dict[str, np.ndarray] = {}
+    chosen: dict[str, list[float]] = {r: [] for r in rules}
+    for path in model_paths:
+        module, card = load_model(path)
+        decision = card.training.get("decision", {})
+        if "validation_sweep" not in decision:
+            sys.exit(f"cv_classifier: {path} has no validation sweep; retrain it at this version")
+        shift = np.asarray(decision["shift"], dtype=np.float64)
+        module.logit_bias.zero_()
+        runner = TorchRunner(module, card, channels_last=False)
+        sets = [load_source(s, card.tile_size, card.resize, card.level, card.scale_m_per_px or 1.0)
+                for s in specs]  # fmt: skip
+        samples, _ = held_out(concat(sets), card)
+        y = map_labels(samples, card)
+        logits = np.concatenate(
+            [runner(samples.images[i : i + 128]) for i in range(0, len(samples), 128)]
+        )
+        n_cls = card.n_classes
+        for name, rule in rules.items():
+            tau = rule(decision["validation_sweep"])
+            chosen[name].append(tau)
+            cm = confusion_matrix(y, (logits + tau * shift).argmax(axis=1), n_cls)
+            pooled_cm[name] = pooled_cm.get(name, 0) + cm
+    classes = card.classes
+    return {
+        name: {"tau_per_fold": chosen[name], **scores(pooled_cm[name], classes)} for name in rules
+    }
+
+
 def main() -> None:
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
@@ -102,6 +161,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="fold assignment seed")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--tau-report", action="store_true", help="also compare decision-offset rules")
     args = ap.parse_args(argv[:split])
     train_args = argv[split + 1 :]
     for bad in ("--out", "--test-pattern", "--fractions"):
@@ -168,15 +228,21 @@ def main() -> None:
     print(format_confusion(np.asarray(total["confusion"]), list(total["per_class"])))
     if total.get("collapsed"):
         print(f"!!! {total['collapsed']}")
+    doc = {"folds": folds, "per_fold": results, "pooled": total}
+    if args.tau_report:
+        doc["tau_rules"] = tau_report(
+            [args.out / f"fold{k}" / f"{name}.json" for k in range(args.folds)], specs
+        )
+        rows = [
+            [rule, " ".join(f"{t:+.2f}" for t in r["tau_per_fold"]), r["accuracy"], r["macro_f1"]]
+            for rule, r in doc["tau_rules"].items()
+        ]
+        print("\n" + table(["tau rule (pooled held-out folds)", "tau per fold", "accuracy",
+                             "macro-F1"], rows))  # fmt: skip
     if args.json:
         from areoscan.models.card import write_bytes_atomic
 
-        write_bytes_atomic(
-            args.json,
-            (
-                json.dumps({"folds": folds, "per_fold": results, "pooled": total}, indent=2) + "\n"
-            ).encode(),
-        )
+        write_bytes_atomic(args.json, (json.dumps(doc, indent=2) + "\n").encode())
 
 
 if __name__ == "__main__":

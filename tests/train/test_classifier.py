@@ -63,6 +63,27 @@ def test_prior_shift_undoes_sampling_with_one_scalar():
     assert ((logits + bias).argmax(1) == y).mean() > (logits.argmax(1) == y).mean()
 
 
+def test_bias_sweep_scores_every_tau_and_agrees_with_the_tuned_choice():
+    from areoscan.train.classifier import SWEEP_GRID, bias_sweep, prior_shift
+
+    rng = np.random.default_rng(1)
+    labels = np.array([0] * 90 + [1] * 10)
+    shift = prior_shift(labels, sampling_weights(labels, 2, 1.0), 2)
+    y = rng.integers(0, 2, 400)
+    logits = np.eye(2)[y] * 1.5 + rng.normal(0, 1, (400, 2)) - shift
+    sweep = bias_sweep(logits, y, shift)
+    assert [r["tau"] for r in sweep] == list(SWEEP_GRID) and SWEEP_GRID[0] == -1.0
+    by_tau = {r["tau"]: r for r in sweep}
+    for tau in (-1.0, 0.0, 1.0):
+        pred = (logits + tau * shift).argmax(1)
+        assert by_tau[tau]["accuracy"] == pytest.approx((pred == y).mean())
+    # the model over-predicts class 1: a negative tau (towards uniform) makes that worse
+    assert by_tau[1.0]["accuracy"] > by_tau[-1.0]["accuracy"]
+    _, tau = tune_logit_bias(logits, y, shift)
+    best = max(r["accuracy"] + r["macro_f1"] for r in sweep if r["tau"] >= 0)
+    assert by_tau[tau]["accuracy"] + by_tau[tau]["macro_f1"] == pytest.approx(best)
+
+
 def test_tune_threshold_min_recall():
     p = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.9])
     pos = np.array([False, False, True, False, True, True])
