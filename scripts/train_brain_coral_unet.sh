@@ -2,23 +2,23 @@
 # Reproduce the shipped brain-coral-unet (slim U-Net, MobileNetV3-small encoder, three-stage decoder
 # ending at 1/4 resolution) in two steps:
 # 1. base: 64 synthetic scenes of 2048 x 2048 px at 0.25 m/px (seeds 100-163, sun drawn in azimuth
-#    200-300 / incidence 40-65, generated into OUT/scenes by areoscan.synth at this commit's version),
-#    up to 12 tiles of 256 px per scene at level 0 and at level 1 (0.5 m/px); real HiRISE landmark
-#    tiles of v3 and v1 (up to 300 per class and folder, resized to 256 px) as all-background
-#    targets, except a fixed quarter of the landmark observations (--landmark-holdout 0.25,
-#    stratified by class) that neither step ever sees, so every landmark class has strictly
-#    held-out tiles; 8 of the 12 real brain-coral tiles (upsampled x3, 9 crops each, listed 4 times)
-#    as all-coral targets, r0c4 r0c5 r1c4 r1c5 held out. One phase, 10 epochs.
+#    200-300 / incidence 40-65, generated into OUT/scenes by areoscan.synth at this commit's version)
+#    and 24 scenes of transverse aeolian ridges (seeds 600-623: the synth kind `tars` alone or beside
+#    one other background kind, 25 % coral; parallel ridges at the coral's spacing, which the model
+#    otherwise marks as coral in real TAR fields), up to 12 tiles of 256 px per scene at level 0 and
+#    at level 1 (0.5 m/px); real HiRISE landmark tiles of v3 and v1 (up to 300 per class and folder,
+#    resized to 256 px) as all-background targets, except a fixed quarter of the landmark
+#    observations (--landmark-holdout 0.25, stratified by class) and ESP_026247_1650 (the real TAR
+#    field the U-Net failed on, pinned with --holdout-observation), which neither step ever sees, so
+#    every landmark class has strictly held-out tiles; 8 of the 12 real brain-coral tiles (upsampled
+#    x3, 9 crops each, listed 4 times) as all-coral targets, r0c4 r0c5 r1c4 r1c5 held out. One
+#    phase, 10 epochs.
 # 2. fine-tune the base 3 epochs at lr 3e-4 with 32 more scenes lit outside that range (seeds
 #    500-531: morning/east sun at incidence 25-40, or a very low sun at 66-78) — without them the
-#    base loses recall on such scenes — plus 24 scenes of transverse aeolian ridges (seeds 600-623:
-#    the synth kind `tars` alone or beside one other background kind, 25 % coral), parallel ridges
-#    at the coral's spacing that the model otherwise marks as coral in real TAR fields, and 16 more
-#    very-low-sun scenes (seeds 540-555), which keep the low-sun recall the TAR negatives cost.
-#    ESP_026247_1650 (the real TAR field the U-Net failed on) is pinned into the hold-out
-#    (--holdout-observation); the base never saw it either (its split put it in test).
-# Split by observation. About 23 min with 2 threads on this 2-core machine (measured 2026-12-01:
-# base 13 min with scene generation; fine-tune about 9 min with scene generation).
+#    base loses recall on such scenes — plus 16 more very-low-sun scenes (seeds 540-555), which keep
+#    the low-sun recall the TAR negatives cost, and the base's scenes (TARs included).
+# Split by observation. About 24 min with 2 threads on this 2-core machine (measured 2026-12-01:
+# base 14 min with scene generation; fine-tune about 9 min with scene generation).
 # Needs ../shared/data. Seeded: the same command and --threads give the same weights.
 # Usage: scripts/train_brain_coral_unet.sh [OUT_DIR] [DATA_DIR]
 set -euo pipefail
@@ -31,9 +31,25 @@ REAL=(--landmarks "$DATA/hirise-landmarks-v3" --landmarks "$DATA/hirise-landmark
       --landmark-holdout 0.25
       --coral-tiles "$DATA/brain-coral-tiles" --coral-exclude 'bc_tile_r[01]c[45]' --coral-repeat 4)
 MODEL=(--arch slim-unet --decoder-channels 64 32 24 --schedule one --loss dice+focal --seed 0 --threads 2)
-areoscan train segmenter --scenes "$OUT/scenes" --synth 64 --synth-seed 100 --synth-size 2048 2048 \
+python - "$OUT/tar-scenes" <<'PY'
+import sys
+from pathlib import Path
+
+from areoscan.synth import generate_scene
+
+out = Path(sys.argv[1])
+out.mkdir(parents=True, exist_ok=True)
+others = ["rough", "craters", "polygons", "boulders", "dunes", None]
+for i, seed in enumerate(range(600, 624)):
+    k = others[i % len(others)]
+    f = out / f"SYN_{seed:06d}_025_TARS.JP2"
+    if not f.with_name(f.stem + "_mask.tif").is_file():
+        generate_scene(f, size=(2048, 2048), seed=seed, scale=0.25, coral_fraction=0.25,
+                       kinds=["tars"] + ([k] if k else []))
+PY
+areoscan train segmenter --scenes "$OUT/scenes" "$OUT/tar-scenes" --synth 64 --synth-seed 100 --synth-size 2048 2048 \
   --levels 0 1 --tile 256 --max-tiles-per-scene 12 "${REAL[@]}" "${MODEL[@]}" --epochs 10 --lr 2e-3 \
-  --max-minutes 45 --name brain-coral-unet --out "$OUT/base" --quiet
+  --holdout-observation ESP_026247_1650 --max-minutes 45 --name brain-coral-unet --out "$OUT/base" --quiet
 python - "$OUT/sun-scenes" <<'PY'
 import sys
 from pathlib import Path
@@ -58,22 +74,6 @@ for seed in range(540, 556):  # very low sun, any azimuth
     az, inc = rng.uniform(60, 300), rng.uniform(66, 78)
     synthesize_scenes(out.with_name("low-scenes"), 1, seed=seed, size=(2048, 2048), scale=0.25,
                       coral_fraction=0.3, sun_azimuth=float(az), incidence=float(inc))
-PY
-python - "$OUT/tar-scenes" <<'PY'
-import sys
-from pathlib import Path
-
-from areoscan.synth import generate_scene
-
-out = Path(sys.argv[1])
-out.mkdir(parents=True, exist_ok=True)
-others = ["rough", "craters", "polygons", "boulders", "dunes", None]
-for i, seed in enumerate(range(600, 624)):
-    k = others[i % len(others)]
-    f = out / f"SYN_{seed:06d}_025_TARS.JP2"
-    if not f.with_name(f.stem + "_mask.tif").is_file():
-        generate_scene(f, size=(2048, 2048), seed=seed, scale=0.25, coral_fraction=0.25,
-                       kinds=["tars"] + ([k] if k else []))
 PY
 areoscan train segmenter --scenes "$OUT/scenes" "$OUT/sun-scenes" "$OUT/tar-scenes" "$OUT/low-scenes" --synth 64 --synth-seed 100 \
   --synth-size 2048 2048 --levels 0 1 --tile 256 --max-tiles-per-scene 12 "${REAL[@]}" "${MODEL[@]}" \
