@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Reproduce the shipped brain-coral-unet (slim U-Net, MobileNetV3-small encoder, three-stage decoder
-# ending at 1/4 resolution) in two steps:
+# Reproduce the shipped brain-coral-unet (slim U-Net, MobileNetV3-small encoder, decoder with skips
+# at 1/16, 1/8, 1/4 and 1/2 (64/32/24/16 channels; the 1/2 stage adds two 1x1 projections,
+# --half-stage add) in two steps:
 # 1. base: 64 synthetic scenes of 2048 x 2048 px at 0.25 m/px (seeds 100-163, sun drawn in azimuth
 #    200-300 / incidence 40-65, generated into OUT/scenes by areoscan.synth at this commit's version)
 #    and 24 scenes of transverse aeolian ridges (seeds 600-623: the synth kind `tars` alone or beside
@@ -17,8 +18,9 @@
 #    500-531: morning/east sun at incidence 25-40, or a very low sun at 66-78) — without them the
 #    base loses recall on such scenes — plus 16 more very-low-sun scenes (seeds 540-555), which keep
 #    the low-sun recall the TAR negatives cost, and the base's scenes (TARs included).
-# Split by observation. About 24 min with 2 threads on this 2-core machine (measured 2026-12-01:
-# base 14 min with scene generation; fine-tune about 9 min with scene generation).
+# Split by observation. About 25 min with 2 threads on this 2-core machine (measured 2026-12-01 with
+# the scenes already generated: base 13 min, fine-tune 6.5 min; generating the 160 scenes adds a few
+# minutes).
 # Needs ../shared/data. Seeded: the same command and --threads give the same weights.
 # Usage: scripts/train_brain_coral_unet.sh [OUT_DIR] [DATA_DIR]
 set -euo pipefail
@@ -30,7 +32,7 @@ done
 REAL=(--landmarks "$DATA/hirise-landmarks-v3" --landmarks "$DATA/hirise-landmarks-v1" --landmark-limit 300
       --landmark-holdout 0.25
       --coral-tiles "$DATA/brain-coral-tiles" --coral-exclude 'bc_tile_r[01]c[45]' --coral-repeat 4)
-MODEL=(--arch slim-unet --decoder-channels 64 32 24 --schedule one --loss dice+focal --seed 0 --threads 2)
+MODEL=(--arch slim-unet --decoder-channels 64 32 24 16 --half-stage add --schedule one --loss dice+focal --seed 0 --threads 2)
 python - "$OUT/tar-scenes" <<'PY'
 import sys
 from pathlib import Path
