@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -105,26 +106,19 @@ def tau_report(model_paths: list[Path], specs: list[str]) -> dict:
     from areoscan.evaluate.metrics import confusion_matrix, scores
     from areoscan.models.export import TorchRunner
     from areoscan.models.registry import load_model
-    from areoscan.train.classifier import SWEEP_GRID
+    from areoscan.train.classifier import SWEEP_GRID, choose_tau
     from areoscan.train.samples import concat, load_source
 
-    def pick(sweep: list[dict], lo: float, key: str) -> float:
-        """The validation-best tau >= lo; ties go to the lowest tau, as in training."""
-        rows = [r for r in sweep if r["tau"] >= lo - 1e-9]
-        value = {r["tau"]: r["macro_f1"] + (r["accuracy"] if key == "mean" else 0.0) for r in rows}
-        best = max(value.values())
-        return next(t for t, v in value.items() if v >= best - 1e-9)
-
     rules = {
-        "trained rule: mean(acc, macro-F1) on validation, tau 0..1": lambda sw: pick(sw, 0, "mean"),
-        "mean(acc, macro-F1) on validation, tau -1..1": lambda sw: pick(sw, -1, "mean"),
-        "macro-F1 on validation, tau -1..1": lambda sw: pick(sw, -1, "f1"),
-        "macro-F1 on validation, tau 0..1": lambda sw: pick(sw, 0, "f1"),
+        "trained rule: mean(acc, macro-F1) on validation, tau 0..1": lambda sw: choose_tau(sw),
+        "mean(acc, macro-F1) on validation, tau -1..1": lambda sw: choose_tau(sw, lowest=-1),
+        "macro-F1 on validation, tau -1..1": lambda sw: choose_tau(sw, "macro_f1", -1),
+        "macro-F1 on validation, tau 0..1": lambda sw: choose_tau(sw, "macro_f1"),
     }
     rules.update({f"fixed tau {t:+.2f} (reference only)": (lambda sw, t=t: t) for t in SWEEP_GRID})
-    n_cls = None
     pooled_cm: dict[str, np.ndarray] = {}
     chosen: dict[str, list[float]] = {r: [] for r in rules}
+    loaded: dict[tuple, Any] = {}  # the data, read once per tile geometry (the same for every fold)
     for path in model_paths:
         module, card = load_model(path)
         decision = card.training.get("decision", {})
@@ -133,18 +127,18 @@ def tau_report(model_paths: list[Path], specs: list[str]) -> dict:
         shift = np.asarray(decision["shift"], dtype=np.float64)
         module.logit_bias.zero_()
         runner = TorchRunner(module, card, channels_last=False)
-        sets = [load_source(s, card.tile_size, card.resize, card.level, card.scale_m_per_px or 1.0)
-                for s in specs]  # fmt: skip
-        samples, _ = held_out(concat(sets), card)
+        key = (card.tile_size, card.resize, card.level, card.scale_m_per_px or 1.0)
+        if key not in loaded:
+            loaded[key] = concat([load_source(s, *key) for s in specs])
+        samples, _ = held_out(loaded[key], card)
         y = map_labels(samples, card)
         logits = np.concatenate(
             [runner(samples.images[i : i + 128]) for i in range(0, len(samples), 128)]
         )
-        n_cls = card.n_classes
         for name, rule in rules.items():
             tau = rule(decision["validation_sweep"])
             chosen[name].append(tau)
-            cm = confusion_matrix(y, (logits + tau * shift).argmax(axis=1), n_cls)
+            cm = confusion_matrix(y, (logits + tau * shift).argmax(axis=1), card.n_classes)
             pooled_cm[name] = pooled_cm.get(name, 0) + cm
     classes = card.classes
     return {
