@@ -244,3 +244,24 @@ def test_init_copies_matching_weights_but_not_the_head(tmp_path):
     )
     with pytest.raises(DataError, match="no weights fit"):
         init_from(other, str(tmp_path / "pre.json"))
+
+
+def test_inverse_frequency_weights_and_class_weighted_training(class_folders):
+    from areoscan.train.classifier import inverse_frequency
+
+    w = inverse_frequency(np.array([0] * 90 + [1] * 10), 3)
+    assert w[2] == 0 and float(w[1] / w[0]) == pytest.approx(9.0)
+    assert float(w[:2].mean()) == pytest.approx(1.0)
+    for f in sorted((class_folders / "checker").glob("*.png")):
+        if not f.stem.endswith("0000"):
+            f.unlink()  # checker: 1 tile per observation, the others 4
+    samples = load_source(str(class_folders), 32, level=0, scale=1.0, seed=0)
+    out = train_classifier(samples, _cfg(balance=0.0, class_weighted_loss=True))
+    assert out.card.training["config"]["class_weighted_loss"] is True
+    shift = np.array(out.card.training["decision"]["shift"])
+    # balance 0 + inverse-frequency loss: the learnt prior is uniform over the present classes
+    counts = np.bincount(samples.subset(out.splits["train"]).labels, minlength=len(shift))
+    present = counts > 0
+    assert present.sum() == 3 and counts.min() < counts.max()
+    natural = counts / counts.sum()
+    assert np.allclose(shift[present], np.log(natural[present] * present.sum()), atol=1e-4)

@@ -46,6 +46,8 @@ class ClassifierTrainConfig:
     level/scale_m_per_px: the resolution level and ground scale the tiles represent (documentation
     for users of the model: the scan reads this level). norm: ``tile`` or ``fixed`` first layer.
     balance: sampling exponent (see module doc). label_smoothing: cross-entropy smoothing.
+    class_weighted_loss: also weight the loss by inverse class frequency (the common recipe; kept
+    to reproduce baselines that use it — with ``balance=0`` it replaces weighted sampling).
     balance_sources: within a class, every data source gets an equal share of the draws.
     test_pattern: regular expression; samples whose key matches go to the test split (and their
     groups with them), whatever the group split says (e.g. hold out chosen real tiles).
@@ -70,6 +72,7 @@ class ClassifierTrainConfig:
     balance_sources: bool = False
     test_pattern: str | None = None
     label_smoothing: float = 0.05
+    class_weighted_loss: bool = False
     tta: int = 1
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     seed: int = 0
@@ -116,6 +119,13 @@ def sampling_weights(
             sel = idx[src == name]
             w[sel] = share[c] / len(names) / len(sel)
     return w / w.sum()
+
+
+def inverse_frequency(labels: np.ndarray, n_classes: int) -> torch.Tensor:
+    """Loss weights ∝ 1 / class count, mean 1 over the classes present (absent classes get 0)."""
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    w = np.where(counts > 0, 1.0 / np.maximum(counts, 1.0), 0.0)
+    return torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
 
 
 def init_from(module: nn.Module, source: str) -> dict[str, Any]:
@@ -317,7 +327,8 @@ def train_classifier(
             b = idx[s * cfg.batch_size : (s + 1) * cfg.batch_size]
             yield aug(images_t[b][:, None]), labels_t[b]
 
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    loss_w = inverse_frequency(train.labels, n_cls) if cfg.class_weighted_loss else None
+    loss_fn = nn.CrossEntropyLoss(weight=loss_w, label_smoothing=cfg.label_smoothing)
 
     def validate(model: Any) -> tuple[float, dict[str, Any]]:
         # model selection without test-time views (8x cheaper); TTA is applied for tuning and test
@@ -339,7 +350,9 @@ def train_classifier(
         )
         decision = {"rule": f"p({cfg.positive_class}) >= threshold", "min_recall": cfg.min_recall}
     elif cfg.tune:
-        shift = prior_shift(train.labels, weights.numpy(), n_cls)
+        # the prior the network learnt: draws x loss weights (logit adjustment undoes both)
+        effective = weights.numpy() * (loss_w.numpy()[train.labels] if loss_w is not None else 1.0)
+        shift = prior_shift(train.labels, effective, n_cls)
         sweep = bias_sweep(val_logits, val.labels, shift)
         tau = choose_tau(sweep)  # = tune_logit_bias: tau in 0..1 by mean(accuracy, macro-F1)
         module.logit_bias.copy_(torch.as_tensor(tau * shift, dtype=torch.float32))

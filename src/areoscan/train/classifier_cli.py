@@ -118,6 +118,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--label-smoothing", type=float, default=0.05)
     p.add_argument(
+        "--class-weighted-loss",
+        action="store_true",
+        help="weight the loss by inverse class frequency (use with --balance 0 to reproduce the "
+        "common class-weighted baseline)",
+    )
+    p.add_argument(
         "--tta",
         type=int,
         default=1,
@@ -194,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
         balance_sources=args.balance_sources,
         test_pattern=args.test_pattern,
         label_smoothing=args.label_smoothing,
+        class_weighted_loss=args.class_weighted_loss,
         tta=args.tta,
         fractions=args.fractions,
         seed=args.seed,
