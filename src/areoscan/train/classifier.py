@@ -176,8 +176,9 @@ def predict_probs(
 
 
 def prior_shift(train_labels: np.ndarray, draw_weights: np.ndarray, n_classes: int) -> np.ndarray:
-    """log(natural class frequency / sampled class frequency): the logit offset that undoes
-    weighted sampling (logit adjustment, Menon et al. 2021)."""
+    """log(natural class frequency / learnt class frequency): the logit offset that undoes
+    weighted sampling (logit adjustment, Menon et al. 2021). ``draw_weights`` is each sample's
+    weight in training: its draw probability, times its loss weight if the loss is weighted."""
     natural = np.bincount(train_labels, minlength=n_classes) / max(1, len(train_labels))
     sampled = np.bincount(train_labels, weights=draw_weights, minlength=n_classes)
     sampled = sampled / max(sampled.sum(), 1e-12)
