@@ -30,6 +30,7 @@ COMMAND_MODULES: list[str] = [
     "areoscan.train.commands",
     "areoscan.evaluate.commands",
     "areoscan.models.commands",
+    "areoscan.annotations.commands",
 ]
 
 

@@ -33,6 +33,13 @@ class DataError(AreoscanError):
     """Training / evaluation data is missing or malformed."""
 
 
+class AnnotationError(AreoscanError):
+    """An annotation file (VIA, COCO, YOLO) is malformed, names an unknown class or a shape off the image.
+
+    The message names the file and the entry (image, region or line) so the user can fix that one spot.
+    """
+
+
 class OutputError(AreoscanError):
     """An output cannot be written (exit code 3: environment, not input)."""
 

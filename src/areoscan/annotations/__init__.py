@@ -1,0 +1,28 @@
+"""Annotations in and out: VIA, COCO and YOLO files to one in-memory form, and COCO JSON out.
+
+This package sits at the data layer (it may import :mod:`areoscan.io` and :mod:`areoscan.errors`,
+never models, train or scan), so detectors, metrics, agreement and distillation all share it.
+"""
+
+from areoscan.annotations.coco_out import write_coco
+from areoscan.annotations.model import (
+    AnnotatedImage,
+    AnnotationSet,
+    Instance,
+    box_of_mask,
+    default_group,
+    source_name,
+)
+from areoscan.annotations.read import FORMATS, read_annotations
+
+__all__ = [
+    "FORMATS",
+    "AnnotatedImage",
+    "AnnotationSet",
+    "Instance",
+    "box_of_mask",
+    "default_group",
+    "read_annotations",
+    "source_name",
+    "write_coco",
+]
