@@ -98,11 +98,6 @@ def _rgb(tmp: Path, jp2: bytes, lbl: Path) -> list[str]:
     return [str(tmp / "rgb.jp2")]
 
 
-def _sixteen_bit(tmp: Path, jp2: bytes, lbl: Path) -> list[str]:
-    glymur.Jp2k(str(tmp / "deep.jp2"), data=np.full((64, 64), 40000, np.uint16), numres=2)
-    return [str(tmp / "deep.jp2")]
-
-
 def _one_pixel(tmp: Path, jp2: bytes, lbl: Path) -> list[str]:
     write_jp2(tmp / "dot.jp2", np.ones((1, 1), np.uint16), numres=1)
     return [str(tmp / "dot.jp2")]
@@ -141,7 +136,11 @@ BAD_INPUTS: list[tuple[str, Builder, str]] = [
     ("random bytes", _file("noise_RED.JP2", np.random.default_rng(0).bytes(5000)), "unrecognised"),
     ("html error page", _file("page_RED.JP2", b"<!DOCTYPE html><html>503</html>"), "HTML"),
     ("RGB JP2", _rgb, "has 3 bands"),
-    ("16-bit JP2", _sixteen_bit, "16-bit"),
+    (
+        "label claims more bits than the JP2",
+        _with_label(("2#0000001111111111#", "2#0000111111111111#"), "deep_RED"),
+        "says 12-bit samples but deep_RED.JP2 has 10-bit",
+    ),
     ("1x1 image", _one_pixel, "1 x 1 px"),
     ("missing label", _with_label(None, "nolabel_RED"), "no PDS3 label"),
     (

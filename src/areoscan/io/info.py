@@ -39,6 +39,7 @@ def describe(
         "levels": raster.levels,
         "smallest_level_shape": list(raster.shape_at(raster.levels - 1)),
         "bit_depth": raster.bit_depth,
+        "container_bits": raster.container_bits,
         "nodata": raster.nodata,
         "label": str(raster.label_path) if raster.label_path else None,
         "scale_m_per_px": raster.scale,
@@ -68,6 +69,11 @@ def describe(
 _footprint_level_default = footprint_level
 
 
+def _container(facts: dict[str, Any]) -> str:
+    bits = facts.get("container_bits")
+    return f" (in {bits}-bit samples)" if bits and bits != facts["bit_depth"] else ""
+
+
 def format_info(facts: dict[str, Any]) -> str:
     """Human-readable multi-line summary of :func:`describe`'s dict."""
     lines = [
@@ -77,7 +83,7 @@ def format_info(facts: dict[str, Any]) -> str:
         f"{facts['file_bytes'] / 2**20:.1f} MiB {facts['format'].upper()})",
         f"levels       {facts['levels']} (smallest {facts['smallest_level_shape'][0]} x "
         f"{facts['smallest_level_shape'][1]} px)",
-        f"bit depth    {facts['bit_depth']}   nodata {facts['nodata']}",
+        f"bit depth    {facts['bit_depth']}{_container(facts)}   nodata {facts['nodata']}",
         f"label        {facts['label'] or 'none'}",
     ]
     if facts["projection"] is None:

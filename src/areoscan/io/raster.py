@@ -14,7 +14,6 @@ in [0, 1] (raw / (2**bit_depth − 1)) from :meth:`Raster.read` or as raw intege
 
 from __future__ import annotations
 
-import math
 import re
 import warnings
 from collections.abc import Iterator
@@ -26,159 +25,16 @@ import numpy as np
 
 from areoscan.errors import LabelError, RasterError
 from areoscan.io import strips as _strips
+from areoscan.io.bitdepth import effective_bit_depth
+from areoscan.io.gdalbackend import GdalBackend
 from areoscan.io.georef import Georef
+from areoscan.io.jp2backend import Jp2Backend
 from areoscan.io.label import MapLabel, read_label
 from areoscan.io.sniff import check_image_file, find_label
-from areoscan.io.writers import default_numres
 
 Window = tuple[int, int, int, int]
 _OBS_RE = re.compile(r"([A-Z]{3}_\d{6}_\d{4})", re.IGNORECASE)
 MIN_SIDE = 16
-
-
-class _Jp2Backend:
-    """JPEG2000 through glymur/OpenJPEG: true resolution levels and area decoding."""
-
-    def __init__(self, path: Path, threads: int) -> None:
-        import glymur
-
-        self.path = path
-        self.threads = threads
-        try:
-            self.jp2 = glymur.Jp2kr(str(path))
-            siz = self.jp2.codestream.segment[1]
-            cod = self.jp2.codestream.segment[2]
-        except Exception as exc:  # glymur raises struct/Index/Runtime errors on broken headers
-            raise RasterError(
-                f"{path}: not a readable JPEG2000 file ({_first_line(exc)})"
-            ) from None
-        self.bands = len(siz.bitdepth)
-        self.signed = any(siz.signed)
-        self.bit_depth = int(siz.bitdepth[0])
-        self.shape = (int(siz.ysiz - siz.yosiz), int(siz.xsiz - siz.xosiz))
-        self.levels = int(cod.num_res) + 1
-        self.tiles = math.ceil((siz.ysiz - siz.ytosiz) / siz.ytsiz) * math.ceil(
-            (siz.xsiz - siz.xtosiz) / siz.xtsiz
-        )
-        self.codestream_bytes = _codestream_length(self.jp2)
-        self.raw_codestream = not any(
-            getattr(b, "box_id", "") == "jp2c" for b in self.jp2.box or []
-        )
-        self._decoder: Any = None
-
-    def read(self, level: int, window: Window) -> np.ndarray:
-        """Decode a window with the persistent decoder of ``level`` (opened on first use)."""
-        from areoscan.io.jp2decoder import Jp2Decoder
-
-        r0, c0, h, w = window
-        s = 2**level
-        y0, y1 = r0 * s, min(self.shape[0], (r0 + h) * s)
-        x0, x1 = c0 * s, min(self.shape[1], (c0 + w) * s)
-        try:
-            if self._decoder is None or self._decoder.level != level:
-                self.close()
-                self._decoder = Jp2Decoder(self.path, level, self.threads, self.raw_codestream)
-            data = self._decoder.decode(x0, y0, x1, y1)
-        except Exception as exc:
-            self.close()
-            raise RasterError(
-                f"{self.path}: JPEG2000 decoding failed at level {level} ({_first_line(exc)}); "
-                "the file is probably corrupt or truncated: download it again"
-            ) from None
-        if data.shape != (h, w):
-            raise RasterError(
-                f"{self.path}: decoder returned {data.shape} for a {h} x {w} window at level {level}"
-            )
-        return data
-
-    def georef(self) -> Georef | None:
-        """CRS + transform from a GeoJP2 / GMLJP2 box, if the file carries one (read with rasterio)."""
-        return _rasterio_georef(self.path)
-
-    def close(self) -> None:
-        """Free the decoder (and the compressed tile it holds); the file can be reopened by read."""
-        if self._decoder is not None:
-            self._decoder.close()
-            self._decoder = None
-
-
-class _RasterioBackend:
-    """GeoTIFF / PNG through rasterio: levels are computed by averaging (or from overviews)."""
-
-    def __init__(self, path: Path) -> None:
-        import rasterio
-
-        self.path = path
-        try:
-            with warnings.catch_warnings():  # PNGs and plain TIFFs have no geotransform: expected
-                warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-                self.ds = rasterio.open(path)
-        except Exception as exc:
-            raise RasterError(f"{path}: not a readable image ({_first_line(exc)})") from None
-        self.bands = self.ds.count
-        dtype = np.dtype(self.ds.dtypes[0])
-        if dtype.kind not in "u":
-            self.close()
-            raise RasterError(
-                f"{path}: pixels are {dtype.name}; areoscan reads unsigned 8/16-bit images"
-            )
-        nbits = self.ds.tags(1, ns="IMAGE_STRUCTURE").get("NBITS")
-        self.bit_depth = int(nbits) if nbits else dtype.itemsize * 8
-        self.signed = False
-        self.shape = (self.ds.height, self.ds.width)
-        self.levels = default_numres(self.shape)
-        self.tiles = 1
-        self.codestream_bytes = 0
-        self.nodata = self.ds.nodata
-
-    def read(self, level: int, window: Window) -> np.ndarray:
-        from rasterio.enums import Resampling
-        from rasterio.windows import Window as RioWindow
-
-        r0, c0, h, w = window
-        s = 2**level
-        r1, c1 = min(self.shape[0], (r0 + h) * s), min(self.shape[1], (c0 + w) * s)
-        win = RioWindow(c0 * s, r0 * s, c1 - c0 * s, r1 - r0 * s)  # type: ignore[call-arg]
-        try:
-            return np.asarray(
-                self.ds.read(1, window=win, out_shape=(h, w), resampling=Resampling.average)
-            )
-        except Exception as exc:
-            raise RasterError(f"{self.path}: reading failed ({_first_line(exc)})") from None
-
-    def georef(self) -> Georef | None:
-        if self.ds.crs is None or self.ds.transform.is_identity:
-            return None
-        return Georef.from_crs_transform(self.ds.crs.to_wkt(), self.ds.transform)
-
-    def close(self) -> None:
-        self.ds.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:160]
-
-
-def _codestream_length(jp2: Any) -> int:
-    for box in getattr(jp2, "box", []) or []:
-        if getattr(box, "box_id", "") == "jp2c":
-            return int(box.length)
-    return int(Path(jp2.filename).stat().st_size)
-
-
-def _rasterio_georef(path: Path) -> Georef | None:
-    import rasterio
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with rasterio.open(path) as ds:
-                if ds.crs is None or ds.transform.is_identity:
-                    return None
-                return Georef.from_crs_transform(ds.crs.to_wkt(), ds.transform)
-    except Exception:  # no GDAL JP2 driver or unreadable box: treat as "no georeference"
-        return None
 
 
 class Raster:
@@ -202,9 +58,14 @@ class Raster:
         self.threads = threads
         kind = check_image_file(path)
         self.format = kind
-        self._backend: Any = _Jp2Backend(path, threads) if kind == "jp2" else _RasterioBackend(path)
+        self._backend: Any = Jp2Backend(path, threads) if kind == "jp2" else GdalBackend(path)
         try:
             self._validate()
+            label_bits = None if label is None else label.bit_depth
+            self._bit_depth = effective_bit_depth(
+                path, self._backend.precision, self._backend.container_bits, label_bits,
+                self.label_path,
+            )  # fmt: skip
             self.georef: Georef | None = (
                 Georef.from_label(label) if label is not None else self._backend.georef()
             )
@@ -221,9 +82,13 @@ class Raster:
             )
         if b.signed:
             raise RasterError(f"{path}: samples are signed; HiRISE products are unsigned")
-        if self.format == "jp2" and not 8 <= b.bit_depth <= 12:
+        if b.floating:
             raise RasterError(
-                f"{path}: JPEG2000 samples are {b.bit_depth}-bit; areoscan reads 8–12-bit products "
+                f"{path}: samples are floating point; areoscan reads unsigned 1–16-bit products"
+            )
+        if not 1 <= b.precision <= 16:
+            raise RasterError(
+                f"{path}: samples are {b.precision}-bit; areoscan reads unsigned 1–16-bit products "
                 "(HiRISE RED is 10-bit)"
             )
         if min(b.shape) < MIN_SIDE:
@@ -242,10 +107,6 @@ class Raster:
                     f"{where}: describes {lab.lines} x {lab.line_samples} px but {path.name} is "
                     f"{b.shape[0]} x {b.shape[1]}; the label belongs to another image"
                 )
-            if lab.bit_depth != b.bit_depth and self.format == "jp2":
-                raise LabelError(
-                    f"{where}: says {lab.bit_depth}-bit samples but {path.name} has {b.bit_depth}-bit"
-                )
 
     # facts --------------------------------------------------------------------------------------
     @property
@@ -260,8 +121,16 @@ class Raster:
 
     @property
     def bit_depth(self) -> int:
-        """Significant bits per sample (10 for HiRISE RED)."""
-        return int(self._backend.bit_depth)
+        """Significant bits per sample (10 for HiRISE RED): the label's SAMPLE_BIT_MASK, else the
+        JPEG2000 codestream precision, else the file's NBITS tag, else the data type's width.
+        Pixels scale to [0, 1] by 2**bit_depth − 1, so the same DNs give the same model input
+        whatever container holds them."""
+        return self._bit_depth
+
+    @property
+    def container_bits(self) -> int:
+        """Bits of the decoded samples' container (8 or 16); > bit_depth for 10-bit-in-16 files."""
+        return int(self._backend.container_bits)
 
     @property
     def nodata(self) -> int | None:
@@ -340,9 +209,16 @@ class Raster:
         return (r0, c0, r1 - r0, c1 - c0)
 
     def read_raw(self, level: int = 0, window: Window | None = None) -> np.ndarray:
-        """Raw samples (uint16, or uint8 for 8-bit files) of ``window`` at ``level``."""
+        """Raw samples (uint16, or uint8 for 8-bit files) of ``window`` at ``level``.
+
+        Values above 2**bit_depth − 1 (bits outside the label's SAMPLE_BIT_MASK, which real
+        products never set) are clipped to it, so [0, 1] scaling never exceeds 1.
+        """
         win = self.clip_window(self._check_level(level), window)
-        return self._backend.read(level, win)  # type: ignore[no-any-return]
+        raw = self._backend.read(level, win)
+        if self._bit_depth < self._backend.precision:
+            np.minimum(raw, raw.dtype.type(2**self._bit_depth - 1), out=raw)
+        return raw  # type: ignore[no-any-return]
 
     def read(self, level: int = 0, window: Window | None = None) -> np.ndarray:
         """float32 pixels in [0, 1] (raw / (2**bit_depth − 1)) of ``window`` at ``level``."""

@@ -118,6 +118,7 @@ def write_geotiff(
     cog: bool = False,
     overviews: bool = True,
     resampling: str = "average",
+    nbits: int | None = None,
 ) -> Path:
     """Write (H, W) or (bands, H, W) ``data`` as a tiled, deflate-compressed GeoTIFF; return the path.
 
@@ -125,6 +126,7 @@ def write_geotiff(
     (None: identity). nodata: value recorded in the file. cog: write a Cloud-Optimised GeoTIFF with
     rasterio's COG driver. overviews: add 2×, 4×, … overviews while the short side stays ≥ 128 px, resampled with
     ``resampling`` ("average" for continuous maps, "nearest" for masks and class maps).
+    nbits: declared significant bits (GDAL NBITS, e.g. 10 or 12 for uint16 data; plain GeoTIFF only).
     Booleans are stored as uint8.
     """
     import rasterio
@@ -162,6 +164,8 @@ def write_geotiff(
         profile["transform"] = transform
     if height >= 256 and width >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
+    if nbits is not None:
+        profile["nbits"] = int(nbits)
     method = Resampling[resampling]
     try:
         with warnings.catch_warnings(), atomic_output(path) as tmp:
