@@ -70,6 +70,68 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="comma-separated class names in order; other labels are refused (YOLO: names of "
         "indices 0..n-1, overriding data.yaml)",
     )
+    add_via_options(parser)
+
+
+def add_via_options(parser: argparse.ArgumentParser) -> None:
+    """VIA shape options (stroke width, point radius, polylines, image size, label attribute).
+
+    Use on every verb that reads ``--format via``; :func:`via_options` turns them into ViaOptions.
+    """
+    group = parser.add_argument_group("VIA shapes")
+    group.add_argument(
+        "--line-width", type=float, default=3.0, help="stroke width (px) of open polylines"
+    )
+    group.add_argument(
+        "--point-radius", type=float, default=2.5, help="disc radius (px) of point regions"
+    )
+    group.add_argument(
+        "--polylines",
+        choices=("auto", "closed", "open"),
+        default="auto",
+        help="auto: a polyline ending within 30%% of its length of its start is an outline",
+    )
+    group.add_argument(
+        "--image-size",
+        default=None,
+        metavar="WxH",
+        help="size of images that are not at hand (VIA stores none)",
+    )
+    group.add_argument(
+        "--label-key", default=None, help="region attribute holding the class (default: guessed)"
+    )
+    group.add_argument(
+        "--unlabelled",
+        choices=("error", "skip", "default"),
+        default="error",
+        help="regions without a class: refuse (exit 2), drop, or give the project's default class",
+    )
+
+
+def via_options(args: argparse.Namespace) -> Any:
+    """The :class:`ViaOptions` of parsed :func:`add_via_options` arguments."""
+    from areoscan.annotations.via import ViaOptions
+    from areoscan.errors import AnnotationError
+
+    size = None
+    if args.image_size:
+        try:
+            w, h = (int(v) for v in args.image_size.lower().split("x"))
+        except ValueError as exc:
+            raise AnnotationError(f"--image-size {args.image_size!r}: expected WxH") from exc
+        if w <= 0 or h <= 0:
+            raise AnnotationError(f"--image-size {args.image_size!r}: sides must be positive")
+        size = (h, w)
+    if args.line_width <= 0 or args.point_radius <= 0:
+        raise AnnotationError("--line-width and --point-radius must be positive")
+    return ViaOptions(
+        line_width=args.line_width,
+        point_radius=args.point_radius,
+        polylines=args.polylines,
+        label_key=args.label_key,
+        size=size,
+        unlabelled=args.unlabelled,
+    )
 
 
 def _read(args: argparse.Namespace) -> Any:
@@ -79,7 +141,9 @@ def _read(args: argparse.Namespace) -> Any:
     classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ann = read_annotations(args.source, args.format, images=args.images, classes=classes)
+        ann = read_annotations(
+            args.source, args.format, images=args.images, classes=classes, via=via_options(args)
+        )
     for w in caught:
         print(f"areoscan: warning: {w.message}", file=sys.stderr)
     return ann
