@@ -23,6 +23,7 @@ _EXPORTS = {
     "Georef": "areoscan.io.georef",
     "label_centred_on": "areoscan.io.georef",
     "write_jp2": "areoscan.io.writers",
+    "Jp2Layout": "areoscan.io.writers",
     "write_geotiff": "areoscan.io.writers",
     "atomic_output": "areoscan.io.atomic",
     "fetch": "areoscan.io.fetch",
@@ -30,6 +31,7 @@ _EXPORTS = {
 
 __all__ = [
     "Georef",
+    "Jp2Layout",
     "MapLabel",
     "Raster",
     "Strip",
@@ -51,7 +53,7 @@ if TYPE_CHECKING:
     from areoscan.io.label import MapLabel, read_label, write_label
     from areoscan.io.raster import Raster, open_raster
     from areoscan.io.strips import Strip, plan_strips
-    from areoscan.io.writers import write_geotiff, write_jp2
+    from areoscan.io.writers import Jp2Layout, write_geotiff, write_jp2
 
 
 def __getattr__(name: str) -> Any:

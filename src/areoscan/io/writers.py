@@ -9,7 +9,11 @@ salience maps), with ``cog=True`` for a Cloud-Optimised GeoTIFF. Both write atom
 from __future__ import annotations
 
 import math
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,67 @@ def default_numres(shape: tuple[int, int]) -> int:
     """Resolution levels a real product of ``shape`` has: up to 10, smallest level ≥ ~32 px."""
     short = max(1, min(shape))
     return int(max(1, min(MAX_LEVELS, 1 + math.floor(math.log2(max(1.0, short / MIN_LEVEL_PX))))))
+
+
+@dataclass(frozen=True)
+class Jp2Layout:
+    """How a JPEG2000 codestream is organised, for files that must be read in part (tests, benchmarks).
+
+    progression: LRCP (OpenJPEG's default), RLCP, RPCL, PCRL or CPRL. precinct: precinct side at
+    full resolution in px (a power of two ≥ 4; halved per lower level; code-blocks shrink to half of
+    it), None for one precinct per resolution. layers: quality layers (lossless files end with a
+    lossless layer). markers: write PLT and TLM markers as HiRISE's PDS_to_JP2 does. tile: tile side
+    in px (None: one tile). sop: SOP marker before every packet.
+    """
+
+    progression: str = "LRCP"
+    precinct: int | None = None
+    layers: int = 1
+    markers: bool = False
+    tile: int | None = None
+    sop: bool = False
+
+    def glymur_kwargs(self, lossless: bool, cratio: float) -> dict[str, Any]:
+        """The glymur.Jp2k keyword arguments of this layout."""
+        out: dict[str, Any] = {"prog": self.progression, "sop": self.sop}
+        if self.precinct is not None:
+            out["psizes"] = [(self.precinct, self.precinct)]
+            side = min(64, self.precinct // 2)
+            out["cbsize"] = (side, side)
+        if self.layers > 1:
+            top = 1.0 if lossless else cratio
+            out["cratios"] = [top * 4 ** (self.layers - 1 - i) for i in range(self.layers)]
+        if self.tile is not None:
+            out["tilesize"] = (self.tile, self.tile)
+        return out
+
+
+_EXTRA_OPTIONS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _plt_and_tlm(enabled: bool) -> Iterator[None]:
+    """Make glymur ask OpenJPEG for PLT *and* TLM markers.
+
+    glymur 0.14 sets them in two calls, each naming both options, so ``plt=True, tlm=True`` ends
+    up with TLM only; while this is active every call asks for both.
+    """
+    if not enabled:
+        yield
+        return
+    from glymur.lib import openjp2 as opj2
+
+    with _EXTRA_OPTIONS_LOCK:
+        original = opj2.encoder_set_extra_options
+
+        def both(codec: Any, plt: bool = False, tlm: bool = False) -> None:
+            original(codec, plt=True, tlm=True)
+
+        opj2.encoder_set_extra_options = both
+        try:
+            yield
+        finally:
+            opj2.encoder_set_extra_options = original
 
 
 def _jp2k_class(bit_depth: int) -> Any:
@@ -50,12 +115,14 @@ def write_jp2(
     lossless: bool = True,
     threads: int = 2,
     cratio: float = 20.0,
+    layout: Jp2Layout | None = None,
 ) -> Path:
     """Write a single-band, single-tile JPEG2000 like a HiRISE RDR and return its path.
 
     data: uint8/uint16 (H, W) with values < 2**bit_depth (checked). bit_depth: declared precision
     (10 for HiRISE; 1–16). numres: resolution levels (None: :func:`default_numres`). lossless: reversible
     5/3 wavelet; False uses the 9/7 wavelet at compression ratio ``cratio``. threads: OpenJPEG threads.
+    layout: progression order, precincts, quality layers, PLT/TLM markers, tiles (:class:`Jp2Layout`).
     Memory: OpenJPEG needs about 8 bytes per pixel while encoding.
     """
     import glymur
@@ -83,13 +150,17 @@ def write_jp2(
     kwargs: dict[str, Any] = {"numres": levels, "cbsize": (64, 64)}
     if not lossless:
         kwargs.update(irreversible=True, cratios=[cratio])
+    if layout is not None:
+        kwargs.update(layout.glymur_kwargs(lossless, cratio))
+        kwargs.update(plt=layout.markers, tlm=layout.markers)
     old_threads = glymur.get_option("lib.num_threads")
     try:
         glymur.set_option("lib.num_threads", max(1, int(threads)))
         # the temp name keeps the suffix: glymur writes a JP2 container for .jp2/.JP2, else a raw J2K
         with atomic_output(path) as tmp:
             tmp.unlink()  # glymur would try to read an existing (empty) file
-            cls(str(tmp), data=arr, **kwargs)
+            with _plt_and_tlm(layout is not None and layout.markers):
+                cls(str(tmp), data=arr, **kwargs)
     except OutputError:
         raise
     except (RuntimeError, OSError, ValueError) as exc:
