@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from areoscan.errors import DataError
+from areoscan.scan.config import BACKENDS, ScanConfig
+
+DEFAULTS = ScanConfig()
 
 
 def _int_at_least(low: int) -> Any:
@@ -60,32 +63,34 @@ def register(sub: Any) -> None:
     p.add_argument("image", metavar="IMAGE_OR_URL", help="HiRISE _RED JP2 (path or http(s) URL)")
     p.add_argument("--out", type=Path, default=Path("scans"), metavar="DIR",
                    help="output folder (default: ./scans)")  # fmt: skip
-    p.add_argument("--screen-model", default="brain-coral-screen", metavar="NAME",
+    p.add_argument("--screen-model", default=DEFAULTS.screen_model, metavar="NAME",
                    help="screening classifier: shipped name, folder, .json or .onnx")  # fmt: skip
-    p.add_argument("--segment-model", default="brain-coral-unet", metavar="NAME",
+    p.add_argument("--segment-model", default=DEFAULTS.segment_model, metavar="NAME",
                    help="segmenter: shipped name, folder, .json or .onnx")  # fmt: skip
     p.add_argument("--fast", action="store_true",
                    help="smaller tile overlap, no morphological refinements")  # fmt: skip
-    p.add_argument("--threads", type=_positive_int, default=2, metavar="N",
-                   help="CPU threads for decoding and inference (default 2)")  # fmt: skip
-    p.add_argument("--memory-mb", type=_positive_int, default=1024, metavar="M",
-                   help="memory budget for decoding, including the compressed image (default 1024)")  # fmt: skip
-    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+    p.add_argument("--threads", type=_positive_int, default=DEFAULTS.threads, metavar="N",
+                   help="CPU threads for decoding and inference (default %(default)s)")  # fmt: skip
+    p.add_argument("--memory-mb", type=_positive_int, default=DEFAULTS.memory_mb, metavar="M",
+                   help="memory budget for decoding, including the compressed image "
+                        "(default %(default)s)")  # fmt: skip
+    p.add_argument("--backend", choices=BACKENDS, default=DEFAULTS.backend,
                    help="inference backend: onnx (onnxruntime, models exported once to "
                         "~/.cache/areoscan/onnx), torch, or auto = onnx when available (default)")  # fmt: skip
     p.add_argument("--screen-threshold", type=_probability, metavar="P",
                    help="flag tiles with p >= P (default: the screen model's card)")  # fmt: skip
     p.add_argument("--segment-threshold", type=_probability, metavar="P",
                    help="coral pixels have p >= P (default: the segmenter's card)")  # fmt: skip
-    p.add_argument("--screen-overlap", type=_fraction, default=0.5, metavar="F",
-                   help="fraction of a screen tile shared with neighbours (default 0.5; 0 = disjoint)")  # fmt: skip
+    p.add_argument("--screen-overlap", type=_fraction, default=DEFAULTS.screen_overlap, metavar="F",
+                   help="fraction of a screen tile shared with neighbours "
+                        "(default %(default)s; 0 = disjoint)")  # fmt: skip
     p.add_argument("--segment-tile", type=_positive_int, metavar="PX",
                    help="tile side for the segmenter (default: the model card's tile)")  # fmt: skip
     p.add_argument("--segment-overlap", type=_int_at_least(0), metavar="PX",
                    help="px shared by neighbouring segment tiles (default: a quarter of the "
                         "model card's tile, an eighth with --fast)")  # fmt: skip
-    p.add_argument("--min-area", type=float, default=500.0, metavar="M2",
-                   help="drop regions smaller than M2 square metres (default 500)")  # fmt: skip
+    p.add_argument("--min-area", type=float, default=DEFAULTS.min_area_m2, metavar="M2",
+                   help="drop regions smaller than M2 square metres (default %(default)g)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.set_defaults(func=run_scan)
@@ -113,9 +118,7 @@ def run_scan(args: argparse.Namespace) -> int:
     """``areoscan scan``."""
     from areoscan.scan.pipeline import scan_image
 
-    summary = scan_image(
-        args.image,
-        args.out,
+    config = ScanConfig(
         screen_model=args.screen_model,
         segment_model=args.segment_model,
         fast=args.fast,
@@ -128,8 +131,8 @@ def run_scan(args: argparse.Namespace) -> int:
         screen_overlap=args.screen_overlap,
         segment_tile=args.segment_tile,
         segment_overlap=args.segment_overlap,
-        progress=not args.quiet,
     )
+    summary = scan_image(args.image, args.out, config, progress=not args.quiet)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from areoscan.errors import DataError, OutputError
+from areoscan.scan.config import MASK_TOOLS_GDAL_CACHE_MB
 
 OVERLAY_COLOURS = {
     "tn": (55, 55, 55),
@@ -86,7 +87,7 @@ def compare_masks(
     from areoscan.evaluate.metrics import binary_rates
 
     cm = np.zeros((2, 2), dtype=np.int64)
-    with rasterio.Env(GDAL_CACHEMAX=64), _open(pred) as dp, _open(ref) as dr:
+    with rasterio.Env(GDAL_CACHEMAX=MASK_TOOLS_GDAL_CACHE_MB), _open(pred) as dp, _open(ref) as dr:
         h, w = dr.height, dr.width
         if abs(dp.height / h - dp.width / w) > 0.02 * max(1.0, dp.width / w):
             raise DataError(
@@ -179,7 +180,7 @@ def to_training_mask(
     import rasterio
 
     f = 2**level
-    with rasterio.Env(GDAL_CACHEMAX=64), _open(pred) as ds:
+    with rasterio.Env(GDAL_CACHEMAX=MASK_TOOLS_GDAL_CACHE_MB), _open(pred) as ds:
         h, w = ds.height, ds.width
         oh, ow = -(-h // f), -(-w // f)
         out_arr = np.empty((oh, ow), dtype=np.uint8)

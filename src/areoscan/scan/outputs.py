@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from areoscan.errors import DataError, OutputError
+from areoscan.scan.config import GDAL_CACHE_MB
 from areoscan.scan.quant import NO_VALUE, NODATA
 from areoscan.scan.vectorize import FIELDS, Regions
 from areoscan.tiling import Window
@@ -170,7 +171,7 @@ def write_mask_cog(
     }
     block_rows = max(512, block_rows - block_rows % 512)
     try:
-        with _quiet_rasterio(), rasterio.Env(GDAL_CACHEMAX=128, GDAL_NUM_THREADS=threads):
+        with _quiet_rasterio(), rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB, GDAL_NUM_THREADS=threads):
             with rasterio.open(tmp, "w", **profile) as dst:
                 for r0 in range(0, height, block_rows):
                     r1 = min(height, r0 + block_rows)

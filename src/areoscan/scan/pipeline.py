@@ -23,11 +23,8 @@ from typing import Any
 
 from areoscan import __version__
 from areoscan.models.card import ModelCard
+from areoscan.scan.config import ScanConfig
 from areoscan.scan.levels import LevelChoice, choose_level
-
-DEFAULT_SCREEN = "brain-coral-screen"
-DEFAULT_SEGMENT = "brain-coral-unet"
-GDAL_CACHE_MB = 128
 
 
 @dataclass
@@ -136,43 +133,17 @@ def _safe_name(text: str) -> str:
 def scan_image(
     source: str | Path,
     out_dir: str | Path,
+    config: ScanConfig | None = None,
     *,
-    screen_model: str | Path = DEFAULT_SCREEN,
-    segment_model: str | Path = DEFAULT_SEGMENT,
-    fast: bool = False,
-    threads: int = 2,
-    memory_mb: float = 1024,
-    backend: str = "auto",
-    screen_threshold: float | None = None,
-    segment_threshold: float | None = None,
-    min_area_m2: float = 500.0,
-    margin_m: float = 16.0,
-    screen_overlap: float = 0.5,
-    segment_tile: int | None = None,
-    segment_overlap: int | None = None,
     progress: bool = True,
     cache_dir: Path | None = None,
+    **options: Any,
 ) -> ScanSummary:
     """Scan one HiRISE image (path or http(s) URL) and publish its outputs in ``out_dir/<OBS_ID>/``.
 
-    screen_model / segment_model: shipped names, model folders, ``.json`` or ``.onnx`` paths.
-    fast: half the tile overlap (1/8 of the card's tile instead of 1/4) and no morphological
-    refinements.
-    threads: CPU threads for decoding and inference. memory_mb: budget for decoding, including the
-    compressed image the JPEG2000 decoder keeps resident (the models and the screen level come on
-    top; never less than one tile row is decoded at once). backend: ``"onnx"`` runs onnxruntime on
-    ONNX exports cached once per model (:mod:`areoscan.scan.backends`) without importing torch
-    (1 Gpx benchmark: 1.6x faster and ~770 MB less resident memory than ``"torch"``); ``"auto"``
-    (default) is onnx when onnxruntime and the export work, else torch (said in the summary). screen_threshold /
-    segment_threshold: override the model cards' thresholds. min_area_m2: smallest region kept.
-    margin_m: ground distance segmented around each flagged screen tile. screen_overlap: fraction
-    of a screen tile shared by neighbours (0.5: four times the tiles, so a patch smaller than a
-    tile is seen centred in one of them). segment_tile: side of the tiles the segmenter is run on
-    (default: the card's tile). The overlap stays 1/4 of the card's tile, so bigger tiles waste
-    less work, but the shipped U-Net standardises each tile and loses accuracy on tiles larger
-    than it was tuned for (1024 px: IoU 0.63 instead of 0.74 on the 1 Gpx benchmark scene).
-    segment_overlap: px shared by neighbouring segment tiles (default: 1/4 of the card's tile, 1/8
-    with ``fast``). progress: report stages on stderr. cache_dir: download folder for URLs.
+    config: how to scan (:class:`~areoscan.scan.config.ScanConfig`; default: its defaults).
+    options: fields of the config to replace (``scan_image(path, out, fast=True)``). progress:
+    report stages on stderr. cache_dir: download folder for URLs.
     """
     import rasterio
 
@@ -199,8 +170,10 @@ def scan_image(
         if progress:
             print(f"areoscan scan: {msg}", file=sys.stderr, flush=True)
 
-    if backend not in ("auto", "torch", "onnx"):
-        raise ModelError(f"unknown backend {backend!r}; choose auto, torch or onnx")
+    cfg = (config or ScanConfig()).with_options(**options)
+    cfg.check()
+    screen_model, segment_model, threads = cfg.screen_model, cfg.segment_model, cfg.threads
+    memory_mb, backend, fast = cfg.memory_mb, cfg.backend, cfg.fast
     from areoscan.io.heap import limit_heap_growth
     from areoscan.scan.backends import resolve_backend
 
@@ -223,15 +196,14 @@ def scan_image(
                 f"--screen-model must be a classifier and --segment-model a segmenter; got "
                 f"{screen_card.name!r} ({screen_card.task}) and {seg_card.name!r} ({seg_card.task})"
             )
-        seg_tile = int(segment_tile or seg_card.tile_size)
-        if segment_overlap is not None and not 0 <= segment_overlap < seg_tile:
+        seg_tile = cfg.segment_tile_px(seg_card.tile_size)
+        if cfg.segment_overlap is not None and not 0 <= cfg.segment_overlap < seg_tile:
             raise ModelError(
-                f"segment overlap {segment_overlap} px must be >= 0 and smaller than "
+                f"segment overlap {cfg.segment_overlap} px must be >= 0 and smaller than "
                 f"the {seg_tile}-px segment tile"
             )
         raster = open_raster(source, cache_dir=cache_dir, threads=threads)
-    # GDAL's block cache defaults to 5 % of the RAM; the scan streams, so a small one suffices
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), raster:
+    with rasterio.Env(GDAL_CACHEMAX=cfg.gdal_cache_mb), raster:
         obs = _safe_name(raster.observation_id or raster.path.stem)
         if raster.georef is None:
             notes.append(
@@ -248,9 +220,10 @@ def scan_image(
             with clock.stage("load_models"):
                 screener = load_screen(screen_model, backend, threads)
             with clock.stage("screen"):
-                scr = screen_image(raster, screener, shot.level, threshold=screen_threshold,
-                                   overlap=screen_overlap,
-                                   memory_mb=memory_mb, progress=progress)  # fmt: skip
+                scr = screen_image(raster, screener, shot.level, threshold=cfg.screen_threshold,
+                                   overlap=cfg.screen_overlap, min_valid=cfg.screen_min_valid,
+                                   batch=cfg.screen_batch, memory_mb=memory_mb,
+                                   progress=progress)  # fmt: skip
             del screener  # its inference buffers (hundreds of MB) are not needed any more
             n_flag = int(scr.flags.sum())
             if raster.format == "jp2":  # free the screen level's decoder (it holds the codestream)
@@ -268,13 +241,9 @@ def scan_image(
                 scale_seg = raster.scale_at(seg.level) if raster.scale is not None else None
                 card_tile = predictor.tile_size
                 tile = seg_tile  # checked against the overlap above
-                overlap = card_tile // (8 if fast else 4)
-                if segment_overlap is not None:
-                    overlap = int(segment_overlap)
-                margin = round(margin_m / scale_seg) if scale_seg else card_tile // 4
-                # the same pixels per batch whatever the tile: 2 (4) tiles of the card's size
-                # (2 x 512 px: the fastest batch in onnxruntime here, and ~130 MB less than 4)
-                batch = max(1, (2 if memory_mb < 2048 else 4) * card_tile**2 // tile**2)
+                overlap = cfg.segment_overlap_px(card_tile)
+                margin = cfg.margin_px(scale_seg, card_tile)
+                batch = cfg.segment_batch(card_tile, tile)
                 with clock.stage("segment"):
                     plan = plan_segmentation(scr.flagged, shot.level, seg.level,
                                              raster.shape_at(seg.level), tile, overlap,
@@ -287,19 +256,22 @@ def scan_image(
                     folder.cleanups.append(store.close)
                     stats = segment_groups(raster, predictor, plan, bands, store, progress=progress,
                                            batch=batch,
-                                           refresh_mpx=max(32, int(memory_mb) // 16))  # fmt: skip
+                                           refresh_mpx=cfg.decoder_refresh_mpx())  # fmt: skip
                 if raster.format == "jp2":
                     raster.close()  # the level-0 decoder's codestream is not needed for cleaning
                 seg_info = {**plan.to_dict(), **stats.to_dict()}
                 say(f"segment: {stats.tiles} tiles of {tile} px in "
                     f"{len(plan.groups)} groups, {stats.reads} reads, {clock.timings['segment']:.1f} s "
                     f"(decode {stats.decode_s:.1f} s, predict {stats.predict_s:.1f} s)")  # fmt: skip
-                threshold = predictor.threshold if segment_threshold is None else segment_threshold
-                params = clean_params(scale_seg, threshold, min_area_m2=min_area_m2, fast=fast)
+                threshold = (predictor.threshold if cfg.segment_threshold is None
+                             else cfg.segment_threshold)  # fmt: skip
+                params = clean_params(scale_seg, threshold, min_area_m2=cfg.min_area_m2,
+                                      max_hole_m2=cfg.max_hole_m2, opening_m=cfg.opening_m,
+                                      fast=fast)  # fmt: skip
                 for group in plan.groups:
                     read_q = partial(store.read, group.index)
                     with clock.stage("clean"):
-                        cg = clean_group(store, group.index, params, memory_mb=memory_mb / 2,
+                        cg = clean_group(store, group.index, params, memory_mb=cfg.clean_memory_mb(),
                                          threads=threads)  # fmt: skip
                     with clock.stage("vectorize"):
                         regions.extend(measure_regions(cg.runs, cg.region, cg.n, read_q,
@@ -319,7 +291,7 @@ def scan_image(
                 store.close()
             summary = _summary(raster, obs, source, folder.final, shot, seg, scr, regions, seg_info,
                                params, notes, screen_card, seg_card, fast, threads, memory_mb,
-                               backend, min_area_m2, margin_m, ql_level)  # fmt: skip
+                               backend, cfg.min_area_m2, cfg.margin_m, ql_level)  # fmt: skip
             summary.outputs = [*outputs, "summary.json"]
             summary.timings = {**clock.timings, "total": clock.total()}
             summary.peak_rss_mb = dict(clock.peak_rss)

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from areoscan.scan.config import BACKENDS, SURVEY_THREADS, ScanConfig
+
 SURVEY_HELP = "Scan many HiRISE images on a Dask cluster into a resumable catalogue."
 REPORT_HELP = "Rank a survey's candidates and write CSV, GeoJSON, a map and an HTML report."
 
@@ -101,20 +103,20 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--threads",
         type=int,
-        default=1,
+        default=SURVEY_THREADS,
         metavar="N",
-        help="threads per image inside a worker (1; add workers rather than threads)",
+        help="threads per image inside a worker (%(default)s; add workers rather than threads)",
     )
     p.add_argument(
         "--memory-mb",
         type=int,
-        default=1024,
+        default=ScanConfig().memory_mb,
         metavar="MB",
-        help="decode memory budget per image (1024)",
+        help="decode memory budget per image (%(default)s)",
     )
     p.add_argument(
         "--backend",
-        choices=("auto", "torch", "onnx"),
+        choices=BACKENDS,
         help="inference backend for the scan (default auto: onnx when available)",
     )
     p.add_argument(
