@@ -12,19 +12,44 @@ import json
 from typing import Any
 
 
+def _band(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (bands count from 1), not {value}")
+    return value
+
+
+_band.__name__ = "int"
+
+
+def add_band_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--band N`` (1-based band of a multi-band image) to a verb that opens images."""
+    parser.add_argument(
+        "--band",
+        type=_band,
+        default=None,
+        help="band to read from a multi-band image (1-based; e.g. a HiRISE COLOR product or an "
+        "RGB mosaic); default: the image must have one band",
+    )
+
+
 def register(subparsers: Any) -> None:
     """Add the ``info`` sub-parser."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "info",
         help="describe an image: size, levels, bit depth, scale, projection, corners, footprint",
         description=(
-            "Open a HiRISE JP2 (or GeoTIFF/PNG), local path or http(s) URL, and print its size, "
-            "resolution levels, bit depth, map scale, projection, corner and centre lat/lon "
+            "Open a HiRISE JP2, GeoTIFF/COG, VRT, PDS3 .IMG (or its .LBL) or ISIS3 .cub, local "
+            "path or http(s) URL, and print its size, resolution levels, bit depth, body, map "
+            "scale, projection, corner and centre lat/lon "
             "(planetocentric, east longitude) and the fraction of pixels inside the footprint. "
             "Exit 2 with one line if the image or its label cannot be read."
         ),
     )
-    parser.add_argument("image", help="path or http(s) URL of the image (.JP2, .tif, .png)")
+    parser.add_argument(
+        "image", help="path or http(s) URL of the image (.JP2, .tif, .vrt, .IMG, .LBL, .cub, .png)"
+    )
+    add_band_argument(parser)
     parser.add_argument(
         "--label",
         default=None,
@@ -65,7 +90,11 @@ def run_info(args: argparse.Namespace) -> int:
 
     cache_dir = Path(args.cache_dir) if args.cache_dir else None
     with open_raster(
-        args.image, label=args.label, cache_dir=cache_dir, require_label=args.require_label
+        args.image,
+        label=args.label,
+        cache_dir=cache_dir,
+        require_label=args.require_label,
+        band=args.band,
     ) as raster:
         facts = describe(raster, footprint_level=args.footprint_level, lon_range=args.lon_range)
     if args.json:

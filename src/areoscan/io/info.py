@@ -42,6 +42,8 @@ def describe(
         "container_bits": raster.container_bits,
         "nodata": raster.nodata,
         "label": str(raster.label_path) if raster.label_path else None,
+        "band": raster.band,
+        "body": raster.body,
         "scale_m_per_px": raster.scale,
         "projection": None,
         "crs": None,
@@ -90,6 +92,7 @@ def format_info(facts: dict[str, Any]) -> str:
         lines.append("georef       none (no label, GeoJP2 box or GeoTIFF tags)")
     else:
         lines += [
+            f"body         {facts['body'] or 'unknown'}",
             f"scale        {facts['scale_m_per_px']:g} m/px",
             f"projection   {facts['projection']}",
             f"crs          {facts['crs']}",

@@ -1,4 +1,4 @@
-"""Raster: one image (HiRISE JP2, or GeoTIFF/PNG) read by resolution level, window or strip.
+"""Raster: one image (HiRISE JP2, GeoTIFF/COG, VRT, PDS3 IMG, ISIS3 cube) read by level, window or strip.
 
 Use :func:`open_raster` for every image areoscan reads. It accepts a local path or an http(s) URL
 (downloaded into a cache with :func:`areoscan.io.fetch`), checks the file before any decoding (empty,
@@ -26,11 +26,11 @@ import numpy as np
 from areoscan.errors import LabelError, RasterError
 from areoscan.io import strips as _strips
 from areoscan.io.bitdepth import effective_bit_depth
-from areoscan.io.gdalbackend import GdalBackend
+from areoscan.io.body import body_of_crs, check_body_name
+from areoscan.io.formats import open_backend
 from areoscan.io.georef import Georef
-from areoscan.io.jp2backend import Jp2Backend
 from areoscan.io.label import MapLabel, read_label
-from areoscan.io.sniff import check_image_file, find_label
+from areoscan.io.sniff import PLANETARY, check_image_file, find_label
 
 Window = tuple[int, int, int, int]
 _OBS_RE = re.compile(r"([A-Z]{3}_\d{6}_\d{4})", re.IGNORECASE)
@@ -41,8 +41,9 @@ class Raster:
     """An opened image. Create with :func:`open_raster`; use as a context manager.
 
     path: local file (the cached copy for URLs). label: the MapLabel, or None. threads: decoder
-    threads (2 = this machine's cores). Attributes: shape (H, W) at level 0, levels, bit_depth,
-    nodata, scale (m/px), georef, crs, transform, observation_id.
+    threads (2 = this machine's cores). band: 1-based band of a multi-band image (None: one band).
+    Attributes: shape (H, W) at level 0, levels, bit_depth, nodata, scale (m/px), georef, crs,
+    transform, body ("Mars", "Moon", ... or None without georeference), observation_id.
     """
 
     def __init__(
@@ -51,34 +52,55 @@ class Raster:
         label: MapLabel | None = None,
         label_path: Path | None = None,
         threads: int = 2,
+        band: int | None = None,
     ) -> None:
-        self.path = path
         self.label = label
         self.label_path = label_path
         self.threads = threads
+        self.band = band
         kind = check_image_file(path)
         self.format = kind
-        self._backend: Any = Jp2Backend(path, threads) if kind == "jp2" else GdalBackend(path)
+        opened = open_backend(path, kind, threads, band)
+        self.path = opened.path
+        self._backend: Any = opened.backend
+        if opened.label_path is not None:
+            self.label_path = opened.label_path
         try:
             self._validate()
-            label_bits = None if label is None else label.bit_depth
+            label_bits = opened.label_bits if label is None else label.bit_depth
             self._bit_depth = effective_bit_depth(
-                path, self._backend.precision, self._backend.container_bits, label_bits,
+                self.path, self._backend.precision, self._backend.container_bits, label_bits,
                 self.label_path,
             )  # fmt: skip
             self.georef: Georef | None = (
                 Georef.from_label(label) if label is not None else self._backend.georef()
             )
+            if kind in PLANETARY and self.georef is None:
+                raise RasterError(
+                    f"{self.path}: has no map projection GDAL can read; areoscan needs "
+                    "map-projected images"
+                )
+            self.body = self._find_body(opened.body)
         except BaseException:
             self._backend.close()
             raise
 
+    def _find_body(self, named: str | None) -> str | None:
+        """The body: the planetary label's target, else the HiRISE label's, else the CRS's names."""
+        if named is not None:
+            return named
+        if self.label is not None:
+            return check_body_name(self.label_path or self.path, self.label.target_name)
+        if self.georef is not None:
+            return body_of_crs(self.path, self.georef.crs)
+        return None
+
     def _validate(self) -> None:
         b, path = self._backend, self.path
-        if b.bands != 1:
+        if b.bands != 1 and self.band is None:
             raise RasterError(
-                f"{path}: has {b.bands} bands; areoscan reads single-band (RED/grayscale) images — "
-                "use the _RED product, not _COLOR"
+                f"{path}: has {b.bands} bands; pass --band N (1..{b.bands}) to read one, or use a "
+                "single-band product (HiRISE _RED, not _COLOR)"
             )
         if b.signed:
             raise RasterError(f"{path}: samples are signed; HiRISE products are unsigned")
@@ -324,12 +346,16 @@ def open_raster(
     cache_dir: Path | None = None,
     require_label: bool = False,
     threads: int = 2,
+    band: int | None = None,
 ) -> Raster:
-    """Open a JP2 / GeoTIFF / PNG from a path or http(s) URL.
+    """Open a JP2 / GeoTIFF / COG / PNG / VRT / PDS3 IMG / ISIS3 cube from a path or http(s) URL.
 
     label: detached PDS3 label (None: look for X.LBL beside X.JP2, case-insensitive; for URLs the
-    label is fetched beside the image). require_label: raise LabelError when no label is found.
-    cache_dir: download folder for URLs (default ~/.cache/areoscan/images). threads: decoder threads.
+    label is fetched beside the image). A PDS3 product's own label (attached, or X.LBL beside X.IMG,
+    or the .LBL given as ``source``) and an ISIS3 cube's are read by GDAL, not as HiRISE labels.
+    require_label: raise LabelError when no label is found. cache_dir: download folder for URLs
+    (default ~/.cache/areoscan/images). threads: decoder threads. band: 1-based band of a
+    multi-band image (None: the image must have one band).
     """
     text = str(source)
     if text.startswith(("http://", "https://")):
@@ -345,10 +371,14 @@ def open_raster(
             raise LabelError(f"{label_path}: label not found; check the --label path")
     else:
         label_path = find_label(path)
+    kind = check_image_file(path)  # fail on a bad image before blaming its label
+    if kind in PLANETARY:
+        if label is not None and kind == "pds3":
+            path = label_path  # type: ignore[assignment]  # the detached label GDAL opens
+        return Raster(path, None, None, threads=threads, band=band)
     if label_path is None and require_label:
         raise LabelError(
             f"{path}: no PDS3 label ({path.stem}.LBL) beside the image; download it or pass --label"
         )
-    check_image_file(path)  # fail on a bad image before blaming its label
     map_label = read_label(label_path) if label_path is not None else None
-    return Raster(path, map_label, label_path, threads=threads)
+    return Raster(path, map_label, label_path, threads=threads, band=band)

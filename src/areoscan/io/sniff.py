@@ -16,10 +16,14 @@ JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 J2K_SOC_SIZ = b"\xff\x4f\xff\x51"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+PDS3_SIGNATURES = (b"PDS_VERSION_ID", b"ODL_VERSION_ID", b"CCSD")
 EOC = b"\xff\xd9"
 _EXT_KIND = {".jp2": "jp2", ".j2k": "jp2", ".j2c": "jp2", ".jpx": "jp2", ".png": "png"}
-_EXT_KIND.update({".tif": "tiff", ".tiff": "tiff"})
-_NAMES = {"jp2": "JPEG2000", "png": "PNG", "tiff": "TIFF"}
+_EXT_KIND.update({".tif": "tiff", ".tiff": "tiff", ".cub": "isis3", ".vrt": "vrt"})
+_NAMES = {"jp2": "JPEG2000", "png": "PNG", "tiff": "TIFF", "pds3": "PDS3", "isis3": "ISIS3 cube"}
+_NAMES["vrt"] = "GDAL VRT"
+#: kinds read through GDAL's planetary drivers, whose georeference must come from the file
+PLANETARY = ("pds3", "isis3")
 
 
 def _kind(head: bytes) -> str | None:
@@ -29,6 +33,13 @@ def _kind(head: bytes) -> str | None:
         return "png"
     if head[:4] in TIFF_SIGNATURES:
         return "tiff"
+    text = head.lstrip()
+    if text.startswith(PDS3_SIGNATURES):  # an .IMG with attached label, or a detached .LBL
+        return "pds3"
+    if text.startswith(b"Object = IsisCube") or text.startswith(b"Object=IsisCube"):
+        return "isis3"
+    if text.startswith(b"<VRTDataset"):
+        return "vrt"
     return None
 
 
@@ -38,13 +49,12 @@ def _describe(head: bytes) -> str:
         return "an HTML/XML page (an error page saved as the image?)"
     if head.startswith(b"\xff\xd8\xff"):
         return "a JPEG file"
-    if head.startswith(b"PDS_VERSION_ID"):
-        return "a PDS3 label, not an image"
-    return "not a JPEG2000, GeoTIFF or PNG file (unrecognised signature)"
+    return "not a JPEG2000, GeoTIFF, PNG, PDS3, ISIS3 or VRT file (unrecognised signature)"
 
 
 def check_image_file(path: Path) -> str:
-    """Return "jp2", "tiff" or "png" for a plausible image; raise RasterError (one line) otherwise."""
+    """Return the kind of a plausible image: "jp2", "tiff", "png", "pds3" (an .IMG with its label
+    attached or beside it, or the .LBL), "isis3" or "vrt"; raise RasterError (one line) otherwise."""
     try:
         size = path.stat().st_size
         if path.is_dir():
@@ -52,6 +62,8 @@ def check_image_file(path: Path) -> str:
         with path.open("rb") as fh:
             head = fh.read(64)
             kind = _kind(head)
+            if kind is None and size and path.suffix.lower() == ".img":
+                kind = "pds3"  # raw pixels: the detached label beside it says the layout
             if kind is None:
                 raise RasterError(
                     f"{path}: {'file is empty (0 bytes)' if size == 0 else _describe(head)}"
