@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from areoscan.synth.params import FAMILIES, LAYOUTS
+
 
 def _scene(args: argparse.Namespace) -> int:
     from areoscan.synth.scene import generate_scene
@@ -24,6 +26,8 @@ def _scene(args: argparse.Namespace) -> int:
         strip_rows=args.strip_rows,
         threads=args.threads,
         kinds=args.kinds,
+        family=args.family,
+        layout=args.layout,
     )
     summary = {
         "image": str(info.image),
@@ -105,6 +109,20 @@ def register(subparsers: Any) -> None:
         default=None,
         help="background kinds allowed (default: mantle rough craters dunes polygons boulders;"
         " tars, transverse aeolian ridges, only when named)",
+    )
+    sc.add_argument(
+        "--family",
+        choices=FAMILIES,
+        default=FAMILIES[0],
+        help="brain coral pattern: bandpass (thresholded band-pass labyrinth, the default),"
+        " turing (Swift-Hohenberg reaction-diffusion), cells (ridges on Voronoi cell walls)",
+    )
+    sc.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default=LAYOUTS[0],
+        help="where the coral is: patches (many patches, the default) or regions"
+        " (few large contiguous regions, like real observations)",
     )
     sc.add_argument("--no-classes", action="store_true", help="skip OUT_classes.tif")
     sc.add_argument(

@@ -8,10 +8,14 @@ patch is partly mantled, and given a fine ribbed texture on trough floors as in 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from areoscan.synth.layout import Layout
 from areoscan.synth.noise import Ring, band_field, half_grid, pad_for, upsample2
+
+if TYPE_CHECKING:
+    from areoscan.synth.layout import Layout
 
 LAYER_CORAL = 11
 PAD_PERIODS = 1.8  # filter tails beyond this many longest periods are < 1e-3: no seams

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.fft as sfft
 from scipy import ndimage
 
+from areoscan.synth import families
 from areoscan.synth.classes import Terrain
 from areoscan.synth.footprint import Footprint
 from areoscan.synth.noise import Filter, PowerLaw, filter_gain
@@ -87,6 +88,7 @@ class Layout:
     fields: dict[str, np.ndarray] = field(default_factory=dict)
     coral_threshold: float = 0.0
     kinds: tuple[Terrain, ...] = ()
+    pattern: object = None  #: global state of the coral family's pattern (turing: its grid)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -118,6 +120,7 @@ class Layout:
         fp = Footprint(p.height, p.width, p.rotation, p.footprint)
         lay = cls(p, fp, cell_m, margin)
         lay._make(hc, wc, force_kind)
+        families.prepare(lay)
         return lay
 
     def _noise(self, stream: int, shape: tuple[int, int], filt: Filter) -> np.ndarray:

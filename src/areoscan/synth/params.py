@@ -17,6 +17,50 @@ import numpy as np
 from areoscan.errors import DataError
 from areoscan.synth.classes import BACKGROUNDS, Terrain
 
+#: Brain coral pattern families (:mod:`areoscan.synth.families`); the first is the default.
+FAMILIES: tuple[str, ...] = ("bandpass", "turing", "cells")
+#: Coral layouts: ``patches`` (many patches, the default) or ``regions`` (few large ones).
+LAYOUTS: tuple[str, ...] = ("patches", "regions")
+FAMILY_WAVELENGTH_M = (2.0, 25.0)  # ridge spacing range of the non-default families
+MIN_PX_PER_WAVELENGTH = 5.0  # shorter wavelengths are not resolved at the scene's scale
+
+
+@dataclass(frozen=True)
+class FamilyParams:
+    """Pattern parameters of the non-default coral families (drawn from their own stream).
+
+    Use :meth:`draw`; the default family (``bandpass``) keeps its own fields in
+    :class:`SceneParams` and has none of these.
+    """
+
+    wavelength: float  #: ridge spacing (m), log-uniform in FAMILY_WAVELENGTH_M
+    relief: float  #: ridge amplitude as a fraction of the wavelength (faint 0.02 .. bold 0.12)
+    closure: float  #: 0 open meanders .. 1 closed cells
+    sharp: float  #: steepness of ridge walls (tanh gain)
+    theta: float  #: preferred direction (radians)
+    aniso: float  #: elongation along theta (0 none)
+    burial: float  #: how far troughs are filled by a smooth mantle (0..0.7 of the relief)
+    erosion: float  #: how much ridge crests are broken down (0..0.6)
+    dust: float  #: extra uniform mantling that softens walls (0..0.3)
+
+    @classmethod
+    def draw(cls, seed: int, scale: float) -> FamilyParams:
+        """Parameters of ``seed`` (a stream separate from :meth:`SceneParams.from_seed`'s)."""
+        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 19, int(seed) >> 32])
+        lo, hi = FAMILY_WAVELENGTH_M
+        lam = float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+        return cls(
+            wavelength=max(lam, MIN_PX_PER_WAVELENGTH * scale),
+            relief=float(math.exp(rng.uniform(math.log(0.02), math.log(0.12)))),
+            closure=float(rng.uniform(0.0, 1.0)),
+            sharp=float(rng.uniform(1.0, 3.0)),
+            theta=float(rng.uniform(0.0, math.pi)),
+            aniso=float(rng.uniform(0.0, 0.6)),
+            burial=float(rng.uniform(0.0, 0.7)),
+            erosion=float(rng.uniform(0.0, 0.6)),
+            dust=float(rng.uniform(0.0, 0.3)),
+        )
+
 
 @dataclass(frozen=True)
 class SceneParams:
@@ -54,6 +98,9 @@ class SceneParams:
     extras: dict[str, Any] = field(default_factory=dict)
     tar_wavelength: float = 15.0  #: crest spacing of transverse aeolian ridges (TARS kind)
     tar_theta: float = 0.0  #: their crest-normal direction (radians)
+    coral_family: str = "bandpass"  #: pattern family of the coral (FAMILIES)
+    family: FamilyParams | None = None  #: its parameters (None for ``bandpass``)
+    coral_layout: str = "patches"  #: where the coral is (LAYOUTS)
 
     @classmethod
     def from_seed(
@@ -68,8 +115,14 @@ class SceneParams:
         longitude: float | None = None,
         kinds: Iterable[Terrain | str | int] | None = None,
         footprint: bool = True,
+        family: str = "bandpass",
+        layout: str = "patches",
     ) -> SceneParams:
-        """Draw every unspecified parameter from ``seed``; validate the explicit ones."""
+        """Draw every unspecified parameter from ``seed``; validate the explicit ones.
+
+        ``family`` picks the coral pattern (FAMILIES) and ``layout`` where the coral is
+        (LAYOUTS); the defaults give the same parameters and pixels as before they existed.
+        """
         h, w = int(size[0]), int(size[1])
         if h < 16 or w < 16:
             raise DataError(f"scene size {h}x{w} is too small: use at least 16x16 pixels")
@@ -81,6 +134,10 @@ class SceneParams:
             raise DataError(f"incidence {incidence} degrees must be within 0..89")
         if latitude is not None and not (-85.0 <= latitude <= 85.0):
             raise DataError(f"latitude {latitude} must be within -85..85 (equirectangular labels)")
+        if family not in FAMILIES:
+            raise DataError(f"unknown coral family {family!r}: use one of {', '.join(FAMILIES)}")
+        if layout not in LAYOUTS:
+            raise DataError(f"unknown coral layout {layout!r}: use one of {', '.join(LAYOUTS)}")
         rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 7, int(seed) >> 32])
         bg = tuple(sorted({int(Terrain.parse(k)) for k in kinds})) if kinds is not None else None
         if bg is not None:
@@ -131,6 +188,9 @@ class SceneParams:
             # drawn last: scenes of earlier versions keep every other parameter
             tar_wavelength=float(rng.uniform(8.0, 30.0)),
             tar_theta=float(rng.uniform(0, math.pi)),
+            coral_family=family,
+            family=None if family == FAMILIES[0] else FamilyParams.draw(seed, scale),
+            coral_layout=layout,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -64,19 +64,28 @@ def render_patch(
     sun_azimuth: float | None = None,
     incidence: float | None = None,
     coral_fraction: float = 0.2,
+    family: str = "bandpass",
 ) -> tuple[np.ndarray, np.ndarray]:
     """One tile: image float32 in [0, 1] (10-bit DN / 1023) and labels uint8 (Terrain ids).
 
     ``kind`` = a :class:`Terrain` (or its name) fills the tile with that kind (brain coral tiles
     are all coral, partly mantled in places); ``None`` gives a crop of a mixed scene with
     ``coral_fraction`` coral. No footprint: every pixel is data. Deterministic per seed;
-    about 0.1 s for 256 x 256 px.
+    about 0.1 s for 256 x 256 px. ``family`` picks the coral pattern (see
+    :mod:`areoscan.synth.families`).
     """
     h, w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
     force = Terrain.parse(kind) if kind is not None else None
     frac = 1.0 if force is Terrain.BRAIN_CORAL else (0.0 if force is not None else coral_fraction)
     p = SceneParams.from_seed(
-        (h, w), seed, scale, frac, sun_azimuth=sun_azimuth, incidence=incidence, footprint=False
+        (h, w),
+        seed,
+        scale,
+        frac,
+        sun_azimuth=sun_azimuth,
+        incidence=incidence,
+        footprint=False,
+        family=family,
     )
     lay = Layout.build(p, force_kind=force)
     dn, lab = render_window(lay, (0, 0, h, w))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from areoscan.synth import coral, craters, surfaces
+from areoscan.synth import coral, craters, families, surfaces
 from areoscan.synth.blas import single_thread_blas
 from areoscan.synth.classes import NODATA, Terrain
 from areoscan.synth.footprint import column_gains
@@ -95,7 +95,7 @@ def heights(
     if sub is not None:
         sl = _sub(ext, sub)
         a = coral.coral_weight(lay.window(["coral"], *sub)["coral"])
-        hc = coral.coral_heights(lay, sub)
+        hc = families.coral_heights(lay, sub)
         hc += np.float32(coral.ROUGHNESS_M) * fr[sl]
         hc -= bg[sl]
         hc *= a

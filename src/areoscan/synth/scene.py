@@ -65,6 +65,8 @@ class SceneInfo:
             "incidence_deg": p.incidence,
             "latitude": p.latitude,
             "longitude_east": p.longitude,
+            "coral_family": p.coral_family,
+            "coral_layout": p.coral_layout,
             "coral_fraction_target": p.coral_fraction,
             "coral_fraction": self.coral_fraction,
             "footprint_fraction": self.footprint_fraction,
@@ -139,6 +141,8 @@ def generate_scene(
     threads: int = 2,
     kinds: list[Terrain | str | int] | None = None,
     block: int = BLOCK,
+    family: str = "bandpass",
+    layout: str = "patches",
 ) -> SceneInfo:
     """Render and write a scene; return what was written. Deterministic per argument set.
 
@@ -148,14 +152,26 @@ def generate_scene(
     size: (rows, cols). scale: m/px (0.25 or 0.5 like HiRISE). coral_fraction: target share of
     the footprint. Sun angles, latitude (30-50 N by default) and longitude: None draws them
     from the seed. strip_rows: rows rendered per strip (rounded up to whole blocks; does not
-    change the pixels). kinds: background kinds allowed (default all).
+    change the pixels). kinds: background kinds allowed (default all). family: the coral
+    pattern (``bandpass``, ``turing``, ``cells``); layout: ``patches`` or ``regions`` (see
+    :class:`SceneParams`).
     """
     paths = scene_paths(out_path)
     if paths["image"].suffix.lower() != ".jp2":
         raise DataError(f"{out_path}: the scene image must be a .JP2 path")
     t0, c0 = time.perf_counter(), time.process_time()
     p = SceneParams.from_seed(
-        size, seed, scale, coral_fraction, sun_azimuth, incidence, latitude, longitude, kinds
+        size,
+        seed,
+        scale,
+        coral_fraction,
+        sun_azimuth,
+        incidence,
+        latitude,
+        longitude,
+        kinds,
+        family=family,
+        layout=layout,
     )
     lay = Layout.build(p)
     t_layout, c_layout = time.perf_counter(), time.process_time()
