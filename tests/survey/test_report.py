@@ -9,71 +9,10 @@ import pytest
 from PIL import Image
 
 from areoscan.errors import DataError
-from areoscan.survey.catalogue import Catalogue
-from areoscan.survey.jobs import Job
 from areoscan.survey.report import rank_candidates, write_report
 
-
-def _region(i, area, prob, lat, lon):
-    ring = [[lon, lat], [lon + 0.01, lat], [lon + 0.01, lat + 0.01], [lon, lat]]
-    return {
-        "region_id": i,
-        "area_m2": area,
-        "mean_prob": prob,
-        "max_prob": min(1.0, prob + 0.1),
-        "centroid_lat": lat,
-        "centroid_lon": lon,
-        "geometry": {"type": "Polygon", "coordinates": [ring]},
-    }
-
-
-def _survey(tmp_path: Path) -> Path:
-    out = tmp_path / "survey"
-    jobs = [Job(f"ESP_0112{i:02d}_2200", f"http://h/{i}", True) for i in range(4)]
-    with Catalogue(out) as cat:
-        cat.add_jobs(jobs)
-        a, b, c, d = (j.observation_id for j in jobs)
-        ql = out / "observations" / a
-        ql.mkdir(parents=True)
-        Image.fromarray((np.arange(200 * 300) % 251).astype(np.uint8).reshape(200, 300)).save(
-            ql / "quicklook.png"
-        )
-        cat.record_result(
-            {
-                "observation_id": a,
-                "status": "done",
-                "lat": 40.0,
-                "lon": 350.0,
-                "scale": 0.25,
-                "output_dir": str(ql),
-                "region_count": 2,
-                "regions": [
-                    _region(1, 5000.0, 0.6, 40.0, 350.0),
-                    _region(2, 1000.0, 0.95, 40.1, 350.0),
-                ],
-            }
-        )
-        cat.record_result(
-            {
-                "observation_id": b,
-                "status": "done",
-                "lat": -35.0,
-                "lon": 120.0,
-                "region_count": 1,
-                "regions": [_region(1, 4000.0, 0.9, -35.0, 120.0)],
-            }
-        )
-        cat.record_result({"observation_id": c, "status": "empty", "lat": 10.0, "lon": 20.0})
-        cat.record_result(
-            {
-                "observation_id": d,
-                "status": "failed",
-                "lat": 12.0,
-                "lon": 22.0,
-                "error": "FetchError: <script>alert('x')</script> 404",
-            }
-        )
-    return out
+from .surveydata import make_survey as _survey
+from .surveydata import region as _region
 
 
 def test_ranking_keys():

@@ -2,8 +2,8 @@
 
 Use :class:`Catalogue` from the process that drives a survey (never from Dask workers): it holds a
 row per image (status pending / running / done / empty / failed, error, attempts, timings, location,
-scale, scan figures) and a row per candidate region (GeoJSON polygon in lon/lat, area, centroid,
-probabilities). Every change is one transaction, so a crash or Ctrl-C at any moment leaves either
+scale, scan figures), a row per candidate region (GeoJSON polygon in lon/lat, area, centroid,
+probabilities) and a row per vetted candidate (yes / no / maybe and a note, see ``vetting``). Every change is one transaction, so a crash or Ctrl-C at any moment leaves either
 the old or the new state; rows left ``running`` by a killed client are reset by :meth:`recover`.
 A lock file stops two surveys from writing the same folder at once.
 """
@@ -22,7 +22,7 @@ from typing import Any
 from areoscan.errors import DataError, OutputError
 
 CATALOGUE_NAME = "catalogue.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("pending", "running", "done", "empty", "failed")
 
 _SCHEMA = """
@@ -82,6 +82,26 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 """
 
+# Verdicts of people on candidates (``areoscan vet``); no foreign key: a verdict outlives a re-scan.
+_VERDICTS = """
+CREATE TABLE IF NOT EXISTS verdicts (
+    observation_id TEXT NOT NULL,
+    region_id INTEGER NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('yes', 'no', 'maybe')),
+    note TEXT NOT NULL DEFAULT '',
+    vetted_at REAL NOT NULL,
+    source TEXT,
+    PRIMARY KEY (observation_id, region_id)
+)
+"""
+_SCHEMA += _VERDICTS + ";\n"
+
+# _MIGRATIONS[v]: the statements that bring a catalogue of schema v to v + 1, run in one
+# transaction when an older catalogue is opened. Append one entry per schema change.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (_VERDICTS,),
+}
+
 IMAGE_RESULT_FIELDS = (
     "fetch_s",
     "scan_s",
@@ -121,6 +141,7 @@ class Catalogue:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
             if create:
                 self.conn.executescript(_SCHEMA)  # idempotent; statements autocommit
                 self.conn.execute(
@@ -151,6 +172,25 @@ class Catalogue:
                 f"{self.folder}: another survey is writing this folder; wait for it or use another --out"
             ) from None
         return fd
+
+    def _migrate(self) -> None:
+        """Bring an older catalogue to SCHEMA_VERSION, one transaction per step."""
+        has_meta = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).fetchone()
+        if not has_meta:
+            return
+        while True:
+            row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row is not None else None
+            if version is None or version >= SCHEMA_VERSION or version not in _MIGRATIONS:
+                return
+            with self.transaction() as conn:
+                for statement in _MIGRATIONS[version]:
+                    conn.execute(statement)
+                conn.execute(
+                    "UPDATE meta SET value=? WHERE key='schema_version'", (str(version + 1),)
+                )
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -1,4 +1,5 @@
-"""Verbs ``areoscan survey`` (many images on Dask, resumable catalogue) and ``areoscan report``.
+"""Verbs ``areoscan survey`` (many images on Dask, resumable catalogue), ``areoscan report`` and
+``areoscan vet`` (people's verdicts on candidates into the catalogue).
 
 Exit codes: 0 the run completed (images that failed are recorded in the catalogue, not fatal);
 2 bad input (SOURCE, options, another survey holding the folder); 3 output not writable;
@@ -17,6 +18,7 @@ from areoscan.scan.config import BACKENDS, SURVEY_THREADS, ScanConfig
 
 SURVEY_HELP = "Scan many HiRISE images on a Dask cluster into a resumable catalogue."
 REPORT_HELP = "Rank a survey's candidates and write CSV, GeoJSON, a map and an HTML report."
+VET_HELP = "Store yes/no/maybe verdicts on a survey's candidates (a CSV) in its catalogue."
 
 
 def register(subparsers: Any) -> None:
@@ -145,6 +147,20 @@ def register(subparsers: Any) -> None:
     )
     r.set_defaults(func=run_report_command)
 
+    v = subparsers.add_parser(
+        "vet",
+        help=VET_HELP,
+        description=VET_HELP
+        + " VERDICTS.csv has the columns observation,region,verdict,note (region = the region id"
+        " in the catalogue, verdict yes|no|maybe), as downloaded from the report page or filled in"
+        " from the report's to_vet.csv (rows with an empty verdict are skipped). The whole file is"
+        " checked first: a bad row is named with its line number and nothing is written. Storing"
+        " the same file again changes nothing; a later verdict on a candidate replaces the earlier.",
+    )
+    v.add_argument("dir", type=Path, metavar="DIR", help="a survey folder (with catalogue.sqlite)")
+    v.add_argument("verdicts", type=Path, metavar="VERDICTS.csv", help="the verdicts file")
+    v.set_defaults(func=run_vet_command)
+
 
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
@@ -248,4 +264,15 @@ def run_report_command(args: argparse.Namespace) -> int:
     print(f"{paths.n_candidates} candidates")
     for p in (paths.html, paths.candidates_csv, paths.candidates_geojson, paths.map_png):
         print(p)
+    return 0
+
+
+def run_vet_command(args: argparse.Namespace) -> int:
+    """The ``vet`` verb."""
+    from areoscan.survey.vetting import vet
+
+    result = vet(args.dir, args.verdicts)
+    print(
+        f"areoscan vet: {result.describe()}; `areoscan report {args.dir}` shows the ranking's precision"
+    )
     return 0

@@ -10,11 +10,8 @@ network. All text from the catalogue is HTML-escaped.
 from __future__ import annotations
 
 import csv
-import html
 import json
-import math
 import shutil
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +19,8 @@ from typing import Any
 
 from areoscan.errors import DataError, OutputError
 from areoscan.survey.catalogue import Catalogue
+from areoscan.survey.reportpage import fmt, render_html
+from areoscan.survey.vetting import attach_verdicts, load_verdicts, summarise
 
 RANK_KEYS = ("score", "area", "probability")
 CANDIDATE_COLUMNS = (
@@ -36,7 +35,10 @@ CANDIDATE_COLUMNS = (
     "centroid_lon",
     "centroid_lon_180",
     "image_scale",
+    "verdict",
+    "note",
 )
+TO_VET_COLUMNS = ("observation", "region", "verdict", "note", "rank", "score", "mean_prob")
 IMAGE_COLUMNS = (
     "observation_id",
     "status",
@@ -66,6 +68,7 @@ class ReportPaths:
     images_csv: Path
     map_png: Path
     html: Path
+    to_vet_csv: Path
     n_candidates: int
 
 
@@ -123,14 +126,8 @@ def _csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     )
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _fmt(row.get(k)) for k in columns})
+        writer.writerow({k: fmt(row.get(k)) for k in columns})
     return buf.getvalue()
-
-
-def _fmt(value: Any) -> Any:
-    if isinstance(value, float):
-        return f"{value:.6g}" if math.isfinite(value) else ""
-    return "" if value is None else value
 
 
 def candidates_geojson(ranked: list[dict[str, Any]]) -> dict[str, Any]:
@@ -262,91 +259,6 @@ def _copy_quicklooks(images: list[dict[str, Any]], dest: Path, max_px: int = 480
     return out
 
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fff}
-h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin-top:28px}
-.stats span{display:inline-block;margin:4px 14px 4px 0;padding:4px 10px;background:#f1ece6;border-radius:4px}
-table{border-collapse:collapse;font-size:13px} th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
-th{background:#eee} td.l,th.l{text-align:left} img.map{max-width:100%;border:1px solid #ccc}
-img.ql{max-width:160px;max-height:160px} .err{color:#a33;font-family:monospace;font-size:12px}
-"""
-
-
-def render_html(
-    ranked: list[dict[str, Any]],
-    images: list[dict[str, Any]],
-    counts: dict[str, int],
-    quicklooks: dict[str, str],
-    *,
-    map_name: str,
-    top: int,
-    title: str = "areoscan survey report",
-) -> str:
-    """The static report page (no scripts, no external resources)."""
-    e = html.escape
-    stats = "".join(f"<span>{e(k)}: <b>{v}</b></span>" for k, v in counts.items())
-    stats += f"<span>candidates: <b>{len(ranked)}</b></span>"
-    head = (
-        "<tr><th>rank</th><th class=l>observation</th><th>region</th><th>score (m²)</th>"
-        "<th>area (m²)</th><th>mean p</th><th>max p</th><th>lat</th><th>lon (E)</th>"
-        "<th>m/px</th><th class=l>quick-look</th></tr>"
-    )
-    rows = []
-    for d in ranked[:top]:
-        ql = quicklooks.get(d["observation_id"])
-        img = (
-            f'<img class=ql src="{e(ql)}" alt="quick-look {e(d["observation_id"])}">' if ql else ""
-        )
-        cells = [
-            d["rank"],
-            d["observation_id"],
-            d["region_id"],
-            d["score"],
-            d.get("area_m2"),
-            d.get("mean_prob"),
-            d.get("max_prob"),
-            d.get("centroid_lat"),
-            d.get("centroid_lon"),
-            d.get("image_scale"),
-        ]
-        tds = "".join(
-            f"<td{' class=l' if i == 1 else ''}>{e(str(_fmt(c)))}</td>" for i, c in enumerate(cells)
-        )
-        rows.append(f"<tr>{tds}<td class=l>{img}</td></tr>")
-    more = f"<p>… and {len(ranked) - top} more in candidates.csv.</p>" if len(ranked) > top else ""
-    failed = [i for i in images if i["status"] == "failed"]
-    fail_rows = "".join(
-        f"<tr><td class=l>{e(i['observation_id'])}</td><td>{i.get('attempts') or 0}</td>"
-        f"<td class='l err'>{e(str(i.get('error') or ''))}</td></tr>"
-        for i in failed
-    )
-    fail_table = (
-        f"<h2>Failed images ({len(failed)})</h2><table><tr><th class=l>observation</th>"
-        f"<th>attempts</th><th class=l>reason</th></tr>{fail_rows}</table>"
-        if failed
-        else ""
-    )
-    empty_note = "" if ranked else "<p>No candidate regions yet.</p>"
-    generated = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(title)}</title><style>{_CSS}</style></head>
-<body>
-<h1>{e(title)}</h1>
-<p>Generated {e(generated)}. Candidates ranked by score = area × mean probability.
-Files: <a href="candidates.csv">candidates.csv</a>, <a href="candidates.geojson">candidates.geojson</a>,
-<a href="images.csv">images.csv</a>.</p>
-<div class=stats>{stats}</div>
-<h2>Map</h2>
-<img class=map src="{e(map_name)}" alt="map of candidate locations on Mars">
-<h2>Candidates</h2>
-{empty_note}<table>{head}{"".join(rows)}</table>{more}
-{fail_table}
-</body></html>
-"""
-
-
 def write_report(
     survey_dir: str | Path,
     *,
@@ -355,7 +267,11 @@ def write_report(
     top: int = 200,
     rank_by: str = "score",
 ) -> ReportPaths:
-    """Write candidates.csv/.geojson, images.csv, map.png and index.html for a survey folder."""
+    """Write candidates.csv/.geojson, images.csv, to_vet.csv, map.png and index.html for a survey.
+
+    Candidates carry their stored verdict (``areoscan vet``); to_vet.csv lists the best-ranked
+    unvetted ones in the verdicts-file layout, ready to fill in and pass to ``areoscan vet``.
+    """
     folder = Path(survey_dir)
     dest = Path(out) if out is not None else folder / "report"
     if basemap is not None and not Path(basemap).is_file():
@@ -364,7 +280,9 @@ def write_report(
         images = cat.images()
         regions = cat.regions()
         counts = cat.counts()
-    ranked = rank_candidates(regions, rank_by)
+        verdicts = load_verdicts(cat)
+    ranked = attach_verdicts(rank_candidates(regions, rank_by), verdicts)
+    vetting = summarise(ranked, verdicts)
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -376,13 +294,21 @@ def write_report(
         images_csv=dest / "images.csv",
         map_png=dest / "map.png",
         html=dest / "index.html",
+        to_vet_csv=dest / "to_vet.csv",
         n_candidates=len(ranked),
     )
     _atomic_text(paths.candidates_csv, _csv_text(ranked, CANDIDATE_COLUMNS))
     _atomic_text(paths.candidates_geojson, json.dumps(candidates_geojson(ranked)))
     _atomic_text(paths.images_csv, _csv_text(images, IMAGE_COLUMNS))
+    to_vet = [
+        dict(d, observation=d["observation_id"], region=d["region_id"], verdict="", note="")
+        for d in vetting.next_to_vet
+    ]
+    _atomic_text(paths.to_vet_csv, _csv_text(to_vet, TO_VET_COLUMNS))
     draw_map(paths.map_png, ranked, images, Path(basemap) if basemap else None)
     quicklooks = _copy_quicklooks(images, dest / "quicklooks")
-    page = render_html(ranked, images, counts, quicklooks, map_name=paths.map_png.name, top=top)
+    page = render_html(
+        ranked, images, counts, quicklooks, vetting, map_name=paths.map_png.name, top=top
+    )
     _atomic_text(paths.html, page)  # last: its presence means the report is complete
     return paths
