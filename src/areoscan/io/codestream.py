@@ -152,7 +152,7 @@ def _u32(b: bytes, i: int) -> int:
     return int.from_bytes(b[i : i + 4], "big")
 
 
-class _Bytes:
+class Bytes:
     """Reads through ``read`` in blocks, failing with one clear line on a short answer."""
 
     def __init__(self, read: Read, block: int = 1 << 16) -> None:
@@ -173,7 +173,7 @@ class _Bytes:
 
 def find_codestream(read: Read, size: int) -> tuple[int, int]:
     """(offset, end) of the codestream in a JP2 (its jp2c box) or raw J2K file of ``size`` bytes."""
-    src = _Bytes(read, 4096)
+    src = Bytes(read, 4096)
     head = src.get(0, 12)
     if head[:2] == b"\xff\x4f":
         return 0, size
@@ -195,7 +195,7 @@ def find_codestream(read: Read, size: int) -> tuple[int, int]:
     raise RasterError("JP2 file has no codestream (jp2c) box")
 
 
-def _segments(src: _Bytes, off: int, stop: tuple[int, ...]) -> tuple[list[tuple[int, bytes]], int]:
+def segments(src: Bytes, off: int, stop: tuple[int, ...]) -> tuple[list[tuple[int, bytes]], int]:
     """Marker segments [(marker, body)] from ``off`` up to (not including) a marker in ``stop``."""
     out: list[tuple[int, bytes]] = []
     while True:
@@ -285,10 +285,10 @@ def _codings(
 def index_codestream(read: Read, size: int) -> CodestreamIndex:
     """Index the JP2 / J2K file of ``size`` bytes that ``read`` reads (see module docstring)."""
     start, end = find_codestream(read, size)
-    src = _Bytes(read)
+    src = Bytes(read)
     if _u16(src.get(start, 2), 0) != SOC:
         raise RasterError(f"JPEG2000 codestream at byte {start} does not start with SOC")
-    segs, first_sot = _segments(src, start + 2, (SOT, EOC))
+    segs, first_sot = segments(src, start + 2, (SOT, EOC))
     found = {m for m, _ in segs}
     for needed, name in ((SIZ, "SIZ"), (COD, "COD"), (QCD, "QCD")):
         if needed not in found:
@@ -326,7 +326,7 @@ def _tile_part_offsets(
 
 def _read_tile_parts(
     index: CodestreamIndex,
-    src: _Bytes,
+    src: Bytes,
     tlm: list[tuple[int | None, int]] | None,
     unfollowed: set[str],
 ) -> None:
@@ -349,7 +349,7 @@ def _read_tile_parts(
                 f"JPEG2000 tile-part at byte {off} names tile {tile} of {index.siz.tiles}"
             )
         psot = psot or index.end - 2 - off
-        segs, sod = _segments(src, off + 12, (SOD,))
+        segs, sod = segments(src, off + 12, (SOD,))
         plts = [b for m, b in segs if m == PLT]
         tp = TilePart(
             tile, part, off, psot, sod + 2, [v for b in plts for v in _parse_plt(b)] or None
