@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,6 +26,38 @@ from areoscan.scan.store import GroupStore
 from areoscan.scan.windows import SegmentPlan
 from areoscan.tiling import Blender, Window
 from areoscan.tiling.blend import tile_weights
+
+
+class LevelReader(Protocol):
+    """What the segment stage reads from an image (:class:`areoscan.io.Raster` is one)."""
+
+    @property
+    def bit_depth(self) -> int:
+        """Significant bits per sample (raw / (2**bit_depth - 1) is what the models read)."""
+        ...
+
+    @property
+    def nodata(self) -> int | None:
+        """Raw value of no-data pixels, if any."""
+        ...
+
+    def read_raw(self, level: int = 0, window: Any = None) -> np.ndarray:
+        """Raw samples of a ``(row, col, height, width)`` window of a resolution level."""
+        ...
+
+    def close(self) -> None:
+        """Free the decoder (a JPEG2000 raster reopens it on the next read)."""
+        ...
+
+
+class SegmentPredictorFn(Protocol):
+    """Per-pixel probabilities of a batch of tiles (float32 (N, 1, H, W) in [0, 1] → (N, K, H, W)).
+
+    Channel 0 is the positive class of a binary segmenter.
+    """
+
+    def __call__(self, tiles: np.ndarray) -> np.ndarray: ...
+
 
 # Bytes per decoded pixel of a window in flight: OpenJPEG's windowed decode (~22, measured in
 # docs/io.md) and its int32 output (4), the raw copy and reused rows (2-4), carried tile parts and
@@ -201,8 +233,8 @@ class SegmentStats:
 
 
 def segment_groups(
-    raster: Any,
-    predictor: Any,
+    raster: LevelReader,
+    predictor: SegmentPredictorFn,
     plan: SegmentPlan,
     bands: list[Band],
     store: GroupStore,
@@ -234,8 +266,8 @@ def segment_groups(
     all_reads = [r for b in bands for r in b.reads]
     reads = _Prefetcher(raster, plan.level, all_reads, prefetch, refresh_mpx * 1_000_000,
                         keep=plan.overlap, width=width)  # fmt: skip
-    scale = np.float32(1.0 / (2 ** int(getattr(raster, "bit_depth", 8)) - 1))
-    raw_nodata = getattr(raster, "nodata", None)
+    scale = np.float32(1.0 / (2 ** int(raster.bit_depth) - 1))
+    raw_nodata = raster.nodata
     try:
         for band in bands:
             f0, f1 = band.final
@@ -291,7 +323,7 @@ class _Prefetcher:
     (:attr:`Read.reuse`).
     """
 
-    def __init__(self, raster: Any, level: int, reads: list[Read], enabled: bool,
+    def __init__(self, raster: LevelReader, level: int, reads: list[Read], enabled: bool,
                  refresh_px: int, keep: int = 0, width: int = 0) -> None:  # fmt: skip
         from concurrent.futures import ThreadPoolExecutor
 
@@ -409,7 +441,9 @@ def _rel(tile: Window, base: Window) -> tuple[slice, slice]:
     return slice(r, r + tile.height), slice(c, c + tile.width)
 
 
-def _predict(predictor: Any, tiles: list[np.ndarray], scale: np.float32) -> list[np.ndarray]:
+def _predict(
+    predictor: SegmentPredictorFn, tiles: list[np.ndarray], scale: np.float32
+) -> list[np.ndarray]:
     """Positive-class probability (H, W) float32 per raw tile (``raw × scale`` is what the model
     reads: DN / (2^bits − 1)); equal shapes are batched together."""
     out: list[np.ndarray | None] = [None] * len(tiles)
