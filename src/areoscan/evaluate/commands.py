@@ -10,6 +10,7 @@ from areoscan.commandgroup import register_group
 SUBCOMMAND_MODULES: list[str] = [
     "areoscan.evaluate.classifier_cli",
     "areoscan.evaluate.segmenter_cli",
+    "areoscan.evaluate.detector_cli",
 ]
 
 
