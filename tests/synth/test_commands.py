@@ -78,6 +78,7 @@ def test_console_script_runs(tmp_path):
 def test_scene_verb_family_option(tmp_path, capsys):
     out = tmp_path / "T.JP2"
     args = ["synth", "scene", str(out), "--size", "96", "128", "--seed", "4", "--scale", "0.5"]
-    assert main([*args, "--family", "turing", "--json"]) == 0
+    assert main([*args, "--family", "turing", "--layout", "regions", "--json"]) == 0
     desc = json.loads((tmp_path / "T.json").read_text())
     assert desc["coral_family"] == "turing" and desc["params"]["family"]["wavelength"] >= 2.0
+    assert desc["coral_layout"] == "regions"

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from areoscan.synth.params import FAMILIES
+from areoscan.synth.params import FAMILIES, LAYOUTS
 
 
 def _scene(args: argparse.Namespace) -> int:
@@ -27,6 +27,7 @@ def _scene(args: argparse.Namespace) -> int:
         threads=args.threads,
         kinds=args.kinds,
         family=args.family,
+        layout=args.layout,
     )
     summary = {
         "image": str(info.image),
@@ -115,6 +116,13 @@ def register(subparsers: Any) -> None:
         default=FAMILIES[0],
         help="brain coral pattern: bandpass (thresholded band-pass labyrinth, the default),"
         " turing (Swift-Hohenberg reaction-diffusion), cells (ridges on Voronoi cell walls)",
+    )
+    sc.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default=LAYOUTS[0],
+        help="where the coral is: patches (many patches, the default) or regions"
+        " (a few large contiguous regions, like real observations)",
     )
     sc.add_argument("--no-classes", action="store_true", help="skip OUT_classes.tif")
     sc.add_argument(

@@ -21,6 +21,7 @@ from areoscan.synth.classes import Terrain
 from areoscan.synth.footprint import Footprint
 from areoscan.synth.noise import Filter, PowerLaw, filter_gain
 from areoscan.synth.params import SceneParams
+from areoscan.synth.regions import region_field
 
 MAX_CELLS = 12_000_000  # coarse cells per field before the cell size doubles
 CORAL_MOUNDS_M = 1.2  # rms relief (m) of the 16-120 m undulations of coral patches
@@ -172,7 +173,10 @@ class Layout:
         coral_frac = p.coral_fraction if force_kind in (None, Terrain.BRAIN_CORAL) else 0.0
         if force_kind is Terrain.BRAIN_CORAL:
             coral_frac = 1.0
-        patch = self._noise(1, shape, PowerLaw(3.4, 16.0, p.coral_patch_m))
+        if p.coral_layout == "regions":
+            patch = region_field(p, gy, gx, self._noise)
+        else:
+            patch = self._noise(1, shape, PowerLaw(3.4, 16.0, p.coral_patch_m))
         inside = self._coarse_footprint(hc, wc)
         if coral_frac >= 1.0:
             thr = -np.inf

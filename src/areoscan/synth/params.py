@@ -19,8 +19,8 @@ from areoscan.synth.classes import BACKGROUNDS, Terrain
 
 #: Brain coral pattern families (:mod:`areoscan.synth.families`); the first is the default.
 FAMILIES: tuple[str, ...] = ("bandpass", "turing", "cells")
-#: Coral layouts: ``patches`` (many patches, the default).
-LAYOUTS: tuple[str, ...] = ("patches",)
+#: Coral layouts: ``patches`` (many patches, the default) or ``regions`` (few large ones).
+LAYOUTS: tuple[str, ...] = ("patches", "regions")
 FAMILY_WAVELENGTH_M = (2.0, 25.0)  # ridge spacing range of the non-default families
 MIN_PX_PER_WAVELENGTH = 5.0  # shorter wavelengths are not resolved at the scene's scale
 
