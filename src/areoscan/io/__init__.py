@@ -12,6 +12,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# Bound eagerly (stdlib only, cheap): the submodule shares the function's name, and importing the
+# submodule (as the readers do) would otherwise leave ``areoscan.io.fetch`` naming the module.
+from areoscan.io.fetch import fetch
+
 _EXPORTS = {
     "open_raster": "areoscan.io.raster",
     "Raster": "areoscan.io.raster",
@@ -26,7 +30,6 @@ _EXPORTS = {
     "Jp2Layout": "areoscan.io.writers",
     "write_geotiff": "areoscan.io.writers",
     "atomic_output": "areoscan.io.atomic",
-    "fetch": "areoscan.io.fetch",
 }
 
 __all__ = [
@@ -48,7 +51,6 @@ __all__ = [
 
 if TYPE_CHECKING:
     from areoscan.io.atomic import atomic_output
-    from areoscan.io.fetch import fetch
     from areoscan.io.georef import Georef, label_centred_on
     from areoscan.io.label import MapLabel, read_label, write_label
     from areoscan.io.raster import Raster, open_raster

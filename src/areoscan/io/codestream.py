@@ -35,6 +35,7 @@ PACKET_DTYPE = np.dtype(
         ("precinct", "i4"), ("offset", "i8"), ("length", "i8"),
     ]
 )  # fmt: skip
+HEADER_BLOCK = 1 << 16  # headers are read in blocks this long (one Range request each, remotely)
 _UNFOLLOWED = {PPM: "PPM", PPT: "PPT", POC: "POC", PLM: "PLM"}
 
 
@@ -155,8 +156,8 @@ def _u32(b: bytes, i: int) -> int:
 class Bytes:
     """Reads through ``read`` in blocks, failing with one clear line on a short answer."""
 
-    def __init__(self, read: Read, block: int = 1 << 16) -> None:
-        self.read, self.block = read, block
+    def __init__(self, read: Read, block: int | None = None) -> None:
+        self.read, self.block = read, HEADER_BLOCK if block is None else block
         self.base, self.buf = 0, b""
 
     def get(self, offset: int, n: int) -> bytes:

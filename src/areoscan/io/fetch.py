@@ -31,7 +31,7 @@ def default_cache_dir() -> Path:
     return (Path(root) if root else Path.home() / ".cache" / "areoscan") / "images"
 
 
-def _user_agent() -> str:
+def user_agent() -> str:
     from areoscan import __version__
 
     return f"areoscan/{__version__} (+python urllib)"
@@ -41,7 +41,7 @@ class _Retry(Exception):
     """A transient failure: try again (resuming) after a pause."""
 
 
-def _name_from_url(url: str) -> str:
+def name_from_url(url: str) -> str:
     name = Path(urllib.parse.unquote(urllib.parse.urlparse(url).path)).name
     if not name or name in (".", ".."):
         raise FetchError(
@@ -64,7 +64,7 @@ def label_url(url: str) -> str | None:
 def _download_once(url: str, part: Path, timeout: float, max_bytes: int | None) -> None:
     """One attempt: (re)start or resume ``part``; return when it holds the whole file."""
     have = part.stat().st_size if part.exists() else 0
-    headers = {"User-Agent": _user_agent(), "Accept-Encoding": "identity"}
+    headers = {"User-Agent": user_agent(), "Accept-Encoding": "identity"}
     if have:
         headers["Range"] = f"bytes={have}-"
     request = urllib.request.Request(url, headers=headers)
@@ -188,26 +188,33 @@ def fetch(
     if not url.startswith(("http://", "https://")):
         raise FetchError(f"{url}: only http(s) URLs can be fetched")
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    dest = folder / _name_from_url(url)
+    dest = folder / name_from_url(url)
     if not dest.exists():
         download(url, dest, retries=retries, timeout=timeout, max_bytes=max_bytes, backoff=backoff)
-    lbl = label_url(url) if label else None
-    if lbl is not None:
-        lbl_dest = folder / _name_from_url(lbl)
-        if not lbl_dest.exists():
-            try:
-                download(
-                    lbl,
-                    lbl_dest,
-                    retries=retries,
-                    timeout=timeout,
-                    max_bytes=16 << 20,
-                    backoff=backoff,
-                )
-            except FetchError as exc:
-                if "HTTP 404" not in str(exc):
-                    raise
-                warnings.warn(
-                    f"{lbl}: no label on the server; the image has no georeference", stacklevel=2
-                )
+    if label:
+        fetch_label(url, folder, retries=retries, timeout=timeout, backoff=backoff)
     return dest
+
+
+def fetch_label(
+    url: str, folder: Path, *, retries: int = 5, timeout: float = 30, backoff: float = 0.5
+) -> Path | None:
+    """Fetch the .LBL beside the JP2 at ``url`` into ``folder`` (unless there); None if none.
+
+    A label missing on the server (HTTP 404) only warns: the image is usable without georeference.
+    """
+    lbl = label_url(url)
+    if lbl is None:
+        return None
+    lbl_dest = folder / name_from_url(lbl)
+    if lbl_dest.exists():
+        return lbl_dest
+    try:
+        return download(
+            lbl, lbl_dest, retries=retries, timeout=timeout, max_bytes=16 << 20, backoff=backoff
+        )
+    except FetchError as exc:
+        if "HTTP 404" not in str(exc):
+            raise
+        warnings.warn(f"{lbl}: no label on the server; the image has no georeference", stacklevel=3)
+    return None

@@ -27,9 +27,10 @@ from areoscan.errors import LabelError, RasterError
 from areoscan.io import strips as _strips
 from areoscan.io.bitdepth import effective_bit_depth
 from areoscan.io.body import body_of_crs, check_body_name
-from areoscan.io.formats import open_backend
+from areoscan.io.formats import Opened, open_backend
 from areoscan.io.georef import Georef
 from areoscan.io.label import MapLabel, read_label
+from areoscan.io.remote import PartialJp2Backend, RemoteJp2, open_remote
 from areoscan.io.sniff import PLANETARY, check_image_file, find_label
 
 Window = tuple[int, int, int, int]
@@ -40,10 +41,12 @@ MIN_SIDE = 16
 class Raster:
     """An opened image. Create with :func:`open_raster`; use as a context manager.
 
-    path: local file (the cached copy for URLs). label: the MapLabel, or None. threads: decoder
-    threads (2 = this machine's cores). band: 1-based band of a multi-band image (None: one band).
-    Attributes: shape (H, W) at level 0, levels, bit_depth, nodata, scale (m/px), georef, crs,
-    transform, body ("Mars", "Moon", ... or None without georeference), observation_id.
+    path: local file (the cached copy for URLs, or the partial JP2 of ``remote``). label: the
+    MapLabel, or None. threads: decoder threads (2 = this machine's cores). band: 1-based band of a
+    multi-band image (None: one band). remote: a remote JP2 read by the packet
+    (:mod:`areoscan.io.remote`). Attributes: shape (H, W) at level 0, levels, bit_depth, nodata,
+    scale (m/px), georef, crs, transform, body ("Mars", "Moon", ... or None without georeference),
+    observation_id, bytes_fetched, bytes_total.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class Raster:
         label_path: Path | None = None,
         threads: int = 2,
         band: int | None = None,
+        remote: RemoteJp2 | None = None,
     ) -> None:
         self.label = label
         self.label_path = label_path
@@ -60,7 +64,10 @@ class Raster:
         self.band = band
         kind = check_image_file(path)
         self.format = kind
-        opened = open_backend(path, kind, threads, band)
+        if remote is not None:
+            opened = Opened(PartialJp2Backend(remote, threads), path)
+        else:
+            opened = open_backend(path, kind, threads, band)
         self.path = opened.path
         self._backend: Any = opened.backend
         if opened.label_path is not None:
@@ -215,6 +222,28 @@ class Raster:
             raise RasterError(f"{self.path}: level {level} is not in 0..{self.levels - 1}")
         return int(level)
 
+    @property
+    def bytes_fetched(self) -> int:
+        """Bytes of the image file held locally: all of it, unless read by the packet over http."""
+        return int(getattr(self._backend, "bytes_fetched", self.path.stat().st_size))
+
+    @property
+    def bytes_total(self) -> int:
+        """Size of the image file (the remote one for a partial read)."""
+        return int(getattr(self._backend, "bytes_total", self.path.stat().st_size))
+
+    def prefetch(self, level: int, windows: list[Window] | None = None) -> None:
+        """Fetch at once what reading ``windows`` (None: the whole level) of ``level`` needs.
+
+        Only remote images read by the packet fetch anything; for them, one call with every window
+        coalesces the requests and rebuilds the partial file once instead of once per window.
+        """
+        self._check_level(level)
+        prefetch = getattr(self._backend, "prefetch", None)
+        if prefetch is not None:
+            wins = [None] if windows is None else [self.clip_window(level, w) for w in windows]
+            prefetch(level, wins)
+
     # pixels ---------------------------------------------------------------------------------------
     def clip_window(self, level: int, window: Window | None) -> Window:
         """Clip (row0, col0, height, width) to the level; None means the whole level."""
@@ -347,6 +376,7 @@ def open_raster(
     require_label: bool = False,
     threads: int = 2,
     band: int | None = None,
+    partial: bool = True,
 ) -> Raster:
     """Open a JP2 / GeoTIFF / COG / PNG / VRT / PDS3 IMG / ISIS3 cube from a path or http(s) URL.
 
@@ -355,13 +385,16 @@ def open_raster(
     or the .LBL given as ``source``) and an ISIS3 cube's are read by GDAL, not as HiRISE labels.
     require_label: raise LabelError when no label is found. cache_dir: download folder for URLs
     (default ~/.cache/areoscan/images). threads: decoder threads. band: 1-based band of a
-    multi-band image (None: the image must have one band).
+    multi-band image (None: the image must have one band). partial: read a remote JP2 by the
+    packet (what each level / window needs, with HTTP Range requests) when the file and the server
+    allow it (:mod:`areoscan.io.remote`); False downloads it whole first.
     """
     text = str(source)
+    remote = None
     if text.startswith(("http://", "https://")):
-        from areoscan.io.fetch import fetch
-
-        path = fetch(text, cache_dir, label=label is None)
+        path, remote = open_remote(
+            text, cache_dir, label=label is None, partial=partial and band in (None, 1)
+        )
     else:
         path = Path(source).expanduser()
     label_path: Path | None
@@ -381,4 +414,4 @@ def open_raster(
             f"{path}: no PDS3 label ({path.stem}.LBL) beside the image; download it or pass --label"
         )
     map_label = read_label(label_path) if label_path is not None else None
-    return Raster(path, map_label, label_path, threads=threads, band=band)
+    return Raster(path, map_label, label_path, threads=threads, band=band, remote=remote)
