@@ -21,6 +21,10 @@ class LabelError(AreoscanError):
     """A PDS3 label is missing, unreadable, or lacks keys needed for georeferencing."""
 
 
+class ScaleError(AreoscanError):
+    """An image's ground scale is too coarse for a model (the message names both scales)."""
+
+
 class FetchError(AreoscanError):
     """A remote file cannot be downloaded (HTTP error, size mismatch, too many retries)."""
 

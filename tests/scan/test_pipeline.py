@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 
+from areoscan.errors import ScaleError
 from areoscan.scan import read_regions, scan_image
 
 from .conftest import SEG_TILE, background, write_scene
@@ -120,10 +121,9 @@ def test_nothing_flagged_ends_after_the_screen(test_models, tmp_path):
     assert json.loads((out / "summary.json").read_text())["status"] == "empty"
 
 
-@pytest.mark.parametrize(
-    ("scale", "screen_level", "note"), [(0.5, 1, False), (0.75, 0, True), (1.0, 0, False)]
-)
-def test_levels_follow_the_map_scale(test_models, tmp_path, scale, screen_level, note):
+@pytest.mark.parametrize(("scale", "screen_level", "factor"), [(0.25, 2, 1.0), (0.5, 2, 2.0)])
+def test_levels_follow_the_map_scale(test_models, tmp_path, scale, screen_level, factor):
+    """A 0.5 m/px image is resampled to the segmenter's 0.25 m/px (within its default 2x)."""
     screen, seg = test_models
     img = background((512, 768))
     img[100:300, 200:400] = 900
@@ -137,12 +137,25 @@ def test_levels_follow_the_map_scale(test_models, tmp_path, scale, screen_level,
         progress=False,
         min_area_m2=10,
     )
-    assert s.levels["screen"]["level"] == screen_level
-    assert s.levels["segment"]["level"] == 0
-    assert s.levels["segment"]["note"] is not None  # segmenter trained at 0.25 m/px
-    assert (s.levels["screen"]["note"] is not None) == note
+    assert s.levels["screen"]["level"] == screen_level and s.levels["screen"]["note"] is None
+    assert s.levels["segment"]["level"] == 0 and s.levels["segment"]["note"] is None
+    policy = json.loads((tmp_path / "out" / s.observation_id / "summary.json").read_text())
+    policy = policy["image"]["scale_policy"]
+    assert policy["image_m_per_px"] == scale and policy["upsample_factor"] == factor
+    assert any("resampled x2" in n for n in s.notes) == (factor > 1)
+    assert s.scale == 0.25 and s.image["shape"] == [round(512 * factor), round(768 * factor)]
     assert s.regions == 1
-    assert s.total_area_m2 == pytest.approx(200 * 200 * scale**2)
+    assert s.total_area_m2 == pytest.approx(200 * 200 * scale**2, rel=0.02)
+
+
+@pytest.mark.parametrize("scale", [0.75, 6.0])
+def test_far_coarser_images_are_refused(test_models, tmp_path, scale):
+    screen, seg = test_models
+    path = write_scene(tmp_path / "ESP_000002_2222_RED.JP2", background((256, 256)), scale=scale)
+    with pytest.raises(ScaleError, match=rf"image is {scale:g} m/px, far coarser than model .* "
+                       r"\(trained at 0.25 m/px, usable down to 0.5 m/px\)"):  # fmt: skip
+        scan_image(path, tmp_path / "out", screen_model=screen, segment_model=seg, progress=False)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_image_without_label_uses_pixel_coordinates(test_models, tmp_path):

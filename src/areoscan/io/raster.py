@@ -14,6 +14,7 @@ in [0, 1] (raw / (2**bit_depth − 1)) from :meth:`Raster.read` or as raw intege
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from collections.abc import Iterator
@@ -62,6 +63,7 @@ class Raster:
         self.label_path = label_path
         self.threads = threads
         self.band = band
+        self.upsampled = 1.0
         kind = check_image_file(path)
         self.format = kind
         if remote is not None:
@@ -188,8 +190,27 @@ class Raster:
     def scale(self) -> float | None:
         """Metres per pixel at level 0 (None without georeference)."""
         if self.label is not None:
-            return self.label.map_scale
+            return self.label.map_scale / self.upsampled
         return self.georef.scale_at(0) if self.georef is not None else None
+
+    def upsample(self, factor: float) -> None:
+        """From now on, present the image at ``factor`` times finer pixels (bilinear, factor > 1).
+
+        Use it when a model needs a finer scale than the image has and tolerates the difference
+        (see :mod:`areoscan.scan.scale`): shape, levels, scale, transform, windows and strips all
+        change to the finer grid; ``upsampled`` records the total factor. See io/resample.py.
+        """
+        from affine import Affine
+
+        from areoscan.io.resample import ResampledBackend
+
+        if not factor > 1.0:
+            raise ValueError(f"upsample factor must be > 1, not {factor}")
+        self._backend = ResampledBackend(self._backend, factor, self.nodata)
+        self.upsampled *= factor
+        if self.georef is not None:
+            scaled = self.georef.transform @ Affine.scale(1.0 / factor)
+            self.georef = dataclasses.replace(self.georef, transform=scaled)
 
     def scale_at(self, level: int) -> float | None:
         """Metres per pixel at ``level``."""

@@ -40,6 +40,8 @@ class ModelCard:
         in_channels: input channels (1 for HiRISE RED).
         level: JPEG2000 resolution level the model reads (0 = full resolution, 2 = 1/4 per axis).
         scale_m_per_px: ground scale of the training tiles in metres/pixel (None if unknown/mixed).
+        scale_tolerance: how many times coarser than ``scale_m_per_px`` an image may be and still
+            be scanned, resampled to the training scale (None: :mod:`areoscan.scan.scale`'s default).
         normalisation: how raw pixels become the network input, e.g.
             ``{"input": "x = raw / (2**bits - 1)", "kind": "tile"|"fixed", "mean": .., "std": ..}``.
             The normalisation itself is the module's first layer; this dict documents it.
@@ -65,6 +67,7 @@ class ModelCard:
     in_channels: int = 1
     level: int = 0
     scale_m_per_px: float | None = None
+    scale_tolerance: float | None = None
     normalisation: dict[str, Any] = field(default_factory=dict)
     resize: str = "area"
     threshold: float | None = None
@@ -107,6 +110,8 @@ class ModelCard:
             raise ModelError(
                 f"{where}: DCT mode needs a tile size divisible by 8, got {self.tile_size}"
             )
+        if self.scale_tolerance is not None and not float(self.scale_tolerance) >= 1.0:
+            raise ModelError(f"{where}: scale_tolerance must be >= 1, got {self.scale_tolerance}")
         if self.positive_class is not None and self.positive_class not in self.classes:
             raise ModelError(
                 f"{where}: positive_class {self.positive_class!r} is not in {self.classes}"

@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from areoscan.errors import ModelError
 from areoscan.io.raster import Raster
@@ -24,6 +25,7 @@ from areoscan.scan.clean import CleanParams, clean_params
 from areoscan.scan.config import ScanConfig
 from areoscan.scan.levels import LevelChoice, choose_level
 from areoscan.scan.regions import CleanedGroup, clean_group
+from areoscan.scan.scale import apply_scale_policy
 from areoscan.scan.screen import Screen, TileScreen, screen_image
 from areoscan.scan.segment import Band, SegmentPredictorFn, SegmentStats, plan_bands, segment_groups
 from areoscan.scan.store import GroupStore
@@ -63,6 +65,7 @@ class Opened:
     screen_level: LevelChoice
     segment_level: LevelChoice
     notes: list[str] = field(default_factory=list)
+    scale_policy: dict[str, Any] = field(default_factory=dict)  # scan/scale.py's decision
 
 
 @dataclass
@@ -158,6 +161,8 @@ def open_stage(source: str | Path, run: ScanRun, cache_dir: Path | None = None) 
     if raster.georef is None:
         notes.append("image has no georeference (no PDS3 label): outputs are in pixel coordinates")
     try:
+        scaling = apply_scale_policy(raster, [screen_card, seg_card])  # ScaleError if too coarse
+        notes += [scaling.note] if scaling.note else []
         shot = choose_level(raster.scale, raster.levels, screen_card, "screen")
         seg = choose_level(raster.scale, raster.levels, seg_card, "segment")
     except BaseException:
@@ -168,7 +173,8 @@ def open_stage(source: str | Path, run: ScanRun, cache_dir: Path | None = None) 
         run.say(note)
     run.say(f"{obs}: {raster.shape[0]} x {raster.shape[1]} px, {raster.levels} levels, "
             f"scale {raster.scale} m/px; screen at level {shot.level}, segment at level {seg.level}")  # fmt: skip
-    return Opened(raster, obs, str(source), backend, screen_card, seg_card, shot, seg, notes)
+    return Opened(raster, obs, str(source), backend, screen_card, seg_card, shot, seg, notes,
+                  scaling.to_dict())  # fmt: skip
 
 
 def screen_stage(opened: Opened, screener: TileScreen, run: ScanRun) -> Screen:

@@ -169,6 +169,7 @@ def build_summary(
             "projection": raster.georef.projection_name() if raster.georef is not None else None,
             "footprint_px": int(fp_px0),
             "footprint_area_m2": fp_px0 * raster.scale**2 if raster.scale else None,
+            "scale_policy": opened.scale_policy,
         },
         models={
             "screen": model_info(opened.screen_card),
