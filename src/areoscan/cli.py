@@ -31,6 +31,7 @@ COMMAND_MODULES: list[str] = [
     "areoscan.evaluate.commands",
     "areoscan.models.commands",
     "areoscan.annotations.commands",
+    "areoscan.distill.commands",
 ]
 
 

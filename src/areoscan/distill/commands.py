@@ -1,0 +1,77 @@
+"""The ``areoscan label`` verb: masks from box / point prompts by a promptable teacher.
+
+Use ``areoscan label IMAGES --boxes ANN --format via|coco|yolo --teacher grabcut --out DIR`` to turn
+an expert's boxes into instance masks (COCO JSON + class-map PNGs + review overlays) that a decoder
+can be trained on. Bad input (missing checkpoint, unreadable image, malformed annotations) exits 2
+with one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from areoscan.annotations.commands import add_via_options, via_options
+
+
+def register(subparsers: Any) -> None:
+    """Add ``label``."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "label",
+        help="masks from boxes/points by a promptable teacher (GrabCut offline, or SAM checkpoint)",
+        description="Turn box (and point) annotations into one mask per instance with a promptable "
+        "teacher: 'grabcut' (OpenCV, offline, no weights) or 'sam:CHECKPOINT[:vit_b|vit_l|vit_h]' "
+        "(Segment Anything from a checkpoint you supply; nothing is downloaded). Writes "
+        "OUT/annotations.json (COCO, masks as RLE), OUT/masks/*.png (class maps: 0 background, "
+        "k = category id), OUT/instances/*.png (16-bit instance maps) and OUT/overlays/*.png.",
+    )
+    p.add_argument("images", type=Path, help="folder holding the annotated images")
+    p.add_argument("--boxes", required=True, type=Path, help="annotation file or folder")
+    p.add_argument(
+        "--format", required=True, choices=("via", "coco", "yolo"), help="annotation format"
+    )
+    p.add_argument(
+        "--teacher",
+        default="grabcut",
+        help="grabcut | sam:CHECKPOINT[:vit_b|vit_l|vit_h] [grabcut]",
+    )
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument(
+        "--classes", default=None, help="comma-separated class names in order (default: the file's)"
+    )
+    p.add_argument("--threads", type=int, default=2, help="CPU threads for SAM [2]")
+    add_via_options(p)
+    p.set_defaults(func=run_label)
+
+
+def run_label(args: argparse.Namespace) -> int:
+    """Read prompts, build the teacher, write the masks; one summary line; return 0."""
+    import torch
+
+    from areoscan.annotations import read_annotations
+    from areoscan.distill.label import label_images
+    from areoscan.distill.teachers import make_teacher
+    from areoscan.errors import DataError
+
+    torch.set_num_threads(max(1, args.threads))
+    if not args.images.is_dir():
+        raise DataError(f"{args.images}: not a folder of images")
+    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ann = read_annotations(
+            args.boxes, args.format, images=args.images, classes=classes, via=via_options(args)
+        )
+    for w in caught:
+        print(f"areoscan: warning: {w.message}", file=sys.stderr)
+    teacher = make_teacher(args.teacher)
+    say = (
+        (lambda m: print(f"areoscan label: {m}", file=sys.stderr)) if sys.stderr.isatty() else None
+    )
+    done = label_images(ann, teacher, args.out, progress=say)
+    empty = f", {done.empty} empty" if done.empty else ""
+    print(f"wrote {done.out}: {done.images} images, {done.masks} masks ({teacher.name}{empty})")
+    return 0
