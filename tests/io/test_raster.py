@@ -13,6 +13,7 @@ import pytest
 from areoscan.errors import LabelError, RasterError
 from areoscan.io import Raster, open_raster, write_geotiff, write_jp2, write_label
 from areoscan.io.georef import label_centred_on
+from areoscan.io.window import Window
 
 
 def test_facts_from_jp2_and_label(scene: tuple[Path, np.ndarray, Any]) -> None:
@@ -53,6 +54,7 @@ def test_windows_at_levels_and_clipping(scene: tuple[Path, np.ndarray, Any]) -> 
     full1 = jp2[::2, ::2]
     with open_raster(path) as r:
         np.testing.assert_array_equal(r.read_raw(0, (10, 20, 30, 40)), data[10:40, 20:60])
+        np.testing.assert_array_equal(r.read_raw(0, Window(10, 20, 30, 40)), data[10:40, 20:60])
         np.testing.assert_array_equal(r.read_raw(1, (5, 7, 50, 60)), full1[5:55, 7:67])
         # random order on the same persistent decoder, then another level and back
         for win in [(100, 0, 60, 128), (0, 100, 10, 28), (150, 120, 10, 8)]:

@@ -4,8 +4,9 @@ import torch
 
 from areoscan.models import registry
 from areoscan.models.card import ModelCard
-from areoscan.models.classifiers import ARCHS, InputNorm, TileClassifier, build_classifier, dihedral
+from areoscan.models.classifiers import ARCHS, TileClassifier, build_classifier, dihedral
 from areoscan.models.export import export_onnx, make_runner
+from areoscan.models.norm import TileNorm
 
 
 def _card(arch, mode="spatial", size=128, classes=3, **kw):
@@ -35,23 +36,6 @@ def test_every_arch_mode_size_builds_and_runs(arch, mode, size):
     assert (model.dct is not None) == (mode == "dct")
 
 
-def test_tile_norm_ignores_brightness_and_contrast():
-    norm = InputNorm("tile")
-    x = torch.rand(1, 1, 32, 32) * 0.3 + 0.2
-    y = 0.6 * x + 0.3  # another brightness and contrast, same texture
-    assert torch.allclose(norm(x), norm(y), atol=2e-2)
-    x[..., :4, :] = 0  # no data stays 0 and does not enter the statistics
-    z = norm(x)
-    assert (z[..., :4, :] == 0).all()
-    assert abs(float(z[..., 4:, :].mean())) < 1e-4
-
-
-def test_fixed_norm():
-    assert torch.allclose(
-        InputNorm("fixed", 0.5, 0.25)(torch.full((1, 1, 2, 2), 0.75)), torch.ones(1, 1, 2, 2)
-    )
-
-
 def test_dihedral_group_has_eight_distinct_views():
     x = torch.arange(16.0).reshape(1, 1, 4, 4)
     views = {tuple(dihedral(x, k).flatten().tolist()) for k in range(8)}
@@ -71,7 +55,7 @@ def test_tta_is_invariant_and_only_in_eval():
         a, b, atol=1e-5
     )  # averaging over the full group makes it rotation invariant
     with pytest.raises(ValueError):
-        TileClassifier(torch.nn.Identity(), InputNorm(), 2, tta=3)
+        TileClassifier(torch.nn.Identity(), TileNorm(), 2, tta=3)
 
 
 def test_onnx_parity_for_dct_and_tta(tmp_path):

@@ -19,7 +19,6 @@ from areoscan.models.segmenters import (
     output_stride,
     segmenter_kwargs,
 )
-from areoscan.models.unet import TileNorm
 
 
 @pytest.mark.parametrize("arch", SEGMENTER_ARCHS)
@@ -79,23 +78,6 @@ def test_light_half_stage_adds_projections_and_survives_export(tmp_path: Path) -
 def test_output_strides() -> None:
     assert output_stride(build_segmenter("slim-unet")) == 32
     assert output_stride(build_segmenter("pspnet")) == 8
-
-
-def test_tile_norm_ignores_brightness_contrast_and_no_data() -> None:
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(2, 1, 16, 16, generator=g) * 0.5 + 0.1
-    norm = TileNorm("tile")
-    a, b = norm(x), norm(x * 1.7 + 0.05)
-    assert torch.allclose(a, b, atol=1e-3)
-    assert abs(float(a[0].mean())) < 1e-5 and abs(float(a[0].std(unbiased=False)) - 1) < 1e-2
-    holed = x.clone()
-    holed[:, :, :8] = 0.0  # no data: left out of the statistics, output 0 there
-    out = norm(holed)
-    assert torch.all(out[:, :, :8] == 0)
-    assert abs(float(out[0, :, 8:].mean())) < 1e-5
-    assert torch.allclose(TileNorm("fixed", 0.5, 0.25)(x), (x - 0.5) / 0.25)
-    with pytest.raises(ValueError):
-        TileNorm("batch")
 
 
 def _card(name: str, arch: str, classes: list[str], **kw: object) -> ModelCard:

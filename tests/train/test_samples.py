@@ -3,6 +3,7 @@ import pytest
 from PIL import Image
 
 from areoscan.errors import DataError
+from areoscan.io.obsid import find_observation_id
 from areoscan.models.classify import read_tile, resize_tile
 from areoscan.train.samples import (
     assign_groups,
@@ -10,7 +11,6 @@ from areoscan.train.samples import (
     from_landmarks_v1,
     from_landmarks_v3,
     load_source,
-    observation_id,
     split_by_group,
 )
 
@@ -92,7 +92,7 @@ def test_v1_maps_classes_and_drops_edge(tmp_path):
 def test_folders_at_class_and_concat(class_folders, landmarks_v3):
     a = load_source(str(class_folders), 32)
     assert a.classes == ["blobs", "checker", "stripes"] and len(a) == 48
-    assert a.groups[0] == observation_id(a.keys[0])
+    assert a.groups[0] == find_observation_id(a.keys[0])
     b = load_source(f"{class_folders / 'blobs'}@background", 32)
     assert b.classes == ["background"] and len(b) == 16
     v3 = load_source(str(landmarks_v3[0]), 32)

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from areoscan.io.obsid import find_observation_id
+
 Box = tuple[float, float, float, float]
 
 
@@ -94,7 +96,6 @@ def clip_box(box: Box, width: int, height: int) -> Box:
     )
 
 
-_HIRISE_OBS = re.compile(r"(?:ESP|PSP|AEB|TRA|INT|CAL|TRX)_\d{6}_\d{4}", re.IGNORECASE)
 # Copy markers that tools (Roboflow exports, augmentation scripts) append to a source's name.
 _COPY_SUFFIX = re.compile(r"(\.rf\.[0-9a-f]{16,}|_(?:mirrored|flipped|rot\d+|aug\d*)(?=_|$))", re.I)
 
@@ -117,7 +118,4 @@ def default_group(name: str) -> str:
 
     Tiles H0..H3 of one HiRISE strip share a group, so a split by group is a split by observation.
     """
-    match = _HIRISE_OBS.search(Path(name).name)
-    if match:
-        return match.group(0).upper()
-    return source_name(name)
+    return find_observation_id(Path(name).name) or source_name(name)

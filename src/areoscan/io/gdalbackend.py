@@ -17,9 +17,8 @@ import numpy as np
 from areoscan.errors import RasterError
 from areoscan.io.georef import Georef
 from areoscan.io.jp2backend import first_line
+from areoscan.io.window import Window
 from areoscan.io.writers import default_numres
-
-Window = tuple[int, int, int, int]
 
 
 class GdalBackend:

@@ -17,8 +17,7 @@ import numpy as np
 
 from areoscan.errors import RasterError
 from areoscan.io.georef import Georef
-
-Window = tuple[int, int, int, int]
+from areoscan.io.window import Window
 
 
 def first_line(exc: BaseException) -> str:

@@ -38,9 +38,10 @@ from areoscan.io.codestream import (
     segments,
 )
 from areoscan.io.progression import ComponentGeometry, ceildiv
+from areoscan.io.window import WindowLike
 
 MARGIN = 4
-Window = tuple[int, int, int, int]  # (row0, col0, height, width) at the level
+
 _DROPPED = {TLM, PLM, PLT}
 _COPY_CHUNK = 1 << 22
 
@@ -51,7 +52,7 @@ def _packets(index: CodestreamIndex) -> np.ndarray:
     return index.packets
 
 
-def window_box(index: CodestreamIndex, level: int, window: Window) -> tuple[int, int, int, int]:
+def window_box(index: CodestreamIndex, level: int, window: WindowLike) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) on the reference grid of a window of ``level`` (as Raster reads it)."""
     r0, c0, h, w = window
     s = 2**level
@@ -77,7 +78,9 @@ def _regions(
     return out[::-1]
 
 
-def needed_packets(index: CodestreamIndex, level: int, window: Window | None = None) -> np.ndarray:
+def needed_packets(
+    index: CodestreamIndex, level: int, window: WindowLike | None = None
+) -> np.ndarray:
     """bool mask over ``index.packets``: the packets a read of ``level`` (and ``window``) needs."""
     p = _packets(index)
     keep = np.zeros(len(p), dtype=bool)

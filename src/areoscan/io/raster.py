@@ -15,7 +15,6 @@ in [0, 1] (raw / (2**bit_depth − 1)) from :meth:`Raster.read` or as raw intege
 from __future__ import annotations
 
 import dataclasses
-import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,11 +30,11 @@ from areoscan.io.body import body_of_crs, check_body_name
 from areoscan.io.formats import Opened, open_backend
 from areoscan.io.georef import Georef
 from areoscan.io.label import MapLabel, read_label
+from areoscan.io.obsid import find_observation_id
 from areoscan.io.remote import PartialJp2Backend, RemoteJp2, open_remote
 from areoscan.io.sniff import PLANETARY, check_image_file, find_label
+from areoscan.io.window import Window, WindowLike
 
-Window = tuple[int, int, int, int]
-_OBS_RE = re.compile(r"([A-Z]{3}_\d{6}_\d{4})", re.IGNORECASE)
 MIN_SIDE = 16
 
 
@@ -180,11 +179,10 @@ class Raster:
             if self.label.observation_id:
                 return self.label.observation_id
             if self.label.product_id:
-                m = _OBS_RE.search(self.label.product_id)
-                if m:
-                    return m.group(1).upper()
-        m = _OBS_RE.search(self.path.name)
-        return m.group(1).upper() if m else None
+                found = find_observation_id(self.label.product_id)
+                if found:
+                    return found
+        return find_observation_id(self.path.name)
 
     @property
     def scale(self) -> float | None:
@@ -266,21 +264,21 @@ class Raster:
             prefetch(level, wins)
 
     # pixels ---------------------------------------------------------------------------------------
-    def clip_window(self, level: int, window: Window | None) -> Window:
-        """Clip (row0, col0, height, width) to the level; None means the whole level."""
+    def clip_window(self, level: int, window: WindowLike | None) -> Window:
+        """Clip a window (or ``(row, col, height, width)``) to the level; None = the whole level."""
         h, w = self.shape_at(level)
         if window is None:
-            return (0, 0, h, w)
-        r0, c0, wh, ww = (int(v) for v in window)
+            return Window(0, 0, h, w)
+        r0, c0, wh, ww = Window.of(window)
         r1, c1 = min(h, r0 + wh), min(w, c0 + ww)
         r0, c0 = max(0, r0), max(0, c0)
         if r1 <= r0 or c1 <= c0:
             raise RasterError(
                 f"{self.path}: window {tuple(window)} lies outside the {h} x {w} image at level {level}"
             )
-        return (r0, c0, r1 - r0, c1 - c0)
+        return Window(r0, c0, r1 - r0, c1 - c0)
 
-    def read_raw(self, level: int = 0, window: Window | None = None) -> np.ndarray:
+    def read_raw(self, level: int = 0, window: WindowLike | None = None) -> np.ndarray:
         """Raw samples (uint16, or uint8 for 8-bit files) of ``window`` at ``level``.
 
         Values above 2**bit_depth − 1 (bits outside the label's SAMPLE_BIT_MASK, which real
@@ -292,7 +290,7 @@ class Raster:
             np.minimum(raw, raw.dtype.type(2**self._bit_depth - 1), out=raw)
         return raw  # type: ignore[no-any-return]
 
-    def read(self, level: int = 0, window: Window | None = None) -> np.ndarray:
+    def read(self, level: int = 0, window: WindowLike | None = None) -> np.ndarray:
         """float32 pixels in [0, 1] (raw / (2**bit_depth − 1)) of ``window`` at ``level``."""
         return self._scale(self.read_raw(level, window))
 
@@ -351,7 +349,7 @@ class Raster:
 
         def window(i: int) -> Window:
             r0, r1 = plan[i][0], plan[i][1]
-            return (r0, 0, r1 - r0, w)
+            return Window(r0, 0, r1 - r0, w)
 
         if not prefetch or len(plan) < 2:
             for i, (r0, r1, c0, c1) in enumerate(plan):

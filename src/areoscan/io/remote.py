@@ -22,8 +22,9 @@ from areoscan.errors import FetchError, RasterError
 from areoscan.io.codestream import CodestreamIndex, index_codestream
 from areoscan.io.fetch import default_cache_dir, fetch, fetch_label, name_from_url
 from areoscan.io.jp2backend import Jp2Backend
-from areoscan.io.partial import Window, build_partial, kept_ranges, needed_packets
+from areoscan.io.partial import build_partial, kept_ranges, needed_packets
 from areoscan.io.ranges import RangeFile, RangeUnsupported
+from areoscan.io.window import Window, WindowLike
 
 PARTIAL_DIR = "partial"
 RETRIES, BACKOFF = 5, 0.5  # as areoscan.io.fetch: extra attempts, first wait (s), doubling
@@ -69,7 +70,7 @@ class RemoteJp2:
         """Size of the remote file."""
         return self.sparse.size
 
-    def ensure(self, level: int, windows: Sequence[Window | None] = (None,)) -> bool:
+    def ensure(self, level: int, windows: Sequence[WindowLike | None] = (None,)) -> bool:
         """Hold every packet that reading ``windows`` (None: all) of ``level`` needs; True if the
         partial JP2 changed (a decoder open on it must be reopened)."""
         need = np.zeros_like(self.keep)
@@ -96,7 +97,7 @@ class PartialJp2Backend(Jp2Backend):
         super().__init__(remote.path, threads)
         self.remote = remote
 
-    def prefetch(self, level: int, windows: Sequence[Window | None]) -> None:
+    def prefetch(self, level: int, windows: Sequence[WindowLike | None]) -> None:
         """Fetch, in one go, everything reading ``windows`` of ``level`` will need."""
         if self.remote.ensure(level, windows):
             super().close()

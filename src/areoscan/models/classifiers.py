@@ -1,7 +1,7 @@
 """Tile classifiers: small CNN, ResNet-18/34, MobileNetV3 small/large; spatial or DCT input.
 
 Use :func:`build_classifier` (or :func:`areoscan.models.load_model` for trained ones). Every model
-is a :class:`TileClassifier`: ``InputNorm`` (normalisation as the first layer) → optional
+is a :class:`TileClassifier`: :class:`~areoscan.models.norm.TileNorm` (the first layer) → optional
 :class:`~areoscan.models.dct.BlockDCT` (fixed 8×8 block DCT, DCT mode) → a backbone with a 1-channel
 (spatial) or 64-channel (DCT) stem → logits (N, n_classes). Input: float32 (N, 1, S, S) scaled to
 [0, 1]; S = 128 or 256 (any multiple of 32 works). Weights are always random at build time
@@ -9,7 +9,7 @@ is a :class:`TileClassifier`: ``InputNorm`` (normalisation as the first layer) �
 
 Choosing: ``mobilenetv3_small`` for the screen and anything shipped (6 MB, ~1,000 tiles/s at
 128 px on 2 cores); ``small_cnn`` when data are few; ``resnet18``/``resnet34`` are heavier (45/85 MB)
-for experiments. ``InputNorm(kind="tile")`` standardises each tile on its own, so the decision
+for experiments. ``TileNorm(kind="tile")`` standardises each tile on its own, so the decision
 rests on texture, not on brightness or contrast (the brain-coral screen needs this). With
 ``arch_kwargs["tta"]`` = 2, 4 or 8 the module averages logits over flips/rotations in eval mode.
 """
@@ -23,6 +23,7 @@ from torch import nn
 
 from areoscan.models.card import ModelCard
 from areoscan.models.dct import BlockDCT
+from areoscan.models.norm import CLASSIFIER_MIN_STD, TileNorm
 from areoscan.models.registry import register_builder
 
 ARCHS = ("small_cnn", "resnet18", "resnet34", "mobilenetv3_small", "mobilenetv3_large")
@@ -32,31 +33,6 @@ _TIMM_NAMES = {
     "mobilenetv3_small": "mobilenetv3_small_100",
     "mobilenetv3_large": "mobilenetv3_large_100",
 }
-
-
-class InputNorm(nn.Module):
-    """First layer: per-tile standardisation (``kind="tile"``) or fixed ``(x - mean) / std``.
-
-    In ``tile`` mode pixels equal to 0 (HiRISE no data) are left out of the statistics and stay 0;
-    ``min_std`` keeps flat tiles from being blown up into noise.
-    """
-
-    def __init__(
-        self, kind: str = "tile", mean: float = 0.5, std: float = 0.25, min_std: float = 0.005
-    ):
-        super().__init__()
-        if kind not in ("tile", "fixed"):
-            raise ValueError(f"normalisation kind must be 'tile' or 'fixed', got {kind!r}")
-        self.kind, self.mean, self.std, self.min_std = kind, float(mean), float(std), float(min_std)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.kind == "fixed":
-            return (x - self.mean) / self.std
-        valid = (x > 0).to(x.dtype)
-        n = valid.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1.0)
-        mean = (x * valid).sum(dim=(1, 2, 3), keepdim=True) / n
-        var = (((x - mean) * valid) ** 2).sum(dim=(1, 2, 3), keepdim=True) / n
-        return (x - mean) / torch.sqrt(var + self.min_std**2) * valid
 
 
 def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -79,7 +55,7 @@ class TileClassifier(nn.Module):
     def __init__(
         self,
         backbone: nn.Module,
-        norm: InputNorm,
+        norm: TileNorm,
         n_classes: int,
         dct: BlockDCT | None = None,
         tta: int = 1,
@@ -185,13 +161,7 @@ def build_classifier(card: ModelCard) -> TileClassifier:
         raise ValueError(f"unknown classifier arch {card.arch!r}; choose one of {ARCHS}")
     if card.tile_size % 32:
         raise ValueError(f"tile size must be a multiple of 32, got {card.tile_size}")
-    norm_cfg = card.normalisation or {}
-    norm = InputNorm(
-        kind=str(norm_cfg.get("kind", "tile")),
-        mean=float(norm_cfg.get("mean", 0.5)),
-        std=float(norm_cfg.get("std", 0.25)),
-        min_std=float(norm_cfg.get("min_std", 0.005)),
-    )
+    norm = TileNorm.from_card(card.normalisation or {}, CLASSIFIER_MIN_STD)
     dct = BlockDCT(card.in_channels) if card.mode == "dct" else None
     if card.arch == "small_cnn":
         widths = tuple(int(w) for w in kw.get("widths", (16, 32, 64, 128, 256)))

@@ -1,7 +1,7 @@
 """Segmentation architectures: the slim U-Net and its smp peers, behind one builder.
 
 Use :func:`build_segmenter` to make any segmenter by architecture name; every one takes a
-1-channel tile in [0, 1] (raw DN / 1023), standardises it (see :class:`~areoscan.models.unet.TileNorm`)
+1-channel tile in [0, 1] (raw DN / 1023), standardises it (see :class:`~areoscan.models.norm.TileNorm`)
 and returns logits ``(N, classes, H, W)``. ``classes=1`` means a binary mask (sigmoid);
 ``classes >= 2`` means one channel per class (softmax).
 
@@ -24,7 +24,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from areoscan.models.unet import SlimUNet, TileNorm
+from areoscan.models.norm import SEGMENTER_MIN_STD, TileNorm
+from areoscan.models.unet import SlimUNet
 
 SMP_ARCHS = ("unet", "fpn", "linknet", "pspnet")
 SEGMENTER_ARCHS = ("slim-unet", *SMP_ARCHS)
@@ -65,7 +66,7 @@ class SmpSegmenter(nn.Module):
 
         if arch not in SMP_ARCHS:
             raise ValueError(f"unknown smp architecture {arch!r}; choose from {SMP_ARCHS}")
-        self.norm = TileNorm(norm)
+        self.norm = TileNorm(norm, min_std=SEGMENTER_MIN_STD)
         self.net = smp.create_model(
             arch,
             encoder_name=encoder,

@@ -23,33 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-class TileNorm(nn.Module):
-    """Standardise each tile to zero mean, unit standard deviation over its valid pixels.
-
-    Use as the first layer when a model must judge texture rather than brightness (synthetic and
-    real HiRISE tiles differ in mean and contrast). Pixels equal to 0 are no data (HiRISE
-    ``CORE_NULL``): they are left out of the statistics and set to 0 after standardisation.
-    ``mode="fixed"`` applies ``(x - mean) / std`` with constants instead.
-    """
-
-    def __init__(self, mode: str = "tile", mean: float = 0.5, std: float = 0.25, eps: float = 1e-3):
-        super().__init__()
-        if mode not in ("tile", "fixed"):
-            raise ValueError(f"normalisation mode must be 'tile' or 'fixed', got {mode!r}")
-        self.mode = mode
-        self.mean = float(mean)
-        self.std = float(std)
-        self.eps = float(eps)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.mode == "fixed":
-            return (x - self.mean) / self.std
-        valid = (x > 0).to(x.dtype)
-        n = valid.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1.0)
-        mean = (x * valid).sum(dim=(1, 2, 3), keepdim=True) / n
-        var = (((x - mean) * valid) ** 2).sum(dim=(1, 2, 3), keepdim=True) / n
-        return (x - mean) / torch.sqrt(var + self.eps**2) * valid
+from areoscan.models.norm import SEGMENTER_MIN_STD, TileNorm
 
 
 class SepConv(nn.Sequential):
@@ -108,7 +82,7 @@ class SlimUNet(nn.Module):
         classes: output channels (1 for a binary mask scored with a sigmoid, C ≥ 2 for C classes
             scored with a softmax).
         in_channels: input channels (1: HiRISE RED is grayscale).
-        norm: ``"tile"`` (per-tile standardisation, see :class:`TileNorm`) or ``"fixed"``.
+        norm: ``"tile"`` (per-tile standardisation, see :class:`~areoscan.models.norm.TileNorm`) or ``"fixed"``.
         half_stage: the 1/2-resolution stage (four stages only): ``"sepconv"`` (an
             :class:`UpStage` like the others) or ``"add"`` (an :class:`AddStage`, ~1.2× faster
             forward pass, see ``benchmarks/bench_segment.py``).
@@ -135,7 +109,7 @@ class SlimUNet(nn.Module):
             )
         if half_stage == "add" and len(decoder_channels) != 4:
             raise ValueError("half_stage='add' needs the 1/2 stage: give 4 decoder_channels")
-        self.norm = TileNorm(norm)
+        self.norm = TileNorm(norm, min_std=SEGMENTER_MIN_STD)
         self.encoder = timm.create_model(
             encoder,
             features_only=True,

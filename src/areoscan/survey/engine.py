@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from areoscan.errors import AreoscanError, RasterError
+from areoscan.io.obsid import check_observation_id
 from areoscan.survey.catalogue import Catalogue
-from areoscan.survey.safety import check_observation_id, safe_join
+from areoscan.survey.safety import safe_join
 
 DOWNLOADS = "downloads"
 OBSERVATIONS = "observations"

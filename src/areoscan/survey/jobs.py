@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from areoscan.errors import DataError
-from areoscan.survey.safety import check_observation_id
+from areoscan.io.obsid import check_observation_id
 
 #: Root of the public HiRISE PDS archive; products live under ``RDR/ESP/ORB_*/ID/``.
 HIRISE_PDS_URL = "https://hirise-pds.lpl.arizona.edu/PDS/"

@@ -14,7 +14,8 @@ from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
 from areoscan.errors import FetchError
-from areoscan.survey.safety import RED_PRODUCT_RE, SAFE_COMPONENT_RE, check_url, url_under
+from areoscan.io.obsid import RED_PRODUCT_RE
+from areoscan.survey.safety import SAFE_COMPONENT_RE, check_url, url_under
 
 _LISTING_MAX_BYTES = 8 * 1024 * 1024
 _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}

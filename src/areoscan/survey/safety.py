@@ -2,7 +2,7 @@
 
 Use these before a name taken from a remote listing, an index row or a user's id list becomes part
 of a path or a URL: every survey output goes under the survey folder, and only ``http``, ``https``
-and ``file`` URLs are ever opened. Each check raises :class:`~areoscan.errors.DataError` with a
+and ``file`` URLs are ever opened (observation ids are checked by :mod:`areoscan.io.obsid`). Each check raises :class:`~areoscan.errors.DataError` with a
 one-line message naming the offending value.
 """
 
@@ -15,31 +15,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from areoscan.errors import DataError
 
-#: HiRISE observation ids: a three-letter phase (PSP, ESP, AEB, TRA, ...), orbit, target code.
-OBSERVATION_ID_RE = re.compile(r"^[A-Z]{3}_\d{6}_\d{4}$")
-#: A RED product file name for an observation id, e.g. ESP_011277_1825_RED.JP2.
-RED_PRODUCT_RE = re.compile(r"^([A-Z]{3}_\d{6}_\d{4})_RED\.JP2$", re.IGNORECASE)
 #: One path component of a PDS tree (``RDR``, ``ESP``, ``ORB_011200_011299``, file names).
 SAFE_COMPONENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 ALLOWED_SCHEMES = frozenset({"http", "https", "file"})
-
-
-def check_observation_id(value: str, where: str = "input") -> str:
-    """Return ``value`` upper-cased if it is a HiRISE observation id, else raise DataError."""
-    text = value.strip().upper()
-    if not OBSERVATION_ID_RE.match(text):
-        raise DataError(
-            f"{where}: {value!r} is not a HiRISE observation id (expected e.g. ESP_011277_1825)"
-        )
-    return text
-
-
-def observation_id_from_name(name: str, where: str = "input") -> str:
-    """Observation id of a RED product file name (``ESP_011277_1825_RED.JP2``), else DataError."""
-    match = RED_PRODUCT_RE.match(name)
-    if not match:
-        raise DataError(f"{where}: {name!r} is not a HiRISE RED product name (ID_RED.JP2)")
-    return match.group(1).upper()
 
 
 def check_relative_path(value: str, where: str = "input") -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from areoscan.errors import DataError
+from areoscan.io.obsid import RED_PRODUCT_RE, check_observation_id, observation_id_from_name
 from areoscan.survey import pdsindex
 from areoscan.survey.jobs import (
     DEFAULT_MAX_IMAGE_MB,
@@ -31,13 +32,7 @@ from areoscan.survey.jobs import (
     target_latitude,
 )
 from areoscan.survey.listing import walk_http
-from areoscan.survey.safety import (
-    RED_PRODUCT_RE,
-    check_observation_id,
-    check_relative_path,
-    check_url,
-    observation_id_from_name,
-)
+from areoscan.survey.safety import check_relative_path, check_url
 
 # ---------------------------------------------------------------------------------------------
 # local folders

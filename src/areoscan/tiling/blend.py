@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from areoscan.tiling.grid import Window
+from areoscan.io.window import Window
 
 
 def blend_weights(height: int, width: int | None = None, floor: float = 1e-3) -> np.ndarray:

@@ -11,37 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
+from areoscan.io.window import Window
 
-@dataclass(frozen=True, order=True)
-class Window:
-    """A rectangle of pixels at one level: top-left ``(row, col)`` and size ``(height, width)``."""
-
-    row: int
-    col: int
-    height: int
-    width: int
-
-    @property
-    def slices(self) -> tuple[slice, slice]:
-        """Numpy slices selecting this window from an array of the whole level."""
-        return slice(self.row, self.row + self.height), slice(self.col, self.col + self.width)
-
-    def as_tuple(self) -> tuple[int, int, int, int]:
-        """``(row, col, height, width)``, the form ``Raster.read`` takes."""
-        return (self.row, self.col, self.height, self.width)
-
-    def intersect(self, other: Window) -> Window | None:
-        """The overlap of two windows, or None when they do not touch."""
-        r0, c0 = max(self.row, other.row), max(self.col, other.col)
-        r1 = min(self.row + self.height, other.row + other.height)
-        c1 = min(self.col + self.width, other.col + other.width)
-        if r1 <= r0 or c1 <= c0:
-            return None
-        return Window(r0, c0, r1 - r0, c1 - c0)
+__all__ = ["TileGrid", "Window", "level_for_scale", "window_between_levels"]
 
 
 def _starts(origin: int, length: int, tile: int, stride: int) -> list[int]:

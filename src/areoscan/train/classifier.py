@@ -32,6 +32,7 @@ from areoscan.evaluate.metrics import binary_rates, confusion_matrix, scores
 from areoscan.models.card import ModelCard, sha256_lines
 from areoscan.models.classify import predict_tiles, softmax
 from areoscan.models.export import TorchRunner
+from areoscan.models.norm import CLASSIFIER_MIN_STD
 from areoscan.models.registry import build_module
 from areoscan.train.augment import Augment, AugmentConfig
 from areoscan.train.loop import FitConfig, FitResult, fit, seed_everything
@@ -301,7 +302,7 @@ def train_classifier(
             "kind": cfg.norm,
             "mean": 0.5,
             "std": 0.25,
-            "min_std": 0.005,
+            "min_std": CLASSIFIER_MIN_STD,
         },
         resize="area",
         positive_class=cfg.positive_class,

@@ -22,7 +22,6 @@ keeps each group — and so every augmented variant of one landmark — inside o
 from __future__ import annotations
 
 import csv
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from areoscan.errors import DataError
+from areoscan.io.obsid import find_observation_id
 from areoscan.models.classify import IMAGE_SUFFIXES, read_tile, resize_tile
 
-OBS_RE = re.compile(r"(?:ESP|PSP|AEB|TRA|CAL|TDI|INT|ACO)_\d{6}_\d{4}")
 V1_TO_V3 = {
     "other": "other",
     "crater": "crater",
@@ -120,12 +119,6 @@ class SampleSet:
             "per_class": self.counts(),
             "per_source": dict(Counter(self.sources)),
         }
-
-
-def observation_id(name: str) -> str | None:
-    """HiRISE observation id found in a file name, e.g. ``ESP_011277_1825``; None if absent."""
-    m = OBS_RE.search(name)
-    return m.group(0) if m else None
 
 
 def _norm_name(name: str) -> str:
@@ -283,7 +276,7 @@ def from_folder(
         for f in files:
             tiles.append(resize_tile(read_tile(f), size, resize))
             labels.append(ci)
-            groups.append(observation_id(f.name) or f"{root.name}/{f.stem}")
+            groups.append(find_observation_id(f.name) or f"{root.name}/{f.stem}")
             keys.append(f"{root.name}/{c}/{f.name}")
     n = len(labels)
     return SampleSet(

@@ -208,7 +208,7 @@ def scene_tiles(
         for win in wins:
             if win.height != tile or win.width != tile:
                 continue
-            img = raster.read(level, win.as_tuple())
+            img = raster.read(level, win)
             tgt = target_full[win.slices]
             if partial_masks:
                 tgt = partial_mask_targets(tgt)

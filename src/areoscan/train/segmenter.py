@@ -269,6 +269,7 @@ def fit_and_save(
     """
     from areoscan.evaluate.segmenter import evaluate_tiles, tiles_per_second
     from areoscan.models.card import ModelCard, sha256_lines
+    from areoscan.models.norm import SEGMENTER_MIN_STD
     from areoscan.models.registry import save_model
     from areoscan.models.segmenters import load_segmenter, segmenter_kwargs
 
@@ -294,6 +295,7 @@ def fit_and_save(
         normalisation={
             "input": "x = raw / (2**bits - 1); 0 = no data",
             "kind": segmenter_kwargs(config.arch, **config.arch_kwargs)["norm"],
+            "min_std": SEGMENTER_MIN_STD,
             "note": "per-tile standardisation over valid pixels is the module's first layer",
         },
         resize="bilinear",
