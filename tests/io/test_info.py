@@ -16,8 +16,9 @@ import pytest
 from PIL import Image
 
 from areoscan.cli import main
-from areoscan.io import write_jp2, write_label
+from areoscan.io import write_geotiff, write_jp2, write_label
 from areoscan.io.georef import label_centred_on
+from areoscan.io.pdswriters import MapSpec, write_pds3
 
 
 def test_info_text(scene: tuple[Path, np.ndarray, Any], capsys: pytest.CaptureFixture[str]) -> None:
@@ -126,7 +127,65 @@ def _label_elsewhere(missing: bool) -> Builder:
     return build
 
 
+def _pds3(edit: Callable[[Path], Path]) -> Builder:
+    """A PDS3 product (attached label unless ``edit`` detaches it), spoiled by ``edit``."""
+
+    def build(tmp: Path, jp2: bytes, lbl: Path) -> list[str]:
+        data = np.random.default_rng(2).integers(1, 1024, (64, 96)).astype(np.uint16)
+        spec = MapSpec("EQUIRECTANGULAR", "MARS", 3396.19, 0.0, 10.0, 6.0, 1000.0, 2000.0)
+        detached = edit.__name__.startswith("detached")
+        return [str(edit(write_pds3(tmp / "CTX_P01.IMG", data, spec, detached=detached)))]
+
+    return build
+
+
+def _replace_same_length(path: Path, old: bytes, new: bytes) -> Path:
+    assert len(old) == len(new)
+    text = path.read_bytes()
+    assert old in text
+    path.write_bytes(text.replace(old, new, 1))
+    return path
+
+
+def detached_image_missing(img: Path) -> Path:
+    img.unlink()
+    return img.with_suffix(".LBL")
+
+
+def record_bytes_doubled(img: Path) -> Path:
+    return _replace_same_length(img, b"RECORD_BYTES = 192", b"RECORD_BYTES = 384")
+
+
+def truncated_img(img: Path) -> Path:
+    img.write_bytes(img.read_bytes()[: img.stat().st_size * 2 // 3])
+    return img
+
+
+def unknown_body(img: Path) -> Path:
+    return _replace_same_length(img, b'"MARS"', b'"ZORG"')
+
+
+def _unprojected_cube(tmp: Path, jp2: bytes, lbl: Path) -> list[str]:
+    import rasterio
+
+    with rasterio.open(tmp / "lev1.cub", "w", driver="ISIS3", width=64, height=64, count=1,
+                       dtype="uint16") as ds:  # fmt: skip
+        ds.write(np.ones((1, 64, 64), np.uint16))
+    return [str(tmp / "lev1.cub")]
+
+
+def _multiband_tif(tmp: Path, jp2: bytes, lbl: Path) -> list[str]:
+    write_geotiff(tmp / "rgb.tif", np.ones((3, 64, 64), np.uint8), overviews=False)
+    return [str(tmp / "rgb.tif")]
+
+
 BAD_INPUTS: list[tuple[str, Builder, str]] = [
+    ("PDS3 label pointing at a missing file", _pds3(detached_image_missing), "which is not in"),
+    ("PDS3 wrong RECORD_BYTES", _pds3(record_bytes_doubled), "RECORD_BYTES is wrong"),
+    ("PDS3 truncated IMG", _pds3(truncated_img), "is truncated"),
+    ("PDS3 unknown body", _pds3(unknown_body), "target body 'ZORG' is unknown"),
+    ("ISIS3 cube without map", _unprojected_cube, "unprojected"),
+    ("multi-band GeoTIFF", _multiband_tif, "pass --band N (1..3)"),
     ("zero bytes", _file("empty_RED.JP2", b""), "file is empty"),
     ("truncated in box headers", _truncated(20), "truncated"),
     ("truncated in codestream header", _truncated(150), "truncated"),

@@ -174,7 +174,8 @@ def _check_layout(
         return
     records = module.get("FILE_RECORDS")
     if isinstance(records, int) and records > 0 and size % records == 0:
-        if size // records != record_bytes:
+        k = size // records  # the record size the file implies, if it is whole
+        if k != record_bytes and offset * k // record_bytes + need - offset <= size:
             raise RasterError(
                 f"{label_path}: RECORD_BYTES = {record_bytes}, but {image.name} is {records} "
                 f"records of {size // records} bytes: the label's RECORD_BYTES is wrong"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from areoscan.errors import DataError
+from areoscan.io.commands import add_band_argument
 from areoscan.scan.config import BACKENDS, ScanConfig
 
 DEFAULTS = ScanConfig()
@@ -60,7 +61,10 @@ def register(sub: Any) -> None:
             "found or not), 2 bad input, 3 output not writable."
         ),
     )
-    p.add_argument("image", metavar="IMAGE_OR_URL", help="HiRISE _RED JP2 (path or http(s) URL)")
+    p.add_argument("image", metavar="IMAGE_OR_URL",
+                   help="HiRISE _RED JP2, GeoTIFF/COG, VRT, PDS3 .IMG/.LBL or ISIS3 .cub (path or "
+                        "http(s) URL)")  # fmt: skip
+    add_band_argument(p)
     p.add_argument("--out", type=Path, default=Path("scans"), metavar="DIR",
                    help="output folder (default: ./scans)")  # fmt: skip
     p.add_argument("--screen-model", default=DEFAULTS.screen_model, metavar="NAME",
@@ -131,6 +135,7 @@ def run_scan(args: argparse.Namespace) -> int:
         screen_overlap=args.screen_overlap,
         segment_tile=args.segment_tile,
         segment_overlap=args.segment_overlap,
+        band=args.band,
     )
     summary = scan_image(args.image, args.out, config, progress=not args.quiet)
     if args.json:

@@ -54,6 +54,8 @@ class ScanConfig:
     segment_overlap: px shared by neighbouring segment tiles (None: 1/4 of the card's tile, 1/8
     with ``fast``).
     gdal_cache_mb: GDAL block cache while the scan reads and writes (MB).
+    band: 1-based band of a multi-band image (a HiRISE COLOR product, an RGB mosaic); None: the
+    image must have one band.
     """
 
     screen_model: str | Path = "brain-coral-screen"
@@ -74,6 +76,7 @@ class ScanConfig:
     segment_tile: int | None = None
     segment_overlap: int | None = None
     gdal_cache_mb: int = GDAL_CACHE_MB
+    band: int | None = None
 
     def with_options(self, **options: Any) -> ScanConfig:
         """A copy with some fields replaced (TypeError for a name that is not a field)."""

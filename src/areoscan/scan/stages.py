@@ -156,7 +156,7 @@ def open_stage(source: str | Path, run: ScanRun, cache_dir: Path | None = None) 
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     with clock.stage("open"):
         screen_card, seg_card, _ = _load_cards(cfg)
-        raster = open_raster(source, cache_dir=cache_dir, threads=cfg.threads)
+        raster = open_raster(source, cache_dir=cache_dir, threads=cfg.threads, band=cfg.band)
     obs = safe_name(raster.observation_id or raster.path.stem)
     if raster.georef is None:
         notes.append("image has no georeference (no PDS3 label): outputs are in pixel coordinates")
