@@ -121,6 +121,13 @@ def fold(args: argparse.Namespace, held: str) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--families", nargs="+", default=list(FAMILIES))
+    ap.add_argument(
+        "--held-out",
+        nargs="+",
+        default=None,
+        help="run only these folds (default all); earlier folds in --out/lofo.json are kept,"
+        " so each fold can run under its own CPU-lock turn",
+    )
     ap.add_argument("--train-scenes", type=int, default=6, help="per training family")
     ap.add_argument("--test-scenes", type=int, default=3, help="per family")
     ap.add_argument("--size", type=int, nargs=2, default=(1024, 1024), help="training scenes")
@@ -140,26 +147,34 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path.home() / ".cache/areoscan/lofo")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    folds = []
+    store = args.out / "lofo.json"
+    folds = (
+        {f["held_out"]: f for f in json.loads(store.read_text())["folds"]}
+        if store.is_file()
+        else {}
+    )
+    for held in args.held_out or args.families:
+        folds[held] = fold(args, held)
+        store.write_text(
+            json.dumps(
+                {"args": {k: str(v) for k, v in vars(args).items()}, "folds": list(folds.values())},
+                indent=1,
+            )
+        )
     lines = [
         "| family held out | trained on | train tiles | pixel IoU, held out | tile recall, held out "
         "| pixel IoU, training families' test scenes | minutes |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for held in args.families:
-        r = fold(args, held)
-        folds.append(r)
+        if held not in folds:
+            continue
+        r = folds[held]
         h, s = r["held_out_scores"], r["seen_scores"]
         lines.append(
             f"| {held} | {', '.join(r['trained_on'])} | {r['train_tiles']} | {h['iou']:.3f} | "
             f"{h['tile_recall']:.3f} ({h['positive_tiles']} tiles) | {s['iou']:.3f} | "
             f"{r['minutes']} |"
-        )
-        print(lines[-1], flush=True)
-        (args.out / "lofo.json").write_text(
-            json.dumps(
-                {"args": {k: str(v) for k, v in vars(args).items()}, "folds": folds}, indent=1
-            )
         )
     table = "\n".join(lines)
     (args.out / "lofo.md").write_text(table + "\n")

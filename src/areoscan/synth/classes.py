@@ -22,6 +22,9 @@ class Terrain(IntEnum):
     POLYGONS = 6
     BOULDERS = 7
     TARS = 8  #: transverse aeolian ridges: only in scenes that ask for them (see ``EXTRA_KINDS``)
+    KNOBBY = 9  #: knobs and small mesas (hard negative; only when asked for)
+    LAYERED = 10  #: terraced layered deposits (hard negative; only when asked for)
+    RIPPLES = 11  #: crossing ripple trains at 2-9 m (hard negative; only when asked for)
 
     @property
     def slug(self) -> str:
@@ -56,8 +59,9 @@ BACKGROUNDS: tuple[Terrain, ...] = (
 DEFAULT_KINDS: tuple[Terrain, ...] = (Terrain.BRAIN_CORAL, *BACKGROUNDS)
 #: Kinds a scene has only when asked for by name (``kinds=``): adding them to the default mix
 #: would change every existing seed's pixels. TARS are parallel bright ridges at the coral's
-#: spacing, the hard negative for a brain-coral model.
-EXTRA_KINDS: tuple[Terrain, ...] = (Terrain.TARS,)
+#: spacing, the hard negative for a brain-coral model; KNOBBY, LAYERED and RIPPLES are more hard
+#: negatives (:mod:`areoscan.synth.negatives`).
+EXTRA_KINDS: tuple[Terrain, ...] = (Terrain.TARS, Terrain.KNOBBY, Terrain.LAYERED, Terrain.RIPPLES)
 
 
 def class_table() -> dict[str, int]:

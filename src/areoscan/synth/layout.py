@@ -16,7 +16,7 @@ import numpy as np
 import scipy.fft as sfft
 from scipy import ndimage
 
-from areoscan.synth import families
+from areoscan.synth import families, negatives
 from areoscan.synth.classes import Terrain
 from areoscan.synth.footprint import Footprint
 from areoscan.synth.noise import Filter, PowerLaw, filter_gain
@@ -40,6 +40,9 @@ FINE_AMP = {
     Terrain.POLYGONS: 0.05,
     Terrain.BOULDERS: 0.15,
     Terrain.TARS: 0.03,
+    Terrain.KNOBBY: 0.08,
+    Terrain.LAYERED: 0.04,
+    Terrain.RIPPLES: 0.02,
 }
 COARSE_AMP = {  # rms (m) of the 16-150 m fractal relief of each kind
     Terrain.MANTLE: 0.5,
@@ -49,6 +52,9 @@ COARSE_AMP = {  # rms (m) of the 16-150 m fractal relief of each kind
     Terrain.POLYGONS: 0.5,
     Terrain.BOULDERS: 1.5,
     Terrain.TARS: 0.4,
+    Terrain.KNOBBY: 1.0,
+    Terrain.LAYERED: 0.6,
+    Terrain.RIPPLES: 0.4,
 }
 TAR_ALBEDO = 0.1  # transverse aeolian ridges are brighter than the plains they sit on
 
@@ -266,6 +272,7 @@ class Layout:
             f[f"dune_amp{j}"] = (amp * wsum[Terrain.DUNES]).astype(np.float32)
         if Terrain.TARS in kinds:
             self._make_tars(gx, gy, wsum[Terrain.TARS])
+        negatives.layout_fields(self, gy, gx)
 
     def _make_tars(self, gx: np.ndarray, gy: np.ndarray, weight: np.ndarray) -> None:
         """Phase and crest height of transverse aeolian ridges: straight-ish parallel crests."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from areoscan.synth import coral, craters, families, surfaces
+from areoscan.synth import coral, craters, families, negatives, surfaces
 from areoscan.synth.blas import single_thread_blas
 from areoscan.synth.classes import NODATA, Terrain
 from areoscan.synth.footprint import column_gains
@@ -88,6 +88,7 @@ def heights(
             return lay.window([w_b], int(rows[0]), int(cols[0]), len(rows), len(cols))[w_b]
 
         bg[_sub(ext, sub)] += surfaces.boulders(p, sub, density)
+    negatives.add_heights(lay, ext, bg, f["albedo"])
     found = craters.craters_near(lay, ext)
     craters.draw_craters(bg, ext[:2], p.scale, found, labels, core[:2], int(Terrain.CRATERS))
 
