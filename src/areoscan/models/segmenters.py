@@ -19,12 +19,14 @@ three-phase training in :mod:`areoscan.train.phases`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from areoscan.models.norm import SEGMENTER_MIN_STD, TileNorm
+from areoscan.models.predictor import Predictor, register_tile_loader
 from areoscan.models.unet import SlimUNet
 
 SMP_ARCHS = ("unet", "fpn", "linknet", "pspnet")
@@ -152,74 +154,13 @@ def fuse_conv_bn(module: nn.Module) -> nn.Module:
         return module
 
 
-class SegmentPredictor:
-    """Per-pixel probabilities for batches of tiles; what the scan calls.
+class SegmentPredictor(Predictor):
+    """Per-pixel probabilities for batches of tiles from a segmenter; what the scan calls.
 
-    ``predictor(tiles)`` takes float32 ``(N, 1, H, W)`` (or ``(N, H, W)``) in [0, 1] (raw / 1023;
-    0 = no data) and returns float32 ``(N, K, H, W)``: K = 1 for a binary model (probability of
-    ``card.positive_class``), K = number of classes otherwise (softmax). Tiles of any size are
-    zero-padded (= no data) to a multiple of ``pad_multiple`` and cropped back.
-
-    Attributes:
-        card: the model card (``tile_size``, ``level``, ``scale_m_per_px``, ``threshold``).
-        backend: ``"torch"`` or ``"onnx"``.
+    The :class:`~areoscan.models.predictor.Predictor` of a segmentation model (pad to 32, sigmoid
+    or softmax, threshold): float32 ``(N, 1, H, W)`` in [0, 1] → ``(N, K, H, W)``, K = 1 for a
+    binary model (probability of ``card.positive_class``), else one channel per class.
     """
-
-    def __init__(self, runner: Any, card: Any, backend: str, pad_multiple: int = 32) -> None:
-        self.runner = runner
-        self.card = card
-        self.backend = backend
-        self.pad_multiple = pad_multiple
-
-    @property
-    def tile_size(self) -> int:
-        """Tile side the model was trained for (the scan's tile size)."""
-        return int(self.card.tile_size)
-
-    @property
-    def level(self) -> int:
-        """Resolution level the model reads (0 = full resolution)."""
-        return int(self.card.level)
-
-    @property
-    def threshold(self) -> float:
-        """Decision threshold on the positive-class probability (binary models)."""
-        return 0.5 if self.card.threshold is None else float(self.card.threshold)
-
-    @property
-    def binary(self) -> bool:
-        """True when the model has one sigmoid output."""
-        return len(self.card.classes) == 2
-
-    def __call__(self, tiles: Any) -> Any:
-        import numpy as np
-
-        from areoscan.errors import ModelError
-
-        x = np.asarray(tiles, dtype=np.float32)
-        if x.ndim == 3:
-            x = x[:, None]
-        if x.ndim != 4 or x.shape[1] != 1:
-            raise ModelError(f"segmenter input must be (N, 1, H, W) float32, got shape {x.shape}")
-        h, w = x.shape[-2:]
-        m = self.pad_multiple
-        ph, pw = (-h) % m, (-w) % m
-        if ph or pw:
-            x = np.pad(x, ((0, 0), (0, 0), (0, ph), (0, pw)))
-        logits = np.asarray(self.runner(np.ascontiguousarray(x)), dtype=np.float32)[..., :h, :w]
-        if logits.shape[1] == 1:
-            return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
-
-    def labels(self, tiles: Any) -> Any:
-        """Hard labels ``(N, H, W)``: positive where p >= threshold (binary), else the argmax."""
-        import numpy as np
-
-        p = self(tiles)
-        if p.shape[1] == 1:
-            return (p[:, 0] >= self.threshold).astype(np.uint8)
-        return p.argmax(axis=1).astype(np.uint8)
 
 
 def load_segmenter(
@@ -270,6 +211,12 @@ def load_segmenter(
             f"{name_or_path}: model {card.name!r} is a {card.task} model, not a segmenter"
         )
     return SegmentPredictor(runner, card, backend)
+
+
+@register_tile_loader("segmentation")
+def _load_tile_segmenter(model: str | Path, backend: str, threads: int) -> SegmentPredictor:
+    """The scan's loader of segmenters (torch; ``onnx`` exports in memory)."""
+    return load_segmenter(model, backend, threads=threads)
 
 
 def _register_builders() -> None:

@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from areoscan.errors import ModelError
 from areoscan.models.card import ModelCard
+from areoscan.models.predictor import PixelModel, Predictor, as_pixel_model, load_tile_model
 
 _EXPORT = (
     "import sys\n"
@@ -72,8 +71,8 @@ def onnx_model(model: str | Path, cache_dir: Path | None = None) -> Path:
     return path
 
 
-class OnnxSegmenter:
-    """Per-pixel probabilities from an ONNX segmenter; the call of ``SegmentPredictor`` without torch.
+class OnnxSegmenter(Predictor):
+    """A segmenter's :class:`~areoscan.models.predictor.Predictor` on onnxruntime, without torch.
 
     ``predictor(tiles)``: float32 ``(N, 1, H, W)`` in [0, 1] → ``(N, K, H, W)`` probabilities (K = 1:
     sigmoid of the positive class; else softmax). Tiles are zero-padded to a multiple of 32.
@@ -82,38 +81,13 @@ class OnnxSegmenter:
     def __init__(self, path: Path, threads: int = 2, pad_multiple: int = 32) -> None:
         from areoscan.models.export import OnnxRunner, card_from_onnx
 
-        self.card: ModelCard = card_from_onnx(path)
-        if self.card.task != "segmentation":
-            raise ModelError(
-                f"{path}: model {self.card.name!r} is a {self.card.task} model, not a segmenter"
-            )
+        card: ModelCard = card_from_onnx(path)
+        if card.task != "segmentation":
+            raise ModelError(f"{path}: model {card.name!r} is a {card.task} model, not a segmenter")
         # no busy-waiting: the decoder thread shares the cores (measured: 7.1 -> 10.3 Mpx/s of
         # prediction while a window decodes alongside, the decoder's speed unchanged)
-        self.runner = OnnxRunner(path, self.card, threads=threads, spinning=False)
-        self.backend = "onnx"
-        self.pad_multiple = pad_multiple
-
-    @property
-    def tile_size(self) -> int:
-        """Tile side the model was trained for."""
-        return int(self.card.tile_size)
-
-    @property
-    def threshold(self) -> float:
-        """Decision threshold on the positive-class probability."""
-        return 0.5 if self.card.threshold is None else float(self.card.threshold)
-
-    def __call__(self, tiles: np.ndarray) -> np.ndarray:
-        x = np.asarray(tiles, dtype=np.float32)
-        h, w = x.shape[-2:]
-        ph, pw = (-h) % self.pad_multiple, (-w) % self.pad_multiple
-        if ph or pw:
-            x = np.pad(x, ((0, 0), (0, 0), (0, ph), (0, pw)))
-        logits = self.runner(np.ascontiguousarray(x))[..., :h, :w]
-        if logits.shape[1] == 1:
-            return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+        runner = OnnxRunner(path, card, threads=threads, spinning=False)
+        super().__init__(runner, card, "onnx", pad_multiple)
 
 
 def resolve_backend(backend: str, models: list[str | Path]) -> tuple[str, str | None]:
@@ -145,14 +119,22 @@ def load_screen(model: str | Path, backend: str, threads: int) -> Any:
     return TileScreen(model, backend)
 
 
-def load_segment(model: str | Path, backend: str, threads: int) -> Any:
-    """The segmenter's predictor (torch: ``load_segmenter``; onnx: :class:`OnnxSegmenter`)."""
-    if backend == "onnx":
-        return OnnxSegmenter(onnx_model(model), threads=threads)
-    from areoscan.models.segmenters import load_segmenter
+def load_segment(model: str | Path, backend: str, threads: int) -> PixelModel:
+    """The segment stage's model as per-pixel probabilities, whatever its kind.
 
-    _torch_threads(threads)
-    return load_segmenter(model, backend, threads=threads)
+    Segmenters on onnx run the cached export (:class:`OnnxSegmenter`); every other case goes
+    through the models package's loader for the card's task
+    (:func:`areoscan.models.predictor.load_tile_model`); detectors come back as
+    :class:`~areoscan.models.predictor.InstancePixels`.
+    """
+    from areoscan.models.registry import load_card
+
+    task = "segmentation" if str(model).lower().endswith(".onnx") else load_card(model).task
+    if backend == "onnx" and task == "segmentation":
+        return OnnxSegmenter(onnx_model(model), threads=threads)
+    if backend == "torch":
+        _torch_threads(threads)
+    return as_pixel_model(load_tile_model(model, task, backend, threads))
 
 
 def _torch_threads(threads: int) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from areoscan.errors import ModelError
 from areoscan.models.card import ModelCard
+from areoscan.models.predictor import Predictor, positive_index
 from areoscan.tiling import TileGrid, Window
 
 SALIENCE_NODATA = 255
@@ -24,6 +25,9 @@ SALIENCE_NODATA = 255
 
 class TileScreen:
     """Positive-class probability for batches of tiles, from a classification model.
+
+    The screen's view of a :class:`~areoscan.models.predictor.Predictor` (no padding: a classifier
+    pools over the whole tile).
 
     Args:
         model: shipped model name, model directory, ``.json`` or ``.onnx`` path.
@@ -33,47 +37,29 @@ class TileScreen:
     def __init__(self, model: str | Path, backend: str = "torch") -> None:
         from areoscan.models.export import make_runner
 
-        self.runner, self.card = make_runner(model, backend)
-        card: ModelCard = self.card
+        runner, card = make_runner(model, backend)
         if card.task != "classification":
             raise ModelError(
                 f"{model}: model {card.name!r} is a {card.task} model; the screen needs a classifier"
             )
+        self.card: ModelCard = card
+        self.predictor = Predictor(runner, card, backend, pad_multiple=1)
         self.positive = positive_index(card)
 
     @property
     def tile_size(self) -> int:
         """Tile side the classifier was trained on."""
-        return int(self.card.tile_size)
+        return self.predictor.tile_size
 
     @property
     def threshold(self) -> float:
         """The card's decision threshold on the positive class (0.5 when the card has none)."""
-        return 0.5 if self.card.threshold is None else float(self.card.threshold)
+        return self.predictor.threshold
 
     def __call__(self, tiles: np.ndarray) -> np.ndarray:
         """``(N,)`` float32 probabilities of the positive class for ``(N, S, S)`` tiles in [0, 1]."""
-        from scipy.special import softmax
-
-        logits = np.asarray(self.runner(np.asarray(tiles, dtype=np.float32)[:, None]))
-        if logits.shape[1] == 1:
-            return (1.0 / (1.0 + np.exp(-logits[:, 0]))).astype(np.float32)
-        return softmax(logits.astype(np.float64), axis=1)[:, self.positive].astype(np.float32)
-
-
-def positive_index(card: ModelCard) -> int:
-    """Output index of the positive (brain coral) class of a screening classifier."""
-    if card.positive_class is not None:
-        return card.classes.index(card.positive_class)
-    for i, name in enumerate(card.classes):
-        if "coral" in name.lower():
-            return i
-    if len(card.classes) == 2:
-        return 1
-    raise ModelError(
-        f"model {card.name!r}: cannot tell which of {card.classes} is the positive class; "
-        "set positive_class in its card"
-    )
+        p = self.predictor(np.asarray(tiles, dtype=np.float32)[:, None])
+        return p[:, 0] if p.shape[1] == 1 else p[:, self.positive]
 
 
 @dataclass

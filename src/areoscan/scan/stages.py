@@ -21,13 +21,14 @@ from typing import Any
 from areoscan.errors import ModelError
 from areoscan.io.raster import Raster
 from areoscan.models.card import ModelCard
+from areoscan.models.predictor import TILE_TASK_MODULES, PixelModel
 from areoscan.scan.clean import CleanParams, clean_params
 from areoscan.scan.config import ScanConfig
 from areoscan.scan.levels import LevelChoice, choose_level
 from areoscan.scan.regions import CleanedGroup, clean_group
 from areoscan.scan.scale import apply_scale_policy
 from areoscan.scan.screen import Screen, TileScreen, screen_image
-from areoscan.scan.segment import Band, SegmentPredictorFn, SegmentStats, plan_bands, segment_groups
+from areoscan.scan.segment import Band, SegmentStats, plan_bands, segment_groups
 from areoscan.scan.store import GroupStore
 from areoscan.scan.summary import StageClock
 from areoscan.scan.vectorize import Regions, measure_regions
@@ -121,9 +122,10 @@ def safe_name(text: str) -> str:
 def _load_cards(cfg: ScanConfig) -> tuple[ModelCard, ModelCard, int]:
     """(screen card, segment card, segment tile); ModelError for the wrong kinds or overlap."""
     screen_card, seg_card = _card(cfg.screen_model), _card(cfg.segment_model)
-    if screen_card.task != "classification" or seg_card.task != "segmentation":
+    if screen_card.task != "classification" or seg_card.task not in TILE_TASK_MODULES:
         raise ModelError(
-            f"--screen-model must be a classifier and --segment-model a segmenter; got "
+            f"--screen-model must be a classifier and --segment-model a segmenter "
+            f"({' or '.join(sorted(TILE_TASK_MODULES))} model); got "
             f"{screen_card.name!r} ({screen_card.task}) and {seg_card.name!r} ({seg_card.task})"
         )
     seg_tile = cfg.segment_tile_px(seg_card.tile_size)
@@ -207,7 +209,7 @@ def plan_stage(opened: Opened, screened: Screen, run: ScanRun) -> Planned:
     return Planned(plan, bands, cfg.segment_batch(card_tile, tile), scale)
 
 
-def predict_stage(opened: Opened, planned: Planned, predictor: SegmentPredictorFn,
+def predict_stage(opened: Opened, planned: Planned, predictor: PixelModel,
                   store: GroupStore, threshold: float, run: ScanRun) -> Predicted:  # fmt: skip
     """Run the segmenter on the planned tiles; blended probabilities go into ``store``.
 
