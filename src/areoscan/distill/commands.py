@@ -46,6 +46,30 @@ def register(subparsers: Any) -> None:
     add_via_options(p)
     p.set_defaults(func=run_label)
 
+    e: argparse.ArgumentParser = subparsers.add_parser(
+        "embed",
+        help="cache frozen-encoder embeddings of images (one pass per image) for light decoders",
+        description="Run a frozen image encoder once per image and cache the embeddings as "
+        "memory-mapped .npy files (OUT/<stem>.npy + OUT/cache.json); images already cached with "
+        "the same encoder are skipped. Encoders: the shipped brain-coral-unet backbone (default) "
+        "or sam:CHECKPOINT[:vit_b|vit_l|vit_h] (SAM's image encoder, the study's setting).",
+    )
+    e.add_argument("images", nargs="+", type=Path, help="image files or folders (recursive)")
+    e.add_argument(
+        "--encoder",
+        default=None,
+        help="shipped slim-unet name or sam:CHECKPOINT[:KIND] [brain-coral-unet]",
+    )
+    e.add_argument(
+        "--input-size",
+        type=int,
+        default=None,
+        help="side (px) images are stretched to for the U-Net encoder [512]; SAM: its own",
+    )
+    e.add_argument("--out", required=True, type=Path, help="cache folder")
+    e.add_argument("--threads", type=int, default=2, help="CPU threads [2]")
+    e.set_defaults(func=run_embed)
+
 
 def run_label(args: argparse.Namespace) -> int:
     """Read prompts, build the teacher, write the masks; one summary line; return 0."""
@@ -74,4 +98,53 @@ def run_label(args: argparse.Namespace) -> int:
     done = label_images(ann, teacher, args.out, progress=say)
     empty = f", {done.empty} empty" if done.empty else ""
     print(f"wrote {done.out}: {done.images} images, {done.masks} masks ({teacher.name}{empty})")
+    return 0
+
+
+def image_files(inputs: list[Path]) -> list[Path]:
+    """Image files among ``inputs`` (folders searched recursively), sorted; DataError if none."""
+    from areoscan.errors import DataError
+    from areoscan.models.classify import IMAGE_SUFFIXES
+
+    found: list[Path] = []
+    for item in inputs:
+        if item.is_dir():
+            found += sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif item.is_file():
+            found.append(item)
+        else:
+            raise DataError(f"{item}: no such file or folder")
+    if not found:
+        raise DataError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {inputs[0]}")
+    return found
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    """Embed the images not yet cached; one summary line; return 0."""
+    import torch
+
+    from areoscan.distill.cache import build_cache
+    from areoscan.distill.encoders import UNET_INPUT, UnetEncoder, make_encoder
+    from areoscan.errors import DataError
+
+    torch.set_num_threads(max(1, args.threads))
+    files = image_files(args.images)
+    spec = args.encoder or ""
+    if args.input_size is not None and spec.startswith("sam:"):
+        raise DataError(
+            "--input-size applies to the U-Net encoder; SAM's is fixed by its checkpoint"
+        )
+    encoder = (
+        make_encoder(spec)
+        if spec.startswith("sam:")
+        else UnetEncoder(spec or "brain-coral-unet", args.input_size or UNET_INPUT)
+    )
+    say = (
+        (lambda m: print(f"areoscan embed: {m}", file=sys.stderr)) if sys.stderr.isatty() else None
+    )
+    cache, passes = build_cache(files, encoder, args.out, progress=say)
+    print(
+        f"wrote {args.out}: {len(cache.images)} embeddings ({encoder.spec}, {cache.channels} x "
+        f"{cache.grid} x {cache.grid}), {passes} encoder passes, {len(files) - passes} cached"
+    )
     return 0

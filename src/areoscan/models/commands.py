@@ -16,6 +16,14 @@ def register(subparsers: Any) -> None:
         description="List shipped models: task, architecture, input (size, level, m/px), classes and held-out metrics.",
     )
     p.add_argument("--json", action="store_true", help="print the model cards as JSON")
+    p.add_argument(
+        "--dir",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also list the models (name.json + name.safetensors) in DIR, e.g. trained decoders",
+    )
     p.set_defaults(func=run_models)
 
     p = subparsers.add_parser(
@@ -55,19 +63,33 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run_classify)
 
 
-def run_models(args: argparse.Namespace) -> int:
-    from areoscan.models.registry import load_card, shipped_dir, shipped_models
+def _model_paths(dirs: list[Path]) -> list[Path]:
+    """Card paths: the shipped models', then those in each of ``dirs`` (with their weights)."""
+    from areoscan.errors import ModelError
+    from areoscan.models.registry import shipped_dir, shipped_models
 
-    names = shipped_models()
+    cards = [shipped_dir() / f"{n}.json" for n in shipped_models()]
+    for folder in dirs:
+        if not folder.is_dir():
+            raise ModelError(f"{folder}: no such model folder")
+        cards += sorted(p for p in folder.glob("*.json") if p.with_suffix(".safetensors").is_file())
+    return cards
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from areoscan.models.registry import load_card, shipped_dir
+
+    paths = _model_paths(args.dir)
     if args.json:
-        print(json.dumps([load_card(n).to_dict() for n in names], indent=2))
+        print(json.dumps([load_card(p).to_dict() for p in paths], indent=2))
         return 0
-    if not names:
+    if not paths:
         print("no shipped models found in", shipped_dir())
         return 0
-    for n in names:
-        c = load_card(n)
-        size_mb = (shipped_dir() / f"{n}.safetensors").stat().st_size / 1e6
+    for path in paths:
+        c = load_card(path)
+        n = c.name if path.parent == shipped_dir() else str(path)
+        size_mb = path.with_suffix(".safetensors").stat().st_size / 1e6
         test = c.metrics.get("test", {})
         scale = f"{c.scale_m_per_px:g} m/px" if c.scale_m_per_px else "scale n/a"
         print(
@@ -76,7 +98,7 @@ def run_models(args: argparse.Namespace) -> int:
         print(f"    classes: {', '.join(c.classes)}")
         keys = [
             k
-            for k in ("accuracy", "macro_f1", "majority_accuracy", "mean_iou", "iou", "f1")
+            for k in ("accuracy", "macro_f1", "majority_accuracy", "mean_iou", "iou", "f1", "miou")
             if k in test
         ]
         if keys:

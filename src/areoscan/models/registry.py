@@ -33,6 +33,7 @@ Builder = Callable[[ModelCard], "nn.Module"]
 BUILDER_MODULES: list[str] = [
     "areoscan.models.classifiers",
     "areoscan.models.segmenters",
+    "areoscan.models.lightdecoder",
 ]
 
 _BUILDERS: dict[tuple[str, str], Builder] = {}

@@ -10,6 +10,7 @@ from areoscan.commandgroup import register_group
 SUBCOMMAND_MODULES: list[str] = [
     "areoscan.train.classifier_cli",
     "areoscan.train.segmenter_cli",
+    "areoscan.distill.train_cli",
 ]
 
 
