@@ -9,6 +9,13 @@ The test image (single tile, 10 resolution levels, 10-bit, 64x64 code blocks, lo
 nodata border shaped like a map-projected HiRISE strip) and its PDS3 label are written once to
 ~/.cache/areoscan/bench (or --cache) and reused. Writing it takes several minutes and ~7 GB of RAM.
 Goal (issue 2): strip pass <= 1.3x the whole-image decode time, with peak RSS <= 1 GB.
+
+    python benchmarks/bench_io.py --formats --height 10000 --width 8000
+
+compares the read paths instead (issue 23): the same scene as the HiRISE-like JP2 (OpenJPEG) and as
+a tiled, deflate-compressed 16-bit GeoTIFF with overviews (GDAL), both read with the same label
+beside them; time per megapixel of the full-resolution strip pass and of the level-4 read, per
+path. Goal: the GDAL path within 1.5x the JP2 path's time per megapixel (strip pass).
 Run it when nothing else needs the CPU: wall times on a shared 2-core machine are noisy; CPU times
 (user + sys) are reported as well.
 """
@@ -97,6 +104,59 @@ def ensure_image(cache: Path, height: int, width: int, threads: int) -> Path:
     write_label(lbl, label_centred_on(40.0, 110.0, height, width, 0.25, product_id=name))
     print(f"footprint fraction {footprint:.3f}", flush=True)
     return jp2
+
+
+def ensure_geotiff(jp2: Path, height: int, width: int) -> Path:
+    """The same scene as ``jp2`` as a tiled deflate GeoTIFF (uint16, overviews), label shared."""
+    from areoscan.io import Georef, read_label, write_geotiff
+
+    tif = jp2.with_suffix(".tif")
+    if tif.exists():
+        return tif
+    t = time.perf_counter()
+    data = make_texture(height, width)  # same seed: the same pixels as the JP2
+    georef = Georef.from_label(read_label(jp2.with_suffix(".LBL")))
+    write_geotiff(tif, data, crs=georef.crs, transform=georef.transform, nodata=0)
+    print(f"write_geotiff (deflate, overviews): {time.perf_counter() - t:.1f} s, "
+          f"{tif.stat().st_size / 2**20:.0f} MiB", flush=True)  # fmt: skip
+    return tif
+
+
+def compare_formats(args: argparse.Namespace) -> int:
+    """Strip pass and level-4 read per megapixel, JP2 (OpenJPEG) against GeoTIFF (GDAL)."""
+    jp2 = ensure_image(args.cache, args.height, args.width, args.threads)
+    paths = {"jp2": jp2, "geotiff": ensure_geotiff(jp2, args.height, args.width)}
+    mpx = args.height * args.width / 1e6
+    print(f"scene {args.height} x {args.width} ({mpx:.0f} Mpx), threads {args.threads}, "
+          f"load average {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
+    results: dict[str, dict[str, object]] = {}
+    for name, path in paths.items():
+        for kind in ("strips", "level4"):
+            runs = [run_child(kind, path, args.threads, args.memory_mb) for _ in range(args.repeat)]
+            best = min(runs, key=lambda r: float(r["wall_s"]))  # type: ignore[arg-type]
+            best.update(all_wall_s=[r["wall_s"] for r in runs], file_mb=path.stat().st_size / 2**20)
+            best["s_per_mpx"] = round(float(best["wall_s"]) / mpx, 4)  # type: ignore[arg-type]
+            best["cpu_s_per_mpx"] = round(float(best["cpu_s"]) / mpx, 4)  # type: ignore[arg-type]
+            results[f"{name}_{kind}"] = best
+            print(json.dumps({"path": name, **best}), flush=True)
+    print(f"\n{'path':<10}{'measurement':<14}{'s/Mpx':>9}{'cpu s/Mpx':>11}{'peak RSS MB':>13}")
+    for key, r in results.items():
+        name, kind = key.split("_", 1)
+        print(
+            f"{name:<10}{kind:<14}{r['s_per_mpx']:>9}{r['cpu_s_per_mpx']:>11}{r['peak_rss_mb']:>13}"
+        )
+    ratio = float(results["geotiff_strips"]["s_per_mpx"]) / float(
+        results["jp2_strips"]["s_per_mpx"]
+    )  # type: ignore[arg-type]
+    ok = ratio <= 1.5
+    print(
+        f"GeoTIFF / JP2 strip pass per Mpx: {ratio:.2f}x -> goal (<= 1.5x) {'met' if ok else 'NOT met'}"
+    )
+    if args.json:
+        args.json.write_text(
+            json.dumps({"results": results, "ratio": ratio, "goal_met": ok}, indent=2)
+        )
+    return 0 if ok else 1
 
 
 # ------------------------------------------------------------------------------------------------
@@ -196,6 +256,9 @@ def main() -> int:
         "--repeat", type=int, default=1, help="runs of each measurement (best wall kept)"
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument(
+        "--formats", action="store_true", help="compare the JP2 and GeoTIFF read paths (issue 23)"
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--image", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -203,6 +266,8 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(args.child, args.image, args.threads, args.memory_mb)))
         return 0
+    if args.formats:
+        return compare_formats(args)
 
     path = ensure_image(args.cache, args.height, args.width, args.threads)
     print(

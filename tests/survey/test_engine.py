@@ -139,7 +139,7 @@ def test_interrupt_leaves_consistent_catalogue(tmp_path: Path, client):
 def test_process_image_never_raises(tmp_path: Path):
     job = {"observation_id": "../../etc", "url": "x", "remote": False, "max_bytes": None}
     result = process_image(job, str(tmp_path), SurveyOptions(), fakescan.fake_scan)
-    assert result["status"] == "failed" and "not a HiRISE observation id" in result["error"]
+    assert result["status"] == "failed" and "nor a safe file stem" in result["error"]
 
 
 def test_remote_jobs_with_http_faults(tmp_path: Path, client):

@@ -86,3 +86,13 @@ def test_safe_join_refuses_symlink_escape(tmp_path: Path):
     (root / "downloads").symlink_to(outside)
     with pytest.raises(DataError, match="outside"):
         safe_join(root, "downloads", "ESP_011277_1825")
+
+
+def test_product_ids_of_local_products():
+    from areoscan.survey.safety import check_product_id
+
+    assert check_product_id("esp_011277_1825") == "ESP_011277_1825"
+    assert check_product_id("P22_009816_1745_XI_05S073W") == "P22_009816_1745_XI_05S073W"
+    for bad in ("../x", "a/b", ".hidden", "", "x" * 200):
+        with pytest.raises(DataError):
+            check_product_id(bad)

@@ -200,3 +200,39 @@ def test_id_list_refuses_bad_lines(tmp_path: Path, line: str):
     ids.write_text(f"ESP_011277_2200\n{line}\n")
     with pytest.raises(DataError, match="line 2"):
         collect_jobs(str(ids), Selection(), work_dir=tmp_path / "o")
+
+
+def test_folder_source_finds_every_product_format(tmp_path: Path):
+    """CTX-like IMG (+ label), ISIS3 cube, GeoTIFF and VRT products beside a RED JP2; masks skipped."""
+    import numpy as np
+    from rasterio.shutil import copy as rio_copy
+
+    from areoscan.io import write_geotiff
+    from areoscan.io.pdswriters import MapSpec, write_isis3, write_pds3
+    from areoscan.survey.sources import is_product
+
+    archive = tmp_path / "mixed"
+    _product(archive, "ESP_011277_2200", lat=40.0, lon=10.0)
+    data = np.full((64, 64), 500, np.uint16)
+    near = MapSpec("EQUIRECTANGULAR", "MARS", 3396.19, 0.0, 10.0, 6.0, 0.0, 40.0 * 59275.0)
+    far = MapSpec("EQUIRECTANGULAR", "MARS", 3396.19, 0.0, 200.0, 6.0, 0.0, 40.0 * 59275.0)
+    ctx = archive / "ctx"
+    ctx.mkdir()
+    write_pds3(ctx / "P22_009816_1745_XI_05S073W.IMG", data, near, detached=True)
+    write_isis3(ctx / "H1234_0000.cub", data, far)
+    write_geotiff(ctx / "mosaic.tif", data, overviews=False)
+    rio_copy(ctx / "mosaic.tif", ctx / "mosaic2.vrt", driver="VRT")
+    write_geotiff(ctx / "mosaic_mask.tif", data.astype(np.uint8), overviews=False)
+    assert not is_product("mosaic_mask.tif") and not is_product("X.LBL") and is_product("a.CUB")
+    msgs: list[str] = []
+    jobs = jobs_from_folder(archive, Selection(), msgs.append)
+    ids = sorted(j.observation_id for j in jobs)
+    expected = ["ESP_011277_2200", "H1234_0000", "P22_009816_1745_XI_05S073W", "mosaic", "mosaic2"]
+    assert ids == sorted(expected)
+    assert all(not j.remote for j in jobs) and not msgs
+    # --bbox reads each product's own georeference (the cube is at 200 E, the IMG at 10 E)
+    picked = jobs_from_folder(archive, Selection(bbox=(35, 45, 0, 20)), msgs.append)
+    assert sorted(j.observation_id for j in picked) == [
+        "ESP_011277_2200",
+        "P22_009816_1745_XI_05S073W",
+    ]

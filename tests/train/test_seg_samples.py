@@ -276,3 +276,33 @@ def test_real_coral_tiles_are_all_coral_crops_and_held_out_ones_are_left_out(
     assert s.sources == ["real-coral"] * 36
     with pytest.raises(DataError, match="no PNG"):
         real_coral_tiles(tmp_path, 32, exclude=".")
+
+
+def test_scenes_of_every_format(tmp_path: Path) -> None:
+    """PDS3 IMG, ISIS3 cube and VRT scenes are found and tiled like JP2 / GeoTIFF ones."""
+    from rasterio.shutil import copy as rio_copy
+
+    from areoscan.io import write_geotiff
+    from areoscan.io.pdswriters import MapSpec, write_isis3, write_pds3
+    from areoscan.train.seg_samples import find_scenes, scene_tiles
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    spec = MapSpec("EQUIRECTANGULAR", "MOON", 1737.4, 0.0, 0.0, 0.5, 1000.0, 2000.0)
+    img = np.random.default_rng(3).integers(100, 1000, (128, 128)).astype(np.uint16)
+    mask = np.zeros((128, 128), np.uint8)
+    mask[:64] = 1
+    write_pds3(folder / "CTX_A.IMG", img, spec, detached=True, bits=10)
+    write_isis3(folder / "HRSC_B.cub", img << 6, spec)
+    write_geotiff(folder / "C.tif", img, nbits=10, overviews=False)
+    rio_copy(folder / "C.tif", folder / "D.vrt", driver="VRT")
+    for stem in ("CTX_A", "HRSC_B", "D"):
+        write_geotiff(folder / f"{stem}_mask.tif", mask, overviews=False)
+    pairs = find_scenes(folder)
+    assert [p[0].name for p in pairs] == ["CTX_A.IMG", "D.vrt", "HRSC_B.cub"]
+    for image, label in pairs:
+        tiles = scene_tiles(image, label, 0, 64)
+        assert len(tiles) == 4 and tiles.images.shape[1:] == (64, 64)
+        top = [i for i, n in enumerate(tiles.names) if n.endswith("@L0:0,0")][0]
+        assert np.all(tiles.targets[top] == 1)
+        assert tiles.images[top].max() <= 1.0 and tiles.images[top].mean() > 0.05

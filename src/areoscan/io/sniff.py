@@ -22,6 +22,8 @@ _EXT_KIND = {".jp2": "jp2", ".j2k": "jp2", ".j2c": "jp2", ".jpx": "jp2", ".png":
 _EXT_KIND.update({".tif": "tiff", ".tiff": "tiff", ".cub": "isis3", ".vrt": "vrt"})
 _NAMES = {"jp2": "JPEG2000", "png": "PNG", "tiff": "TIFF", "pds3": "PDS3", "isis3": "ISIS3 cube"}
 _NAMES["vrt"] = "GDAL VRT"
+#: file suffixes of the images areoscan opens (lower case): where a folder is searched for images
+RASTER_SUFFIXES = (".jp2", ".j2k", ".tif", ".tiff", ".vrt", ".img", ".cub")
 #: kinds read through GDAL's planetary drivers, whose georeference must come from the file
 PLANETARY = ("pds3", "isis3")
 

@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from areoscan.errors import AreoscanError, RasterError
-from areoscan.io.obsid import check_observation_id
 from areoscan.survey.catalogue import Catalogue
-from areoscan.survey.safety import safe_join
+from areoscan.survey.safety import check_product_id, safe_join
 
 DOWNLOADS = "downloads"
 OBSERVATIONS = "observations"
@@ -152,7 +151,7 @@ def process_image(
     root = Path(out_dir)
     download_dir: Path | None = None
     try:
-        check_observation_id(obs, "job")
+        check_product_id(obs, "job")
         if job["remote"]:
             from areoscan.io import fetch
 

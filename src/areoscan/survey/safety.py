@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from areoscan.errors import DataError
+from areoscan.io.obsid import OBSERVATION_ID_RE
 
 #: One path component of a PDS tree (``RDR``, ``ESP``, ``ORB_011200_011299``, file names).
 SAFE_COMPONENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
@@ -81,3 +82,19 @@ def safe_join(root: Path, *parts: str) -> Path:
     if target != root_resolved and root_resolved not in target.parents:
         raise DataError(f"path {target} would be outside the survey folder {root_resolved}")
     return target
+
+
+def check_product_id(value: str, where: str = "input") -> str:
+    """A survey job id: a HiRISE observation id (upper-cased), or a local product's safe file stem.
+
+    Use where a job id becomes part of a path: ids of local CTX / HRSC / LROC / GeoTIFF products
+    (``P22_009816_1745_XI_05S073W``) are their file stems, one safe path component each.
+    """
+    text = value.strip()
+    if OBSERVATION_ID_RE.match(text.upper()):
+        return text.upper()
+    if not SAFE_COMPONENT_RE.match(text) or text.startswith("."):
+        raise DataError(
+            f"{where}: {value!r} is neither a HiRISE observation id nor a safe file stem"
+        )
+    return text

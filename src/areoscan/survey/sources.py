@@ -19,7 +19,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from areoscan.errors import DataError
-from areoscan.io.obsid import RED_PRODUCT_RE, check_observation_id, observation_id_from_name
+from areoscan.io.obsid import (
+    RED_PRODUCT_RE,
+    check_observation_id,
+    find_observation_id,
+    observation_id_from_name,
+)
 from areoscan.survey import pdsindex
 from areoscan.survey.jobs import (
     DEFAULT_MAX_IMAGE_MB,
@@ -32,18 +37,44 @@ from areoscan.survey.jobs import (
     target_latitude,
 )
 from areoscan.survey.listing import walk_http
-from areoscan.survey.safety import check_relative_path, check_url
+from areoscan.survey.safety import check_product_id, check_relative_path, check_url
 
 # ---------------------------------------------------------------------------------------------
 # local folders
 
 
+#: Local products besides HiRISE RED JP2s: anything GDAL maps (CTX/HRSC/LROC IMG, ISIS cubes, ...).
+PRODUCT_SUFFIXES = (".img", ".cub", ".tif", ".tiff", ".vrt")
+_NOT_PRODUCTS = ("_mask", "_classes")  # training labels beside images
+
+
+def is_product(name: str) -> bool:
+    """True for a ``*_RED.JP2`` or a map-projected product file a survey scans (not a mask)."""
+    if RED_PRODUCT_RE.match(name):
+        return True
+    stem, dot, suffix = name.rpartition(".")
+    return (
+        bool(dot)
+        and f".{suffix.lower()}" in PRODUCT_SUFFIXES
+        and not stem.lower().endswith(_NOT_PRODUCTS)
+        and not name.startswith(".")
+    )
+
+
+def product_id(path: Path) -> str:
+    """Job id of a local product: its HiRISE observation id, else its file stem (checked safe)."""
+    if RED_PRODUCT_RE.match(path.name):
+        return observation_id_from_name(path.name, where=str(path))
+    return check_product_id(find_observation_id(path.name) or path.stem, where=str(path))
+
+
 def walk_folder(root: Path) -> Iterator[Path]:
-    """Yield every ``*_RED.JP2`` under ``root`` in sorted order, never following symlinked folders."""
+    """Yield every product (``*_RED.JP2``, ``.IMG``, ``.cub``, GeoTIFF, VRT) under ``root`` in
+    sorted order, never following symlinked folders."""
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if RED_PRODUCT_RE.match(name):
+            if is_product(name):
                 yield Path(dirpath) / name
 
 
@@ -72,6 +103,26 @@ def _label_metadata(label_path: Path) -> dict[str, Any]:
     }
 
 
+def _raster_metadata(path: Path) -> dict[str, Any]:
+    """Centre, bounds and scale of any product areoscan opens (PDS3, ISIS3, GeoTIFF, VRT)."""
+    from areoscan.io import open_raster
+
+    with open_raster(path) as raster:
+        if raster.georef is None or raster.scale is None:
+            return {}
+        corners = raster.georef.corners_lonlat(raster.shape)
+    centre = corners.pop("centre")
+    lats = [v[1] for v in corners.values()]
+    lons = sorted(v[0] % 360.0 for v in corners.values())
+    lon0, lon1 = (lons[-1], lons[0]) if lons[-1] - lons[0] > 180 else (lons[0], lons[-1])
+    return {
+        "lat": centre[1],
+        "lon": centre[0] % 360.0,
+        "scale": float(raster.scale),
+        "bounds": (min(lats), max(lats), lon0, lon1),
+    }
+
+
 def _beside_label(jp2: Path) -> Path | None:
     for suffix in (".LBL", ".lbl"):
         if jp2.with_suffix(suffix).exists():
@@ -83,12 +134,18 @@ def jobs_from_folder(root: Path, selection: Selection, warn: Callable[[str], Non
     """Jobs for every RED JP2 under a local folder; labels read only when selection needs them."""
     jobs: dict[str, Job] = {}
     for path in walk_folder(root):
-        obs = observation_id_from_name(path.name, where=str(path))
+        obs = product_id(path)
         if obs in jobs:
             warn(f"{path}: duplicate of {jobs[obs].url}; ignored")
             continue
         job = Job(obs, str(path.resolve()), remote=False)
-        if selection.active:
+        if selection.active and not RED_PRODUCT_RE.match(path.name):
+            try:
+                job = replace(job, **_raster_metadata(path))
+            except Exception as exc:  # a bad product excludes itself, it does not stop the survey
+                warn(f"{path}: unreadable ({exc}); skipped")
+                continue
+        elif selection.active:
             label = _beside_label(path)
             if label is None:
                 warn(f"{path}: no label beside it, cannot apply --bbox/--max-scale; skipped")
@@ -100,7 +157,10 @@ def jobs_from_folder(root: Path, selection: Selection, warn: Callable[[str], Non
                 continue
         jobs[obs] = job
     if not jobs:
-        raise DataError(f"{root}: no *_RED.JP2 files found (expected RDR/ESP/ORB_*/ID/ID_RED.JP2)")
+        raise DataError(
+            f"{root}: no *_RED.JP2 (RDR/ESP/ORB_*/ID/ID_RED.JP2), .IMG, .cub, GeoTIFF or VRT "
+            "products found"
+        )
     return [j for j in jobs.values() if selection.accepts(j) or not selection.active]
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from areoscan.errors import DataError
+from areoscan.io.sniff import RASTER_SUFFIXES
 from areoscan.train.losses import IGNORE_INDEX
 
 BINARY_VALUES: dict[int, int] = {0: 0, 1: 1}  # mask raster value -> output index
@@ -484,15 +485,14 @@ def class_setup(mode: str) -> tuple[list[str], dict[int, int], str]:
 
 
 def find_scenes(folder: str | Path, suffix: str = "_mask.tif") -> list[tuple[Path, Path]]:
-    """(image, label) pairs in ``folder``: ``X.JP2`` / ``X.jp2`` / ``X.tif`` with ``X<suffix>`` beside it."""
+    """(image, label) pairs in ``folder``: ``X.JP2`` / ``X.tif`` / ``X.IMG`` / ``X.cub`` / ``X.vrt``
+    (any image :func:`areoscan.io.open_raster` reads) with ``X<suffix>`` beside it."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: scene folder not found")
     pairs = []
     for img in sorted(folder.iterdir()):
-        if img.suffix.lower() not in (".jp2", ".tif", ".tiff") or img.stem.endswith(
-            ("_mask", "_classes")
-        ):
+        if img.suffix.lower() not in RASTER_SUFFIXES or img.stem.endswith(("_mask", "_classes")):
             continue
         label = img.with_name(img.stem + suffix)
         if label.is_file():
