@@ -26,7 +26,7 @@ def test_roundtrip_json(tmp_path):
 @pytest.mark.parametrize(
     "kw",
     [
-        {"task": "detection"},
+        {"task": "tracking"},
         {"mode": "wavelet"},
         {"classes": []},
         {"classes": ["a", "a"]},

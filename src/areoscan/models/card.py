@@ -22,7 +22,7 @@ from typing import Any
 from areoscan import __version__
 from areoscan.errors import ModelError
 
-TASKS = ("classification", "segmentation")
+TASKS = ("classification", "segmentation", "detection")
 MODES = ("spatial", "dct")
 
 
@@ -32,7 +32,7 @@ class ModelCard:
 
     Attributes:
         name: model name (file stem; what ``--model`` accepts for shipped models).
-        task: ``"classification"`` or ``"segmentation"``.
+        task: ``"classification"``, ``"segmentation"`` or ``"detection"``.
         arch: architecture key known to :mod:`areoscan.models.registry` (e.g. ``"mobilenetv3_small"``).
         classes: class names, index = network output channel.
         tile_size: input tile side in pixels at ``level``.

@@ -34,6 +34,7 @@ BUILDER_MODULES: list[str] = [
     "areoscan.models.classifiers",
     "areoscan.models.segmenters",
     "areoscan.models.lightdecoder",
+    "areoscan.models.detectors",
 ]
 
 _BUILDERS: dict[tuple[str, str], Builder] = {}

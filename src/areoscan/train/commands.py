@@ -11,6 +11,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "areoscan.train.classifier_cli",
     "areoscan.train.segmenter_cli",
     "areoscan.distill.train_cli",
+    "areoscan.train.detector_cli",
 ]
 
 

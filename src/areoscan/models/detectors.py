@@ -1,0 +1,246 @@
+"""Instance detectors: torchvision Faster R-CNN (boxes) and Mask R-CNN (boxes + masks).
+
+Use :func:`build_detector` (or the registered builders, through the card) for any object detector
+and :func:`load_detector` for a trained one as a :class:`TorchDetector` with ``detect(image)``.
+Every detector is built from scratch (``weights=None, weights_backbone=None``: nothing can be
+downloaded here), reads one band in [0, 1] (the first convolution takes 1 channel; the transform
+standardises with ``mean`` / ``std``), has ``len(classes) + 1`` outputs (0 = background) and anchor
+sizes chosen from the training boxes (:func:`anchor_sizes`). Backbones (``BACKBONES``): MobileNetV3
+Large + FPN (fast on a CPU) and ResNet-18/34/50 + FPN. Arch kwargs: ``backbone``, ``anchors``
+(one size per pyramid level), ``min_size`` / ``max_size`` (the size images are resized to),
+``mean``, ``std``, ``score_thresh``, ``detections_per_img``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from areoscan.annotations.model import Instance
+from areoscan.models.card import ModelCard
+from areoscan.models.registry import register_builder
+
+DETECTOR_ARCHS = ("fasterrcnn", "maskrcnn")
+BACKBONES = ("mobilenet_v3_large", "resnet18", "resnet34", "resnet50")
+ASPECT_RATIOS = (0.5, 1.0, 2.0)
+
+
+def _levels(backbone: str) -> int:
+    """Feature maps the FPN returns (each gets one anchor size)."""
+    return 3 if backbone.startswith("mobilenet") else 5
+
+
+def anchor_sizes(box_sides: Sequence[float], backbone: str, scale: float = 1.0) -> list[int]:
+    """One anchor size (px, at the model's input size) per pyramid level, spanning the data's boxes.
+
+    box_sides: ``sqrt(w * h)`` of the training boxes in image pixels; scale: model input size /
+    image size. Sizes run geometrically from the 2nd to the 98th percentile (at least 8 px apart
+    by a factor 1.5), so every object has an anchor of about its size.
+    """
+    n = _levels(backbone)
+    sides = np.asarray(box_sides, float) * scale
+    if sides.size == 0:
+        return [int(round(v)) for v in np.geomspace(16, 256, n)]
+    lo, hi = np.percentile(sides, [2, 98])
+    lo = max(float(lo), 8.0)
+    hi = max(float(hi), lo * 1.5 ** (n - 1))
+    sizes = [int(round(v)) for v in np.geomspace(lo, hi, n)]
+    for k in range(1, n):  # strictly increasing after rounding
+        sizes[k] = max(sizes[k], sizes[k - 1] + 1)
+    return sizes
+
+
+def _one_channel(module: nn.Module) -> None:
+    """Replace the first 3-channel convolution by a 1-channel one (same shape otherwise)."""
+    for parent in module.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, nn.Conv2d) and child.in_channels == 3:
+                setattr(
+                    parent,
+                    name,
+                    nn.Conv2d(
+                        1,
+                        child.out_channels,
+                        child.kernel_size,  # type: ignore[arg-type]
+                        child.stride,  # type: ignore[arg-type]
+                        child.padding,  # type: ignore[arg-type]
+                        bias=child.bias is not None,
+                    ),
+                )
+                return
+    raise ValueError("no 3-channel convolution to replace")
+
+
+def _backbone(name: str, channels: int) -> nn.Module:
+    """A from-scratch backbone + FPN with ``channels`` per pyramid level (BatchNorm, 1-band input)."""
+    import torchvision
+    from torchvision.models.detection.backbone_utils import BackboneWithFPN
+    from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+
+    if name not in BACKBONES:
+        raise ValueError(f"unknown backbone {name!r}; choose from {', '.join(BACKBONES)}")
+    if name.startswith("mobilenet"):
+        # torchvision's own recipe: the last two stages (strides 16, 32) + a max-pool level
+        features = torchvision.models.mobilenet_v3_large(
+            weights=None, norm_layer=nn.BatchNorm2d
+        ).features
+        stages = [0] + [i for i, b in enumerate(features) if getattr(b, "_is_cn", False)]
+        stages.append(len(features) - 1)
+        picked = stages[-2:]
+        return_layers = {str(i): str(k) for k, i in enumerate(picked)}
+        in_channels = [features[i].out_channels for i in picked]
+        body: nn.Module = features
+    else:
+        body = getattr(torchvision.models, name)(weights=None, norm_layer=nn.BatchNorm2d)
+        width = 64 * (4 if name == "resnet50" else 1)
+        return_layers = {f"layer{k}": str(k - 1) for k in range(1, 5)}
+        in_channels = [width, width * 2, width * 4, width * 8]
+    _one_channel(body)
+    return BackboneWithFPN(body, return_layers, in_channels, channels, LastLevelMaxPool())
+
+
+def build_detector(
+    arch: str,
+    n_classes: int,
+    backbone: str = "mobilenet_v3_large",
+    anchors: Sequence[int] | None = None,
+    min_size: int = 512,
+    max_size: int = 512,
+    mean: float = 0.5,
+    std: float = 0.25,
+    score_thresh: float = 0.05,
+    detections_per_img: int = 100,
+    channels: int = 128,
+    head: int = 256,
+) -> nn.Module:
+    """An untrained torchvision detector for ``n_classes`` object classes (+ background).
+
+    channels: FPN width (torchvision: 256); head: box-head width (torchvision: 1024). The slimmer
+    defaults keep a detector near 10 MB and a CPU training step a few times faster.
+    """
+    from torchvision.models.detection import FasterRCNN, MaskRCNN
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+    from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
+    from torchvision.models.detection.rpn import RPNHead
+
+    if arch not in DETECTOR_ARCHS:
+        raise ValueError(f"unknown detector {arch!r}; choose from {', '.join(DETECTOR_ARCHS)}")
+    if n_classes < 1:
+        raise ValueError("a detector needs at least one class")
+    levels = _levels(backbone)
+    sizes = list(anchors) if anchors is not None else anchor_sizes([], backbone)
+    if len(sizes) != levels:
+        raise ValueError(
+            f"{backbone} needs {levels} anchor sizes (one per level), got {len(sizes)}"
+        )
+    generator = AnchorGenerator(
+        sizes=tuple((int(s),) for s in sizes), aspect_ratios=(ASPECT_RATIOS,) * levels
+    )
+    common: dict[str, Any] = {
+        "min_size": min_size,
+        "max_size": max_size,
+        "image_mean": [mean],
+        "image_std": [std],
+        "rpn_anchor_generator": generator,
+        "rpn_head": RPNHead(channels, len(ASPECT_RATIOS)),
+        "rpn_pre_nms_top_n_train": 1000,
+        "rpn_post_nms_top_n_train": 500,
+        "rpn_pre_nms_top_n_test": 500,
+        "rpn_post_nms_top_n_test": 300,
+        "box_head": TwoMLPHead(channels * 7 * 7, head),
+        "box_predictor": FastRCNNPredictor(head, n_classes + 1),
+        "box_batch_size_per_image": 128,
+        "box_score_thresh": score_thresh,
+        "box_detections_per_img": detections_per_img,
+    }
+    body = _backbone(backbone, channels)
+    if arch == "maskrcnn":
+        return MaskRCNN(
+            body,
+            mask_head=MaskRCNNHeads(channels, (channels,) * 4, 1),
+            mask_predictor=MaskRCNNPredictor(channels, channels, n_classes + 1),
+            **common,
+        )
+    return FasterRCNN(body, **common)
+
+
+def _from_card(card: ModelCard) -> nn.Module:
+    if card.task != "detection":
+        raise ValueError(f"task {card.task!r} is not detection")
+    return build_detector(card.arch, card.n_classes, **card.arch_kwargs)
+
+
+for _arch in DETECTOR_ARCHS:
+    register_builder("detection", _arch)(_from_card)
+
+
+class TorchDetector:
+    """A trained detector with the ``detect(image) -> list[Instance]`` of the metrics' protocol.
+
+    Use it through :func:`load_detector`. Masks (Mask R-CNN) are the soft masks cut at 0.5.
+    """
+
+    def __init__(self, module: nn.Module, card: ModelCard) -> None:
+        self.module = module.eval()
+        self.card = card
+        self.name = card.name
+        self.classes = list(card.classes)
+
+    @torch.inference_mode()
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[list[Instance]]:
+        """Instances of several ``(H, W)`` float [0, 1] images (sizes may differ)."""
+        tensors = [torch.from_numpy(np.ascontiguousarray(im, np.float32))[None] for im in images]
+        outputs = self.module(tensors)
+        return [self._instances(out) for out in outputs]
+
+    def detect(self, image: np.ndarray) -> list[Instance]:
+        """Instances of one ``(H, W)`` float [0, 1] image, best score first."""
+        return self.detect_batch([image])[0]
+
+    def _instances(self, out: dict[str, torch.Tensor]) -> list[Instance]:
+        boxes = out["boxes"].numpy()
+        scores = out["scores"].numpy()
+        labels = out["labels"].numpy()
+        masks = out["masks"][:, 0].numpy() >= 0.5 if "masks" in out else None
+        found = []
+        for k in np.argsort(-scores, kind="stable"):
+            mask = masks[k] if masks is not None else None
+            if mask is not None and not mask.any():
+                mask = None  # too small to cut: keep the box
+            x0, y0, x1, y1 = (float(v) for v in boxes[k])
+            found.append(
+                Instance(self.classes[int(labels[k]) - 1], (x0, y0, x1, y1), mask, float(scores[k]))
+            )
+        if masks is not None and any(i.mask is None for i in found):
+            for inst in found:  # keep one kind per run: metrics compare masks only if all have them
+                if inst.mask is None:
+                    inst.mask = _box_mask(inst.box, masks.shape[1:])
+        return found
+
+    def describe(self) -> dict[str, Any]:
+        """Architecture, backbone and anchors (for reports and JSON)."""
+        return {"arch": self.card.arch, **self.card.arch_kwargs}
+
+
+def _box_mask(box: tuple[float, float, float, float], shape: tuple[int, ...]) -> np.ndarray:
+    mask = np.zeros(shape[:2], bool)
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    mask[max(y0, 0) : max(y1, y0 + 1), max(x0, 0) : max(x1, x0 + 1)] = True
+    return mask
+
+
+def load_detector(name: str, threads: int = 2) -> TorchDetector:
+    """A trained detector by shipped name, folder or ``.json`` path (ModelError if not a detector)."""
+    from areoscan.errors import ModelError
+    from areoscan.models.registry import load_model
+
+    torch.set_num_threads(max(1, threads))
+    module, card = load_model(name)
+    if card.task != "detection":
+        raise ModelError(f"{name}: a {card.task} model, not a detector")
+    return TorchDetector(module, card)

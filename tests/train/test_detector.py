@@ -1,0 +1,105 @@
+"""Detector training: split by group, augmentation, anchors, and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from areoscan.annotations import AnnotatedImage, AnnotationSet, Instance, box_of_mask
+from areoscan.cli import main
+from areoscan.errors import AnnotationError
+from areoscan.models.detectors import anchor_sizes, load_detector
+from areoscan.train.detector import _augment, split_by_group
+
+
+def test_split_keeps_groups_whole():
+    images = [AnnotatedImage(Path(f"{g}_{k}.png"), 8, 8, [], g) for g in "abcde" for k in range(3)]
+    ann = AnnotationSet(["x"], images)
+    train, val = split_by_group(ann, 0.2, seed=1)
+    assert {im.group for im in train.images}.isdisjoint({im.group for im in val.images})
+    assert len(val.images) == 3 and len(train.images) == 12
+    assert split_by_group(ann, 0.2, seed=1)[1].images == val.images  # seeded
+    with pytest.raises(AnnotationError, match="--val"):
+        split_by_group(AnnotationSet(["x"], images[:3]), 0.2, seed=1)
+
+
+def test_augmentation_moves_boxes_with_masks():
+    rng = np.random.default_rng(3)
+    mask = np.zeros((20, 30), bool)
+    mask[2:7, 20:28] = True
+    pixels = mask.astype(np.float32)
+    box = np.array([box_of_mask(mask)], np.float32)
+    for _ in range(12):
+        px, boxes, masks = _augment(pixels, box, mask[None].astype(np.uint8), rng)
+        assert boxes[0].tolist() == list(box_of_mask(masks[0].astype(bool)))
+        assert px.dtype == np.float32 and px.shape in ((20, 30), (30, 20))
+
+
+def test_anchor_sizes_span_the_boxes():
+    sides = np.geomspace(10, 200, 50)
+    sizes = anchor_sizes(sides, "resnet18", scale=0.5)
+    assert len(sizes) == 5 and sizes == sorted(set(sizes))
+    assert 5 <= sizes[0] <= 8 + 1 and 90 <= sizes[-1] <= 110
+    assert len(anchor_sizes(sides, "mobilenet_v3_large")) == 3
+
+
+def _scenes(root: Path, n: int = 4) -> Path:
+    """VIA project of 64 x 64 images with a dark disc ('pit') and a bright square ('boulder')."""
+    rng = np.random.default_rng(0)
+    root.mkdir(parents=True)
+    entries = []
+    for k in range(n):
+        img = 0.6 + 0.02 * rng.standard_normal((64, 64))
+        cy, cx = (int(v) for v in rng.integers(16, 48, 2))
+        yy, xx = np.mgrid[:64, :64]
+        img[(yy + 0.5 - cy) ** 2 + (xx + 0.5 - cx) ** 2 <= 64] = 0.1
+        bx, by = (int(v) for v in rng.integers(2, 10, 2))
+        img[by : by + 6, bx : bx + 6] = 0.95
+        Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).save(root / f"obs{k}.png")
+        regions = [
+            {"shape_attributes": {"name": "circle", "cx": cx, "cy": cy, "r": 8}, "region_attributes": {"class": "pit"}},
+            {"shape_attributes": {"name": "rect", "x": bx, "y": by, "width": 6, "height": 6}, "region_attributes": {"class": "boulder"}},
+        ]  # fmt: skip
+        entries.append({"filename": f"obs{k}.png", "regions": regions})
+    (root / "via.json").write_text(json.dumps(entries))
+    return root / "via.json"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["fasterrcnn", "maskrcnn"])
+def test_tiny_detector_trains_saves_loads_and_evaluates(tmp_path, arch, capsys):
+    data = _scenes(tmp_path / "d")
+    out = tmp_path / "m"
+    argv = ["train", "detector", "--arch", arch, "--data", str(data), "--format", "via"]
+    small = ["--size", "64", "--channels", "16", "--head", "32", "--batch-size", "1"]
+    run = ["--epochs", "1", "--iterations", "2", "--threads", "1", "--quiet", "--seed", "5"]
+    assert main([*argv, *small, *run, "--name", "tiny", "--out", str(out)]) == 0
+    card = json.loads((out / "tiny.json").read_text())
+    assert card["task"] == "detection" and card["classes"] == ["pit", "boulder"]
+    assert len(card["arch_kwargs"]["anchors"]) == 3
+    assert set(card["training"]["train"]["groups"]).isdisjoint(card["training"]["val"]["groups"])
+    assert "ap50" in card["metrics"]["validation"]
+    detector = load_detector(str(out / "tiny.json"), threads=1)
+    found = detector.detect(np.full((64, 64), 0.5, np.float32))
+    assert all(i.label in ("pit", "boulder") and i.score is not None for i in found)
+    if arch == "maskrcnn":
+        assert all(i.mask is not None and i.mask.shape == (64, 64) for i in found)
+    res = tmp_path / "r.json"
+    ev = ["evaluate", "detector", "--model", str(out / "tiny.json"), "--data", str(data)]
+    assert main([*ev, "--format", "via", "--json", str(res), "--threads", "1"]) == 0
+    assert set(json.loads(res.read_text())) >= {"ap", "ap50", "ap75", "f1_50", "macro_f1_50"}
+
+
+def test_mask_rcnn_refuses_boxes_only(tmp_path, capsys):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    for k in range(2):
+        Image.new("L", (32, 32)).save(tmp_path / "images" / f"g{k}.png")
+        (tmp_path / "labels" / f"g{k}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    argv = ["train", "detector", "--arch", "maskrcnn", "--data", str(tmp_path), "--format", "yolo"]
+    assert main([*argv, "--name", "x", "--out", str(tmp_path / "m"), "--quiet"]) == 2
+    assert "boxes only" in capsys.readouterr().err
