@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from areoscan.annotations import AnnotatedImage, AnnotationSet, Instance, box_of_mask
+from areoscan.annotations import AnnotatedImage, AnnotationSet, box_of_mask
 from areoscan.cli import main
 from areoscan.errors import AnnotationError
 from areoscan.models.detectors import anchor_sizes, load_detector
