@@ -1,5 +1,6 @@
 """A small survey catalogue for report and vetting tests: four images (two with candidates, one
-empty, one failed with an HTML-looking error), three candidate regions, one quick-look."""
+empty, one failed with an HTML-looking error), three candidate regions, one quick-look (200 x 300
+px for a 2000 x 3000 px image, its two regions with pixel boxes)."""
 
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from areoscan.survey.catalogue import Catalogue
 from areoscan.survey.jobs import Job
 
 
-def region(i, area, prob, lat, lon):
+def region(i, area, prob, lat, lon, box=None):
+    """A catalogue region; box = its level-0 pixel bounding box (row0, col0, row1, col1)."""
     ring = [[lon, lat], [lon + 0.01, lat], [lon + 0.01, lat + 0.01], [lon, lat]]
     return {
         "region_id": i,
@@ -20,6 +22,7 @@ def region(i, area, prob, lat, lon):
         "centroid_lat": lat,
         "centroid_lon": lon,
         "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": dict(zip(("row0", "col0", "row1", "col1"), box, strict=True)) if box else {},
     }
 
 
@@ -43,9 +46,10 @@ def make_survey(tmp_path: Path) -> Path:
                 "scale": 0.25,
                 "output_dir": str(ql),
                 "region_count": 2,
+                "summary": {"image": {"shape": [2000, 3000]}},  # the quick-look is 1:10
                 "regions": [
-                    region(1, 5000.0, 0.6, 40.0, 350.0),
-                    region(2, 1000.0, 0.95, 40.1, 350.0),
+                    region(1, 5000.0, 0.6, 40.0, 350.0, box=(100, 200, 600, 900)),
+                    region(2, 1000.0, 0.95, 40.1, 350.0, box=(1200, 2000, 1500, 2600)),
                 ],
             }
         )

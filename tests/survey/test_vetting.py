@@ -107,7 +107,7 @@ def test_report_shows_verdicts_and_to_vet_round_trips(tmp_path: Path):
     rows = list(csv.DictReader(paths.candidates_csv.open()))
     assert [(r["observation_id"], r["verdict"]) for r in rows] == [(B, ""), (A, "no"), (A, "")]
     assert rows[1]["note"] == "<b>dunes</b>"
-    page = paths.html.read_text()
+    page = paths.static_html.read_text()
     assert "vetted: <b>1</b> of 3" in page and "&lt;b&gt;dunes" in page
     todo = list(csv.DictReader(paths.to_vet_csv.open()))
     assert [(r["observation"], r["region"], r["rank"]) for r in todo] == [
@@ -118,7 +118,7 @@ def test_report_shows_verdicts_and_to_vet_round_trips(tmp_path: Path):
     filled = paths.to_vet_csv.read_text().replace(f"{B},1,,", f"{B},1,yes,", 1)
     result = vet(survey, _csv(tmp_path, filled, "filled.csv"))
     assert (result.added, result.skipped) == (1, 1)
-    page = write_report(survey).html.read_text()
+    page = write_report(survey).static_html.read_text()
     assert "vetted: <b>2</b> of 3" in page and "<td>50%</td>" in page  # all vetted: 1 yes of 2
 
 

@@ -17,7 +17,10 @@ from typing import Any
 from areoscan.scan.config import BACKENDS, SURVEY_THREADS, ScanConfig
 
 SURVEY_HELP = "Scan many HiRISE images on a Dask cluster into a resumable catalogue."
-REPORT_HELP = "Rank a survey's candidates and write CSV, GeoJSON, a map and an HTML report."
+REPORT_HELP = (
+    "Rank a survey's candidates and write an interactive offline HTML page (map, table, quick-looks,"
+    " vetting), CSV, GeoJSON, a static map and page."
+)
 VET_HELP = "Store yes/no/maybe verdicts on a survey's candidates (a CSV) in its catalogue."
 
 
@@ -262,7 +265,7 @@ def run_report_command(args: argparse.Namespace) -> int:
         args.dir, out=args.out, basemap=args.basemap, top=args.top, rank_by=args.rank_by
     )
     print(f"{paths.n_candidates} candidates")
-    for p in (paths.html, paths.candidates_csv, paths.candidates_geojson, paths.map_png):
+    for p in (paths.html, paths.candidates_csv, paths.candidates_geojson, paths.to_vet_csv):
         print(p)
     return 0
 

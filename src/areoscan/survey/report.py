@@ -1,17 +1,19 @@
-"""Publish a survey: ranked candidates (CSV, GeoJSON), a map over Mars, a static offline HTML page.
+"""Publish a survey: ranked candidates (CSV, GeoJSON), an interactive offline page, a static map.
 
 Use :func:`write_report` (the ``areoscan report DIR`` verb) once a survey has run, or while it runs
 (the catalogue is only read). Candidates are ranked by ``score`` = area × mean probability — the
-expected area of brain coral — unless another key is asked for. Everything lands in ``DIR/report``
-(quick-looks copied beside the HTML) so the folder can be zipped and opened anywhere without a
-network. All text from the catalogue is HTML-escaped.
+expected area of brain coral — unless another key is asked for. Everything lands in ``DIR/report``:
+index.html (interactive, Bokeh inlined: :mod:`areoscan.survey.interactive`), static.html (no
+script: :mod:`areoscan.survey.reportpage`), map.png, one quick-look viewer per scanned observation
+in scans/ (:mod:`areoscan.survey.viewer`) and the quick-looks they show in quicklooks/, so the
+folder can be zipped and opened anywhere without a network. All text from the catalogue is
+HTML-escaped.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +21,10 @@ from typing import Any
 
 from areoscan.errors import DataError, OutputError
 from areoscan.survey.catalogue import Catalogue
+from areoscan.survey.interactive import basemap_data_uri, interactive_page
 from areoscan.survey.reportpage import fmt, render_html
 from areoscan.survey.vetting import attach_verdicts, load_verdicts, summarise
+from areoscan.survey.viewer import copy_quicklooks, viewer_page
 
 RANK_KEYS = ("score", "area", "probability")
 CANDIDATE_COLUMNS = (
@@ -68,7 +72,9 @@ class ReportPaths:
     images_csv: Path
     map_png: Path
     html: Path
+    static_html: Path
     to_vet_csv: Path
+    viewers: dict[str, Path]
     n_candidates: int
 
 
@@ -232,33 +238,6 @@ def draw_map(
     return path
 
 
-def _copy_quicklooks(images: list[dict[str, Any]], dest: Path, max_px: int = 480) -> dict[str, str]:
-    """Down-sized copies of each observation's quicklook.png in dest; {id: relative path}."""
-    from PIL import Image
-
-    dest.mkdir(parents=True, exist_ok=True)
-    out = {}
-    for img in images:
-        folder = img.get("output_dir")
-        if not folder:
-            continue
-        src = Path(folder) / "quicklook.png"
-        if not src.is_file():
-            continue
-        target = dest / f"{img['observation_id']}.png"
-        try:
-            with Image.open(src) as im:
-                im.thumbnail((max_px, max_px))
-                from areoscan.io import atomic_output
-
-                with atomic_output(target) as tmp:
-                    im.save(tmp, format="PNG")
-        except OSError:
-            shutil.copyfile(src, target)
-        out[img["observation_id"]] = f"{dest.name}/{target.name}"
-    return out
-
-
 def write_report(
     survey_dir: str | Path,
     *,
@@ -267,7 +246,8 @@ def write_report(
     top: int = 200,
     rank_by: str = "score",
 ) -> ReportPaths:
-    """Write candidates.csv/.geojson, images.csv, to_vet.csv, map.png and index.html for a survey.
+    """Write candidates.csv/.geojson, images.csv, to_vet.csv, map.png, static.html, quicklooks/,
+    scans/ID.html and (last) index.html for a survey.
 
     Candidates carry their stored verdict (``areoscan vet``); to_vet.csv lists the best-ranked
     unvetted ones in the verdicts-file layout, ready to fill in and pass to ``areoscan vet``.
@@ -294,7 +274,9 @@ def write_report(
         images_csv=dest / "images.csv",
         map_png=dest / "map.png",
         html=dest / "index.html",
+        static_html=dest / "static.html",
         to_vet_csv=dest / "to_vet.csv",
+        viewers={},
         n_candidates=len(ranked),
     )
     _atomic_text(paths.candidates_csv, _csv_text(ranked, CANDIDATE_COLUMNS))
@@ -306,9 +288,25 @@ def write_report(
     ]
     _atomic_text(paths.to_vet_csv, _csv_text(to_vet, TO_VET_COLUMNS))
     draw_map(paths.map_png, ranked, images, Path(basemap) if basemap else None)
-    quicklooks = _copy_quicklooks(images, dest / "quicklooks")
-    page = render_html(
-        ranked, images, counts, quicklooks, vetting, map_name=paths.map_png.name, top=top
+    quicklooks = copy_quicklooks(images, dest / "quicklooks")
+    static = render_html(
+        ranked,
+        images,
+        counts,
+        {k: q["url"] for k, q in quicklooks.items()},
+        vetting,
+        map_name=paths.map_png.name,
+        top=top,
     )
+    _atomic_text(paths.static_html, static)
+    by_obs: dict[str, list[dict[str, Any]]] = {}
+    for d in ranked:
+        by_obs.setdefault(d["observation_id"], []).append(d)
+    for obs, ql in quicklooks.items():
+        page = viewer_page(obs, dict(ql, url=f"../{ql['url']}"), by_obs.get(obs, []))
+        paths.viewers[obs] = dest / ql["viewer"]
+        _atomic_text(paths.viewers[obs], page)
+    base = basemap_data_uri(Path(basemap)) if basemap else None
+    page = interactive_page(ranked, images, counts, quicklooks, vetting, basemap=base)
     _atomic_text(paths.html, page)  # last: its presence means the report is complete
     return paths
