@@ -264,10 +264,12 @@ def test_survey_http_tree_faults_resume_and_report(
 
     assert main(["report", str(out)]) == 0
     report = out / "report"
-    for name in ("index.html", "candidates.csv", "candidates.geojson", "images.csv", "map.png"):
+    for name in ("index.html", "static.html", "candidates.csv", "candidates.geojson", "map.png"):
         assert (report / name).is_file()
     assert ID["coral"] in (report / "candidates.csv").read_text()
-    assert (report / "quicklooks" / f"{ID['coral']}.png").is_file()
+    assert (report / "quicklooks" / f"{ID['coral']}.jpg").is_file()
+    # a real scan's regions carry pixel boxes and its summary the image size: boxes in the viewer
+    assert "<rect " in (report / "scans" / f"{ID['coral']}.html").read_text()
 
 
 def _region_rows(out: Path) -> int:
