@@ -121,6 +121,28 @@ def test_nshot_curve_and_decoder_end_to_end(tmp_path, capsys, classes):
     capsys.readouterr()
     assert main(["models", "--dir", str(out)]) == 0
     assert "light-decoder" in capsys.readouterr().out
+    # suggest: only images the decoder never trained on, most uncertain first
+    trained = set(card.training["stems"])
+    for extra in ([], ["--embeddings", str(root / "emb")]):
+        rc = main(
+            ["label", "suggest", str(root / "imgs"), "--model", str(out / "pits.json")]
+            + ["--k", "2", *extra]
+        )
+        lines = capsys.readouterr().out.strip().splitlines()
+        assert rc == 0 and len(lines) == 2
+        scores = [float(line.split("\t")[0]) for line in lines]
+        assert scores == sorted(scores, reverse=True) and 0 < scores[-1] <= 1
+        assert not {Path(line.split("\t")[1]).stem for line in lines} & trained
+
+
+def test_uncertainty_is_normalised_entropy():
+    from areoscan.distill.suggest import uncertainty
+
+    sure = np.zeros((1, 3, 4, 4))
+    sure[:, 0] = 1
+    unsure = np.full((1, 3, 4, 4), 1 / 3)
+    half = np.concatenate([sure[..., :2], unsure[..., 2:]], axis=-1)
+    assert uncertainty(np.concatenate([sure, unsure, half])) == pytest.approx([0, 1, 0.5], abs=1e-5)
 
 
 def test_train_decoder_bad_input_is_one_line(tmp_path, capsys):
@@ -135,3 +157,8 @@ def test_train_decoder_bad_input_is_one_line(tmp_path, capsys):
         + ["--n", "five", "--out", str(tmp_path / "o")]
     )
     assert rc == 2 and "--n" in capsys.readouterr().err
+    rc = main(["label", "suggest", str(tmp_path), "--k", "3"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "--model" in err and len(err.splitlines()) == 1
+    rc = main(["label", str(tmp_path), "--format", "coco", "--out", str(tmp_path / "o")])
+    assert rc == 2 and "missing --boxes" in capsys.readouterr().err

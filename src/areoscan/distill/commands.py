@@ -28,17 +28,28 @@ def register(subparsers: Any) -> None:
         "OUT/annotations.json (COCO, masks as RLE), OUT/masks/*.png (class maps: 0 background, "
         "k = category id), OUT/instances/*.png (16-bit instance maps) and OUT/overlays/*.png.",
     )
-    p.add_argument("images", type=Path, help="folder holding the annotated images")
-    p.add_argument("--boxes", required=True, type=Path, help="annotation file or folder")
     p.add_argument(
-        "--format", required=True, choices=("via", "coco", "yolo"), help="annotation format"
+        "images",
+        nargs="+",
+        type=Path,
+        help="folder holding the annotated images; or 'suggest' then image files or folders",
     )
+    p.add_argument("--boxes", type=Path, help="annotation file or folder")
+    p.add_argument("--format", choices=("via", "coco", "yolo"), help="annotation format")
     p.add_argument(
         "--teacher",
         default="grabcut",
         help="grabcut | sam:CHECKPOINT[:vit_b|vit_l|vit_h] [grabcut]",
     )
-    p.add_argument("--out", required=True, type=Path, help="output folder")
+    g = p.add_argument_group(
+        "label suggest IMAGES --model NAME --k K",
+        "rank unlabelled images by the decoder's mean pixel entropy; print the K most uncertain",
+    )
+    g.add_argument("--model", help="trained decoder (.json, or a folder holding one)")
+    g.add_argument("--k", type=int, default=10, help="images to suggest [10]")
+    g.add_argument("--embeddings", type=Path, help="embedding cache to read instead of encoding")
+    g.add_argument("--labelled", type=Path, help="masks folder: its stems count as labelled")
+    p.add_argument("--out", type=Path, help="output folder")
     p.add_argument(
         "--classes", default=None, help="comma-separated class names in order (default: the file's)"
     )
@@ -81,6 +92,15 @@ def run_label(args: argparse.Namespace) -> int:
     from areoscan.errors import DataError
 
     torch.set_num_threads(max(1, args.threads))
+    if str(args.images[0]) == "suggest" and not args.images[0].exists():
+        return run_suggest(args)
+    missing = [n for n in ("boxes", "format", "out") if getattr(args, n) is None]
+    if missing or len(args.images) != 1:
+        raise DataError(
+            "usage: areoscan label IMAGES --boxes ANN --format via|coco|yolo --out DIR "
+            + (f"(missing --{', --'.join(missing)})" if missing else "(one IMAGES folder)")
+        )
+    args.images = args.images[0]
     if not args.images.is_dir():
         raise DataError(f"{args.images}: not a folder of images")
     classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
@@ -147,4 +167,26 @@ def run_embed(args: argparse.Namespace) -> int:
         f"wrote {args.out}: {len(cache.images)} embeddings ({encoder.spec}, {cache.channels} x "
         f"{cache.grid} x {cache.grid}), {passes} encoder passes, {len(files) - passes} cached"
     )
+    return 0
+
+
+def run_suggest(args: argparse.Namespace) -> int:
+    """``label suggest``: print the K most uncertain unlabelled images (path, score); return 0."""
+    from areoscan.distill.suggest import suggest
+    from areoscan.errors import DataError
+
+    if args.model is None or len(args.images) < 2 or args.k < 1:
+        raise DataError("usage: areoscan label suggest IMAGES --model NAME --k K (K >= 1)")
+    files = image_files(args.images[1:])
+    labelled = {p.stem for p in args.labelled.glob("*.png")} if args.labelled else set()
+    say = (
+        (lambda m: print(f"areoscan label suggest: {m}", file=sys.stderr))
+        if sys.stderr.isatty()
+        else None
+    )
+    best = suggest(
+        args.model, files, args.k, labelled=labelled, embeddings=args.embeddings, progress=say
+    )
+    for path, score in best:
+        print(f"{score:.4f}\t{path}")
     return 0

@@ -46,9 +46,10 @@ def evaluate(net: Any, data: Examples) -> dict[str, float]:
 
 
 def random_chooser(n: int, draw: int, pool: np.ndarray) -> np.ndarray:
-    """N pool indices drawn at random (seeded by N and the draw)."""
-    rng = np.random.default_rng(10_000 * draw + n)
-    return np.sort(rng.choice(pool, size=n, replace=False))
+    """The first N of the draw's random order of the pool: a draw's sets are nested as N grows
+    (what a labeller adding images at random does, and the baseline of active choice)."""
+    rng = np.random.default_rng(draw)
+    return np.sort(rng.permutation(pool)[:n])
 
 
 def nshot_curve(
@@ -82,7 +83,7 @@ def nshot_curve(
 def table(rows: list[dict[str, Any]], label: str = "") -> str:
     """Markdown: one line per N, each metric as mean ± sd over the draws (and the draw count)."""
     head = "| " + (f"{label} " if label else "") + "N | draws | " + " | ".join(METRICS) + " |"
-    lines = [head, "|" + " --- |" * (len(METRICS) + 2 + bool(label))]
+    lines = [head, "|" + " --- |" * (len(METRICS) + 2)]
     for n in sorted({r["n"] for r in rows}):
         sel = [r for r in rows if r["n"] == n]
         cells = [

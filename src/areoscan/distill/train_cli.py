@@ -101,7 +101,12 @@ def run_decoder(args: argparse.Namespace) -> int:
         args.name,
         args.out,
         metrics={"test": held, "nshot": str(md.name)},
-        training={"images": len(pool), "epochs": args.epochs, "command": command},
+        training={
+            "images": len(pool),
+            "epochs": args.epochs,
+            "command": command,
+            "stems": [data.stems[i] for i in pool],
+        },
         split_rule=f"by observation group, {args.test_fraction:g} of groups held out (seed {args.seed})",
     )
     print(
