@@ -117,22 +117,34 @@ class PartialJp2Backend(Jp2Backend):
 
 
 def open_remote(
-    url: str, cache_dir: Path | None, *, label: bool, partial: bool = True
+    url: str,
+    cache_dir: Path | None,
+    *,
+    label: bool,
+    partial: bool = True,
+    retries: int | None = None,
+    timeout: float = 30,
+    max_bytes: int | None = None,
 ) -> tuple[Path, RemoteJp2 | None]:
     """(local path, RemoteJp2 or None) for ``url``: a partial JP2 when possible, else the whole file.
 
     A whole copy already in ``cache_dir`` is used as is. The label (X.LBL) is fetched beside the
-    partial JP2 so the image keeps its georeference.
+    partial JP2 so the image keeps its georeference. retries / timeout: per request, as
+    :func:`areoscan.io.fetch`; max_bytes: the largest whole download (a partial read takes less).
+    Headers that cannot be indexed (not JPEG2000, corrupt) also fall back to the whole download,
+    whose checks then name the problem.
     """
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     whole = folder / name_from_url(url)
-    if whole.exists() or not partial or not url.lower().endswith((".jp2", ".j2k")):
-        return fetch(url, folder, label=label), None
-    try:
-        remote = RemoteJp2(url, folder / PARTIAL_DIR)
-    except (RangeUnsupported, NotIndexable) as exc:
-        warnings.warn(f"{exc}; downloading the whole file", stacklevel=3)
-        return fetch(url, folder, label=label), None
-    if label:
-        fetch_label(url, folder / PARTIAL_DIR)
-    return remote.path, remote
+    attempts = RETRIES if retries is None else retries
+    if partial and not whole.exists() and url.lower().endswith((".jp2", ".j2k")):
+        try:
+            remote = RemoteJp2(url, folder / PARTIAL_DIR, retries=attempts, timeout=timeout)
+        except (RangeUnsupported, NotIndexable, RasterError) as exc:
+            warnings.warn(f"{exc}; downloading the whole file", stacklevel=3)
+        else:
+            if label:
+                fetch_label(url, folder / PARTIAL_DIR, retries=attempts, timeout=timeout)
+            return remote.path, remote
+    path = fetch(url, folder, label=label, retries=attempts, timeout=timeout, max_bytes=max_bytes)
+    return path, None

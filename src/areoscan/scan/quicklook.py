@@ -55,13 +55,15 @@ def write_quicklook(
     """Write the quick-look PNG; return (path, level used).
 
     geometries: region polygons as written by :mod:`areoscan.scan.vectorize` (map coordinates, or
-    level-0 pixels without georeference). flagged: flagged tiles at ``screen_level``.
+    level-0 pixels without georeference). flagged: flagged tiles at ``screen_level``. The level is
+    never finer than the screen's, which the scan has decoded already (and which is all a remote
+    image read by the packet holds of an image with nothing flagged).
     """
     from PIL import Image, ImageDraw
 
     from areoscan.io import atomic_output
 
-    level = quicklook_level(raster, max_side)
+    level = max(quicklook_level(raster, max_side), screen_level)
     raw = raster.read_raw(level)
     valid = raw != raster.nodata if raster.nodata is not None else np.ones(raw.shape, dtype=bool)
     grey = stretch(raw.astype(np.float32), valid)

@@ -183,6 +183,7 @@ def screen_stage(opened: Opened, screener: TileScreen, run: ScanRun) -> Screen:
     """Classify every tile of the screen level; the flagged ones are segmented next."""
     cfg, raster = run.config, opened.raster
     with run.clock.stage("screen"):
+        raster.prefetch(opened.screen_level.level)  # remote by the packet: this level only
         scr = screen_image(raster, screener, opened.screen_level.level,
                            threshold=cfg.screen_threshold, overlap=cfg.screen_overlap,
                            min_valid=cfg.screen_min_valid, batch=cfg.screen_batch,
@@ -217,6 +218,9 @@ def predict_stage(opened: Opened, planned: Planned, predictor: PixelModel,
     """
     raster, plan = opened.raster, planned.plan
     with run.clock.stage("segment"):
+        # remote by the packet: the precincts of the reads only (the whole level without them)
+        reads = [r.decode.as_tuple() for band in planned.bands for r in band.reads]
+        raster.prefetch(opened.segment_level.level, reads)
         stats = segment_groups(raster, predictor, plan, planned.bands, store,
                                progress=run.progress, batch=planned.batch,
                                refresh_mpx=run.config.decoder_refresh_mpx())  # fmt: skip

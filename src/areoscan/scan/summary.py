@@ -170,6 +170,8 @@ def build_summary(
             "footprint_px": int(fp_px0),
             "footprint_area_m2": fp_px0 * raster.scale**2 if raster.scale else None,
             "scale_policy": opened.scale_policy,
+            "bytes_in_file": raster.bytes_total,
+            "bytes_fetched": raster.bytes_fetched,
         },
         models={
             "screen": model_info(opened.screen_card),

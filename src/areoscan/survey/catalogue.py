@@ -22,7 +22,7 @@ from typing import Any
 from areoscan.errors import DataError, OutputError
 
 CATALOGUE_NAME = "catalogue.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STATUSES = ("pending", "running", "done", "empty", "failed")
 
 _SCHEMA = """
@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS images (
     total_s REAL,
     worker TEXT,
     bytes INTEGER,
+    bytes_fetched INTEGER,
     lat REAL,
     lon REAL,
     scale REAL,
@@ -100,6 +101,7 @@ _SCHEMA += _VERDICTS + ";\n"
 # transaction when an older catalogue is opened. Append one entry per schema change.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (_VERDICTS,),
+    2: ("ALTER TABLE images ADD COLUMN bytes_fetched INTEGER",),
 }
 
 IMAGE_RESULT_FIELDS = (
@@ -108,6 +110,7 @@ IMAGE_RESULT_FIELDS = (
     "total_s",
     "worker",
     "bytes",
+    "bytes_fetched",
     "lat",
     "lon",
     "scale",
@@ -187,7 +190,11 @@ class Catalogue:
                 return
             with self.transaction() as conn:
                 for statement in _MIGRATIONS[version]:
-                    conn.execute(statement)
+                    try:
+                        conn.execute(statement)
+                    except sqlite3.OperationalError as exc:  # a column added twice is there
+                        if "duplicate column" not in str(exc):
+                            raise
                 conn.execute(
                     "UPDATE meta SET value=? WHERE key='schema_version'", (str(version + 1),)
                 )

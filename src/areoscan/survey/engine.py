@@ -35,6 +35,8 @@ class SurveyOptions:
     """What every task needs besides its job.
 
     keep_images: keep downloaded JP2s in DIR/downloads (default: delete once scanned).
+    partial: read remote JP2s by the packet (the screen's level, then only what segmentation
+    needs) when the file has PLT markers and the server honours Range; else download them whole.
     fetch_retries / fetch_timeout: passed to areoscan.io.fetch (attempts on 5xx/timeouts, seconds).
     scan_kwargs: keyword arguments for the scan function (models, threads, memory_mb, backend …).
     """
@@ -43,6 +45,7 @@ class SurveyOptions:
     fetch_retries: int = 5
     fetch_timeout: float = 30.0
     scan_kwargs: dict[str, Any] = field(default_factory=dict)
+    partial: bool = True
 
 
 @dataclass
@@ -152,35 +155,30 @@ def process_image(
     download_dir: Path | None = None
     try:
         check_product_id(obs, "job")
+        source: str | Path
+        extra: dict[str, Any] = {}
         if job["remote"]:
-            from areoscan.io import fetch
-
             download_dir = safe_join(root, DOWNLOADS, obs)
             t0 = time.perf_counter()
-            path = Path(
-                fetch(
-                    job["url"],
-                    download_dir,
-                    label=True,
-                    retries=options.fetch_retries,
-                    timeout=options.fetch_timeout,
-                    max_bytes=job.get("max_bytes"),
-                )
-            )
+            source, result["bytes"] = _remote_source(job, download_dir, options)
+            if isinstance(source, str):  # read by the packet: the scan fetches what it reads
+                extra["cache_dir"] = download_dir
             result["fetch_s"] = time.perf_counter() - t0
         else:
-            path = Path(job["url"])
-            if not path.is_file():
-                raise RasterError(f"{path}: image not found (was the archive moved?)")
-        result["bytes"] = path.stat().st_size
+            source = Path(job["url"])
+            if not source.is_file():
+                raise RasterError(f"{source}: image not found (was the archive moved?)")
+            result["bytes"] = source.stat().st_size
         if scan is None:
             import areoscan.scan
 
             scan = areoscan.scan.scan_image  # type: ignore[attr-defined]
         t0 = time.perf_counter()
-        summary = scan(path, safe_join(root, OBSERVATIONS), **options.scan_kwargs)
+        summary = scan(source, safe_join(root, OBSERVATIONS), **options.scan_kwargs, **extra)
         result["scan_s"] = time.perf_counter() - t0
         info: dict[str, Any] = summary.to_dict() if hasattr(summary, "to_dict") else dict(summary)  # type: ignore[arg-type]
+        image = info.get("image") if isinstance(info.get("image"), dict) else {}
+        result["bytes_fetched"] = (image or {}).get("bytes_fetched", result["bytes"])
         result.update(_figures(info))
         result["summary"] = _plain(info)
         output_dir = Path(result["output_dir"] or safe_join(root, OBSERVATIONS, obs))
@@ -197,6 +195,23 @@ def process_image(
             shutil.rmtree(download_dir, ignore_errors=True)
     result["total_s"] = time.perf_counter() - start
     return result
+
+
+def _remote_source(
+    job: dict[str, Any], folder: Path, options: SurveyOptions
+) -> tuple[str | Path, int]:
+    """(what to scan, bytes in the file): the URL itself when the image can be read by the packet
+    (its headers are then in ``folder``, where the scan's reads continue), else the file
+    downloaded whole into ``folder``."""
+    from areoscan.io.remote import open_remote
+
+    path, remote = open_remote(
+        job["url"], folder, label=True, partial=options.partial, retries=options.fetch_retries,
+        timeout=options.fetch_timeout, max_bytes=job.get("max_bytes"),
+    )  # fmt: skip
+    if remote is None:
+        return path, path.stat().st_size
+    return str(job["url"]), remote.bytes_total
 
 
 def _figures(info: dict[str, Any]) -> dict[str, Any]:
