@@ -251,7 +251,7 @@ class Raster:
         """Size of the image file (the remote one for a partial read)."""
         return int(getattr(self._backend, "bytes_total", self.path.stat().st_size))
 
-    def prefetch(self, level: int, windows: list[Window] | None = None) -> None:
+    def prefetch(self, level: int, windows: list[WindowLike] | None = None) -> None:
         """Fetch at once what reading ``windows`` (None: the whole level) of ``level`` needs.
 
         Only remote images read by the packet fetch anything; for them, one call with every window

@@ -20,6 +20,7 @@ from typing import Any
 
 from areoscan.errors import ModelError
 from areoscan.io.raster import Raster
+from areoscan.io.window import WindowLike
 from areoscan.models.card import ModelCard
 from areoscan.models.predictor import TILE_TASK_MODULES, PixelModel
 from areoscan.scan.clean import CleanParams, clean_params
@@ -219,7 +220,7 @@ def predict_stage(opened: Opened, planned: Planned, predictor: PixelModel,
     raster, plan = opened.raster, planned.plan
     with run.clock.stage("segment"):
         # remote by the packet: the precincts of the reads only (the whole level without them)
-        reads = [r.decode.as_tuple() for band in planned.bands for r in band.reads]
+        reads: list[WindowLike] = [r.decode for band in planned.bands for r in band.reads]
         raster.prefetch(opened.segment_level.level, reads)
         stats = segment_groups(raster, predictor, plan, planned.bands, store,
                                progress=run.progress, batch=planned.batch,
