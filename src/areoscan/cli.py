@@ -29,6 +29,7 @@ COMMAND_MODULES: list[str] = [
     "areoscan.scan.commands",
     "areoscan.train.commands",
     "areoscan.evaluate.commands",
+    "areoscan.evaluate.agreement_cli",
     "areoscan.models.commands",
     "areoscan.annotations.commands",
     "areoscan.distill.commands",
