@@ -33,9 +33,13 @@ from areoscan.tiling import Window
 from .conftest import SCREEN_TILE, SEG_TILE
 
 
-def bright(tiles: np.ndarray) -> np.ndarray:
+class Bright:
     """A stand-in segmenter: probability 1 where the pixel is brighter than 0.7, else 0."""
-    return (np.asarray(tiles) > 0.7).astype(np.float32)
+
+    tile_size, threshold, classes = SEG_TILE, 0.5, ["background", "coral"]
+
+    def __call__(self, tiles: np.ndarray) -> np.ndarray:
+        return (np.asarray(tiles) > 0.7).astype(np.float32)
 
 
 @pytest.fixture
@@ -64,7 +68,7 @@ def _predicted(opened: Opened, run: ScanRun, tmp_path) -> Predicted:
     flagged = [Window(r, c, SCREEN_TILE, SCREEN_TILE) for r in (64, 96, 128) for c in (160, 192)]
     planned = plan_stage(opened, _screen_of(opened, flagged), run)
     store = GroupStore(tmp_path / "p.u8", [g.bbox for g in planned.plan.groups])
-    return predict_stage(opened, planned, bright, store, 0.5, run)
+    return predict_stage(opened, planned, Bright(), [store], run)
 
 
 def test_open_reads_cards_levels_and_the_observation(opened):

@@ -29,7 +29,7 @@ import numpy as np
 from areoscan.errors import DataError, OutputError
 from areoscan.scan.config import GDAL_CACHE_MB
 from areoscan.scan.quant import NO_VALUE, NODATA
-from areoscan.scan.vectorize import FIELDS, Regions
+from areoscan.scan.vectorize import Regions
 from areoscan.tiling import Window
 
 MASK_NODATA = 255
@@ -248,11 +248,14 @@ def write_regions(folder: Path, regions: Regions, raster: Any, name: str) -> tup
     gpkg, geojson = folder / "regions.gpkg", folder / "regions.geojson"
     geoms = [shapely.geometry.MultiPolygon([g]) if g.geom_type == "Polygon" else g
              for g in regions.geometries]  # fmt: skip
+    fields = regions.fields
     columns: list[np.ndarray] = []
-    for key in FIELDS:
+    for key in fields:
         values = [r[key] for r in regions.records]
-        if key in ("region_id", "area_px", "row0", "col0", "row1", "col1"):
+        if key in ("region_id", "area_px", "row0", "col0", "row1", "col1", "class_id"):
             columns.append(np.asarray(values, dtype=np.int64))
+        elif key == "class_name":
+            columns.append(np.asarray(values, dtype=object))
         else:
             columns.append(
                 np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
@@ -260,7 +263,7 @@ def write_regions(folder: Path, regions: Regions, raster: Any, name: str) -> tup
     try:
         with warnings.catch_warnings():  # no CRS is expected for an image without georeference
             warnings.filterwarnings("ignore", message=".*'crs' was not provided")
-            _write_gpkg(write, gpkg, geoms, columns, georef)
+            _write_gpkg(write, gpkg, geoms, columns, fields, georef)
     except Exception as exc:  # pyogrio raises its own error types
         raise OutputError(f"{gpkg}: cannot write the GeoPackage ({exc})") from None
     features = []
@@ -293,7 +296,12 @@ def write_regions(folder: Path, regions: Regions, raster: Any, name: str) -> tup
 
 
 def _write_gpkg(
-    write: Any, gpkg: Path, geoms: list[Any], columns: list[np.ndarray], georef: Any
+    write: Any,
+    gpkg: Path,
+    geoms: list[Any],
+    columns: list[np.ndarray],
+    fields: tuple[str, ...],
+    georef: Any,
 ) -> None:
     import shapely
 
@@ -302,7 +310,7 @@ def _write_gpkg(
         str(gpkg),
         np.asarray(wkb, dtype=object),
         columns,
-        list(FIELDS),
+        list(fields),
         layer="regions",
         driver="GPKG",
         geometry_type="MultiPolygon",

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from areoscan.scan.config import ScanConfig
+from areoscan.scan.outputs import OutputFolder
+from areoscan.scan.stages import Planned
+from areoscan.scan.store import GroupStore
 from areoscan.scan.summary import ScanSummary, StageClock
 
 __all__ = ["ScanSummary", "scan_image"]
@@ -39,10 +42,10 @@ def scan_image(
 
     from areoscan.io.heap import limit_heap_growth
     from areoscan.scan.backends import load_screen, load_segment
-    from areoscan.scan.outputs import OutputFolder
     from areoscan.scan.publish import publish_stage
     from areoscan.scan.stages import (
         ScanRun,
+        class_store_count,
         clean_stage,
         open_stage,
         plan_stage,
@@ -50,7 +53,6 @@ def scan_image(
         screen_stage,
         vectorise_stage,
     )
-    from areoscan.scan.store import GroupStore
     from areoscan.scan.vectorize import Regions
 
     cfg = (config or ScanConfig()).with_options(**options)
@@ -71,11 +73,8 @@ def scan_image(
                     predictor = load_segment(cfg.segment_model, opened.backend, cfg.threads)
                 planned = plan_stage(opened, screened, run)
                 with run.clock.stage("segment"):
-                    store = GroupStore(folder.path(".probabilities.u8"),
-                                       [g.bbox for g in planned.plan.groups])  # fmt: skip
-                    folder.cleanups.append(store.close)
-                predicted = predict_stage(opened, planned, predictor, store, predictor.threshold,
-                                          run)  # fmt: skip
+                    stores = _stores(folder, planned, class_store_count(predictor.classes))
+                predicted = predict_stage(opened, planned, predictor, stores, run)
                 del predictor
                 cleaned = clean_stage(predicted, run)
                 regions = vectorise_stage(opened, cleaned, run)
@@ -86,3 +85,12 @@ def scan_image(
             f"({summary.percent_of_footprint:.2f}% of the footprint) in {summary.timings['total']:.1f} s "
             f"-> {summary.output_dir}")  # fmt: skip
     return summary
+
+
+def _stores(folder: OutputFolder, planned: Planned, n: int) -> list[GroupStore]:
+    """``n`` work files over the plan's group boxes in the temporary folder (removed with it)."""
+    boxes = [g.bbox for g in planned.plan.groups]
+    names = [".probabilities.u8"] if n == 1 else [f".probabilities-{c}.u8" for c in range(1, n + 1)]
+    stores = [GroupStore(folder.path(name), boxes) for name in names]
+    folder.cleanups += [s.close for s in stores]
+    return stores

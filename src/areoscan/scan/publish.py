@@ -11,6 +11,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import numpy as np
+
 from areoscan.scan import quicklook
 from areoscan.scan.outputs import (
     OutputFolder,
@@ -39,15 +41,28 @@ def write_mask(folder: OutputFolder, opened: Opened, screened: Screen, cleaned: 
                threads: int) -> None:  # fmt: skip
     """``mask.tif`` at the segment level: the cleaned groups over the screen's footprint."""
     raster, shot, seg = opened.raster, opened.screen_level.level, opened.segment_level.level
-    store = cleaned.predicted.store
+    store = cleaned.predicted.store  # coverage and no data are the same in every class's store
     parts: list[tuple[Window, RowReader, RowReader]] = [
-        (g.bbox, partial(store.read, g.index), g.mask_rows) for g in cleaned.groups
+        (g.bbox, partial(store.read, g.index), partial(_class_rows, cleaned, g.index))
+        for g in cleaned.groups
     ]
     factor = 2 ** max(0, shot - seg)
     step = 2 ** max(0, seg - shot)
     footprint = screened.footprint if shot >= seg else screened.footprint[::step, ::step]
     write_mask_cog(folder.path("mask.tif"), raster.shape_at(seg), _transform(opened, seg),
                    raster.crs, footprint, factor, parts, threads=threads)  # fmt: skip
+
+
+def _class_rows(cleaned: Cleaned, g: int, row0: int, row1: int) -> np.ndarray:
+    """Mask values of group ``g``'s rows: 1 for a binary model, else the class index (0 none)."""
+    if not cleaned.predicted.multiclass:
+        return cleaned.by_class[0][g].mask_rows(row0, row1)
+    out: np.ndarray | None = None
+    for k, groups in enumerate(cleaned.by_class, start=1):
+        rows = groups[g].mask_rows(row0, row1).view(np.uint8) * np.uint8(k)
+        out = rows if out is None else np.maximum(out, rows)
+    assert out is not None
+    return out
 
 
 def publish_stage(folder: OutputFolder, opened: Opened, screened: Screen, cleaned: Cleaned | None,
@@ -67,7 +82,7 @@ def publish_stage(folder: OutputFolder, opened: Opened, screened: Screen, cleane
                                       screened.flagged, screened.level)  # fmt: skip
         outputs.append("quicklook.png")
     if cleaned is not None:
-        cleaned.predicted.store.close()
+        cleaned.predicted.close()
     summary = build_summary(opened, screened, cleaned, regions, run.config,
                             output_dir=str(folder.final), quicklook_level=ql_level,
                             notes=notes)  # fmt: skip

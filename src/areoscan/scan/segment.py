@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from areoscan.scan.quant import NO_VALUE, NODATA, quantise
-from areoscan.scan.store import GroupStore
+from areoscan.scan.store import ClassStores, GroupStore
 from areoscan.scan.windows import SegmentPlan
 from areoscan.tiling import Blender, Window
 from areoscan.tiling.blend import tile_weights
@@ -237,7 +237,7 @@ def segment_groups(
     predictor: SegmentPredictorFn,
     plan: SegmentPlan,
     bands: list[Band],
-    store: GroupStore,
+    store: GroupStore | ClassStores,
     *,
     batch: int = 8,
     progress: bool = False,
@@ -292,7 +292,7 @@ def segment_groups(
                     t0 = time.perf_counter()
                     for (gi, tile), x, p in zip(chunk, tiles, probs, strict=True):
                         if raw_nodata is not None:
-                            p[x == raw_nodata] = np.nan
+                            p[..., x == raw_nodata] = np.nan
                         blend.add(gi, tile, p)
                         if tile.row + tile.height > f1:  # keep only what the next bands need
                             whole = (gi, tile, p, tile_weights(tile.height, tile.width))
@@ -388,7 +388,8 @@ def _rows_below(part: _Part, row: int) -> _Part:
     the tile is freed; weights are views of :func:`tile_weights`)."""
     gi, win, prob, weight = part
     k = max(0, row - win.row)
-    return gi, Window(win.row + k, win.col, win.height - k, win.width), prob[k:].copy(), weight[k:]
+    rows = Window(win.row + k, win.col, win.height - k, win.width)
+    return gi, rows, prob[..., k:, :].copy(), weight[k:]
 
 
 class _BandBlend:
@@ -400,7 +401,8 @@ class _BandBlend:
     float32 sums and weights would be 123 MB).
     """
 
-    def __init__(self, groups: list[Any], rows: Window, store: GroupStore, carry: list[_Part],
+    def __init__(self, groups: list[Any], rows: Window, store: GroupStore | ClassStores,
+                 carry: list[_Part],
                  seg_px: int = 2048) -> None:  # fmt: skip
         self.groups, self.rows, self.store, self.seg_px = groups, rows, store, seg_px
         self.carry = deque(sorted(carry, key=lambda c: c[1].col))  # popped (freed) once added
@@ -420,7 +422,7 @@ class _BandBlend:
                 part = region.intersect(Window(region.row, k * s, region.height, s))
                 if part is None or part.intersect(tile) is None:
                     continue
-                self.segments[key] = Blender(part)
+                self.segments[key] = Blender(part, channels=1 if prob.ndim == 2 else len(prob))
             self.segments[key].add(tile, prob, weight)
 
     def flush(self, col: int | None) -> None:
@@ -444,8 +446,9 @@ def _rel(tile: Window, base: Window) -> tuple[slice, slice]:
 def _predict(
     predictor: SegmentPredictorFn, tiles: list[np.ndarray], scale: np.float32
 ) -> list[np.ndarray]:
-    """Positive-class probability (H, W) float32 per raw tile (``raw × scale`` is what the model
-    reads: DN / (2^bits − 1)); equal shapes are batched together."""
+    """Probabilities per raw tile (``raw × scale`` is what the model reads: DN / (2^bits − 1)):
+    ``(H, W)`` of the positive class for one output, ``(K, H, W)`` for K classes; equal shapes are
+    batched together."""
     out: list[np.ndarray | None] = [None] * len(tiles)
     shapes: dict[tuple[int, int], list[int]] = {}
     for i, t in enumerate(tiles):
@@ -455,24 +458,36 @@ def _predict(
         x *= scale
         p = np.asarray(predictor(x), dtype=np.float32)
         for k, i in enumerate(idx):
-            out[i] = np.array(p[k, 0], dtype=np.float32, copy=True)
+            out[i] = np.array(p[k, 0] if p.shape[1] == 1 else p[k], dtype=np.float32, copy=True)
     return [p for p in out if p is not None]
 
 
 def _codes(blender: Blender, chunk_px: int = 1 << 21) -> np.ndarray:
     """One-byte codes of a finished blend (no value where uncovered, NODATA where input was).
 
-    Computed a few columns at a time, so the float temporaries stay small however wide the band.
+    One channel: ``(h, w)`` codes of the positive class. K channels (channel 0 = background):
+    ``(K - 1, h, w)``, class c's probability where c is the pixel's argmax, else 0. Computed a few
+    columns at a time, so the float temporaries stay small however wide the band.
     """
-    h, w = blender.region.height, blender.region.width
-    codes = np.empty((h, w), dtype=np.uint8)
-    step = max(1, chunk_px // max(1, h))
+    h, w, k = blender.region.height, blender.region.width, blender.channels
+    codes = np.empty((max(1, k - 1), h, w), dtype=np.uint8)
+    step = max(1, chunk_px // max(1, h * k))
     for c in range(0, w, step):
         cols = slice(c, min(w, c + step))
-        res = blender.result(cols)[0]
+        res = blender.result(cols)
+        nodata, uncovered = np.isnan(res[0]), ~blender.covered(cols)
         with np.errstate(invalid="ignore"):
-            part = quantise(res)  # NaN (no data) casts to an arbitrary code, overwritten next
-        part[np.isnan(res)] = NODATA
-        part[~blender.covered(cols)] = NO_VALUE
-        codes[:, cols] = part
-    return codes
+            parts = quantise(res) if k == 1 else _argmax_codes(res)
+        for part in parts:  # NaN (no data) casts to an arbitrary code, overwritten here
+            part[nodata] = NODATA
+            part[uncovered] = NO_VALUE
+        codes[:, :, cols] = parts
+    return codes[0] if k == 1 else codes
+
+
+def _argmax_codes(res: np.ndarray) -> np.ndarray:
+    """``(K - 1, h, w)`` codes: class c's probability where c is the argmax of ``res``, else 0."""
+    best = np.nan_to_num(res, nan=0.0).argmax(axis=0)
+    q = quantise(res[1:])
+    q[best[None] != np.arange(1, len(res))[:, None, None]] = 0
+    return q

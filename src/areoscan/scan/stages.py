@@ -26,11 +26,12 @@ from areoscan.models.predictor import TILE_TASK_MODULES, PixelModel
 from areoscan.scan.clean import CleanParams, clean_params
 from areoscan.scan.config import ScanConfig
 from areoscan.scan.levels import LevelChoice, choose_level
+from areoscan.scan.quant import LEVELS
 from areoscan.scan.regions import CleanedGroup, clean_group
 from areoscan.scan.scale import apply_scale_policy
 from areoscan.scan.screen import Screen, TileScreen, screen_image
 from areoscan.scan.segment import Band, SegmentStats, plan_bands, segment_groups
-from areoscan.scan.store import GroupStore
+from areoscan.scan.store import ClassStores, GroupStore
 from areoscan.scan.summary import StageClock
 from areoscan.scan.vectorize import Regions, measure_regions
 from areoscan.scan.windows import SegmentPlan, plan_segmentation
@@ -85,24 +86,52 @@ class Planned:
 
 @dataclass
 class Predicted:
-    """The predict stage's result: blended one-byte probabilities per group in ``store``.
+    """The predict stage's result: blended one-byte probabilities per group, one store per class.
 
-    threshold: the segmenter's own decision threshold (the card's; the config may override it).
+    stores: one :class:`GroupStore` per foreground class (one for a binary model: the positive
+    class's probability; else class c's probability where c is the argmax, 0 elsewhere).
+    threshold: the model's own decision threshold (the card's; the config may override it).
+    classes: the model's class names (index = output channel; channel 0 is the background when
+    there are more than two).
     """
 
     planned: Planned
-    store: GroupStore
+    stores: list[GroupStore]
     stats: SegmentStats
     threshold: float
+    classes: list[str] = field(default_factory=lambda: ["background", "positive"])
+
+    @property
+    def store(self) -> GroupStore:
+        """The first (for a binary model: the only) class's store."""
+        return self.stores[0]
+
+    @property
+    def multiclass(self) -> bool:
+        """True for a model with more than two classes (class raster, per-class polygons)."""
+        return len(self.classes) > 2
+
+    def close(self) -> None:
+        """Delete the stores' work files."""
+        for store in self.stores:
+            store.close()
 
 
 @dataclass
 class Cleaned:
-    """The clean stage's result: each group's kept runs and region ids, and the rules applied."""
+    """The clean stage's result: kept runs and region ids of each group, per foreground class.
+
+    by_class[c]: the groups cleaned from ``predicted.stores[c]``; params: the rules applied.
+    """
 
     predicted: Predicted
     params: CleanParams
-    groups: list[CleanedGroup]
+    by_class: list[list[CleanedGroup]]
+
+    @property
+    def groups(self) -> list[CleanedGroup]:
+        """The first (for a binary model: the only) class's cleaned groups."""
+        return self.by_class[0]
 
 
 def _card(model: str | Path) -> ModelCard:
@@ -211,13 +240,19 @@ def plan_stage(opened: Opened, screened: Screen, run: ScanRun) -> Planned:
     return Planned(plan, bands, cfg.segment_batch(card_tile, tile), scale)
 
 
-def predict_stage(opened: Opened, planned: Planned, predictor: PixelModel,
-                  store: GroupStore, threshold: float, run: ScanRun) -> Predicted:  # fmt: skip
-    """Run the segmenter on the planned tiles; blended probabilities go into ``store``.
+def class_store_count(classes: list[str]) -> int:
+    """Stores a model needs: 1 for two classes (one sigmoid output), else one per foreground class."""
+    return 1 if len(classes) <= 2 else len(classes) - 1
 
-    threshold: the predictor's decision threshold (carried to the clean stage).
+
+def predict_stage(opened: Opened, planned: Planned, predictor: PixelModel,
+                  stores: list[GroupStore], run: ScanRun) -> Predicted:  # fmt: skip
+    """Run the tile model on the planned tiles; blended probabilities go into ``stores``.
+
+    stores: :func:`class_store_count` stores over the plan's group boxes.
     """
     raster, plan = opened.raster, planned.plan
+    store = stores[0] if len(stores) == 1 else ClassStores(stores)
     with run.clock.stage("segment"):
         # remote by the packet: the precincts of the reads only (the whole level without them)
         reads: list[WindowLike] = [r.decode for band in planned.bands for r in band.reads]
@@ -230,33 +265,46 @@ def predict_stage(opened: Opened, planned: Planned, predictor: PixelModel,
     run.say(f"segment: {stats.tiles} tiles of {plan.tile} px in "
             f"{len(plan.groups)} groups, {stats.reads} reads, {run.clock.timings['segment']:.1f} s "
             f"(decode {stats.decode_s:.1f} s, predict {stats.predict_s:.1f} s)")  # fmt: skip
-    return Predicted(planned, store, stats, threshold)
+    return Predicted(planned, stores, stats, predictor.threshold, list(predictor.classes))
 
 
 def clean_stage(predicted: Predicted, run: ScanRun) -> Cleaned:
-    """Threshold, open, fill holes and drop small regions, group by group."""
+    """Threshold, open, fill holes and drop small regions, group by group (class by class).
+
+    A multi-class model's pixel belongs to its argmax class (the threshold is then the smallest
+    code: every pixel its class won), so the classes never overlap.
+    """
     cfg = run.config
     threshold = predicted.threshold if cfg.segment_threshold is None else cfg.segment_threshold
+    if predicted.multiclass:
+        threshold = 1.0 / LEVELS
     params = clean_params(predicted.planned.scale, threshold, min_area_m2=cfg.min_area_m2,
                           max_hole_m2=cfg.max_hole_m2, opening_m=cfg.opening_m,
                           fast=cfg.fast)  # fmt: skip
-    groups = []
-    for group in predicted.planned.plan.groups:
-        with run.clock.stage("clean"):
-            groups.append(clean_group(predicted.store, group.index, params,
-                                      memory_mb=cfg.clean_memory_mb(),
-                                      threads=cfg.threads))  # fmt: skip
-    return Cleaned(predicted, params, groups)
+    by_class: list[list[CleanedGroup]] = []
+    for store in predicted.stores:
+        by_class.append([])
+        for group in predicted.planned.plan.groups:
+            with run.clock.stage("clean"):
+                by_class[-1].append(clean_group(store, group.index, params,
+                                                memory_mb=cfg.clean_memory_mb(),
+                                                threads=cfg.threads))  # fmt: skip
+    return Cleaned(predicted, params, by_class)
 
 
 def vectorise_stage(opened: Opened, cleaned: Cleaned, run: ScanRun) -> Regions:
     """Polygons and measurements of the cleaned regions, numbered largest first."""
-    store, level = cleaned.predicted.store, opened.segment_level.level
+    predicted, level = cleaned.predicted, opened.segment_level.level
     regions = Regions()
-    for cg in cleaned.groups:
-        with run.clock.stage("vectorize"):
-            regions.extend(measure_regions(cg.runs, cg.region, cg.n, partial(store.read, cg.index),
-                                           level, opened.raster))  # fmt: skip
+    for k, (store, groups) in enumerate(zip(predicted.stores, cleaned.by_class, strict=True)):
+        for cg in groups:
+            with run.clock.stage("vectorize"):
+                found = measure_regions(cg.runs, cg.region, cg.n, partial(store.read, cg.index),
+                                        level, opened.raster)  # fmt: skip
+            if predicted.multiclass:
+                for rec in found.records:
+                    rec.update(class_id=k + 1, class_name=predicted.classes[k + 1])
+            regions.extend(found)
     regions.renumber()
     run.say(f"clean: {len(regions)} regions in {run.clock.timings.get('clean', 0):.1f} s")
     return regions

@@ -101,3 +101,26 @@ class GroupStore:
             os.close(self.fd)
             self.fd = -1
         self.path.unlink(missing_ok=True)
+
+
+class ClassStores:
+    """One :class:`GroupStore` per foreground class, written together (multi-class segmenters).
+
+    :meth:`write` takes ``(C, h, w)`` codes (class c + 1 in plane c, see
+    :func:`areoscan.scan.segment.segment_groups`); each class's store is then cleaned and vectorised
+    like a binary segmenter's.
+    """
+
+    def __init__(self, stores: list[GroupStore]) -> None:
+        self.stores = list(stores)
+        self.boxes = self.stores[0].boxes
+
+    def write(self, g: int, part: Window, codes: np.ndarray) -> None:
+        """Store plane c of ``codes`` in class c's store."""
+        for store, plane in zip(self.stores, codes, strict=True):
+            store.write(g, part, plane)
+
+    def close(self) -> None:
+        """Close and delete every class's file."""
+        for store in self.stores:
+            store.close()

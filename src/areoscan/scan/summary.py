@@ -121,6 +121,16 @@ def model_info(card: ModelCard) -> dict[str, Any]:
     }
 
 
+def _per_class(classes: list[str], regions: Regions) -> dict[str, dict[str, float]]:
+    """Regions and area (m²) per foreground class of a multi-class model."""
+    out = {name: {"regions": 0, "area_m2": 0.0} for name in classes[1:]}
+    for rec in regions.records:
+        entry = out[rec["class_name"]]
+        entry["regions"] += 1
+        entry["area_m2"] = round(entry["area_m2"] + (rec["area_m2"] or 0.0), 3)
+    return out
+
+
 def build_summary(
     opened: Opened,
     screened: Screen,
@@ -147,6 +157,8 @@ def build_summary(
     if cleaned is not None:
         predicted = cleaned.predicted
         seg_info = {**predicted.planned.plan.to_dict(), **predicted.stats.to_dict()}
+        if predicted.multiclass:
+            seg_info["classes"] = _per_class(predicted.classes, regions)
     return ScanSummary(
         observation_id=opened.observation_id,
         status="done" if n_flag else "empty",

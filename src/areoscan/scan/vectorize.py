@@ -35,6 +35,9 @@ FIELDS = (
 )
 
 
+CLASS_FIELDS = ("class_id", "class_name")
+
+
 @dataclass
 class Regions:
     """Measured regions: ``records`` (dicts keyed by :data:`FIELDS`) and their ``geometries``.
@@ -62,6 +65,14 @@ class Regions:
 
     def __len__(self) -> int:
         return len(self.records)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Columns of the regions files: :data:`FIELDS`, plus ``class_id`` and ``class_name`` for
+        the regions of a multi-class model."""
+        if self.records and "class_id" in self.records[0]:
+            return (*FIELDS, *CLASS_FIELDS)
+        return FIELDS
 
     @property
     def total_area_m2(self) -> float:
