@@ -174,87 +174,43 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 
 def run_survey_command(args: argparse.Namespace) -> int:
-    """The ``survey`` verb."""
-    from areoscan.errors import DataError
-    from areoscan.survey.catalogue import Catalogue
-    from areoscan.survey.engine import SurveyOptions, open_client, run_survey
-    from areoscan.survey.sources import Selection, collect_jobs, describe
+    """The ``survey`` verb: :func:`areoscan.survey.run.survey` with SIGTERM as Ctrl-C."""
+    from areoscan.survey.run import survey
 
-    for name in ("workers", "limit", "max_attempts", "threads", "memory_mb", "retries"):
-        value = getattr(args, name)
-        if value is not None and value < (0 if name == "limit" else 1):
-            raise DataError(f"--{name.replace('_', '-')} must be positive, got {value}")
-    selection = Selection(bbox=tuple(args.bbox) if args.bbox else None, max_scale=args.max_scale)
-    scan_kwargs: dict[str, Any] = {
+    scan_options: dict[str, Any] = {
         "fast": args.fast,
         "threads": args.threads,
         "memory_mb": args.memory_mb,
-        "progress": False,
     }
     for key in ("screen_model", "segment_model", "backend"):
         if getattr(args, key) is not None:
-            scan_kwargs[key] = getattr(args, key)
-    options = SurveyOptions(args.keep_images, args.retries, args.timeout, scan_kwargs)
+            scan_options[key] = getattr(args, key)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        with Catalogue(args.out) as cat:
-            kind, jobs = collect_jobs(
-                args.source,
-                selection,
-                work_dir=args.out.resolve(),
-                base_url=args.base_url,
-                timeout=args.timeout,
-                max_image_mb=args.max_image_mb,
-                warn=_say,
-            )
-            new = cat.add_jobs(jobs)
-            recovered = cat.recover()
-            rows = cat.todo(
-                [j.observation_id for j in jobs],
-                reprocess=args.reprocess,
-                max_attempts=args.max_attempts,
-                limit=args.limit,
-            )
-            _say(
-                f"areoscan survey: {kind} source, {describe(jobs)}; {new} new in the catalogue"
-                + (f", {recovered} interrupted rows reset" if recovered else "")
-                + f"; {len(rows)} to process"
-            )
-            run_id = cat.start_run(
-                args.source, {k: v for k, v in vars(args).items() if k != "func"}
-            )
-            outcome = "interrupted"
-            try:
-                if rows:
-                    with open_client(
-                        args.workers,
-                        args.scheduler,
-                        say=_say,
-                        dashboard_address=args.dashboard_address,
-                    ) as client:
-                        result = run_survey(cat, rows, client, args.out, options, say=_say)
-                    outcome = "interrupted" if result.interrupted else "completed"
-                    _say(
-                        f"areoscan survey: {result.processed} images in {result.wall_s:.1f} s "
-                        f"({result.images_per_hour:.0f} images/h): {result.counts}"
-                    )
-                else:
-                    outcome = "completed"
-                    if not jobs:
-                        _say("areoscan survey: no image matches --bbox / --max-scale")
-                    else:
-                        _say(
-                            "areoscan survey: nothing to do: every selected image is done, empty, "
-                            "or failed --max-attempts times (--reprocess scans them again)"
-                        )
-            finally:
-                cat.finish_run(run_id, outcome)
-            totals = cat.counts()
-        _say(f"areoscan survey: catalogue {args.out / 'catalogue.sqlite'}: {totals}")
-        _say(f"areoscan survey: next, `areoscan report {args.out}`")
-        return 130 if outcome == "interrupted" else 0
+        outcome = survey(
+            args.source,
+            args.out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            reprocess=args.reprocess,
+            keep_images=args.keep_images,
+            bbox=args.bbox,
+            max_scale=args.max_scale,
+            limit=args.limit,
+            base_url=args.base_url,
+            max_attempts=args.max_attempts,
+            timeout=args.timeout,
+            retries=args.retries,
+            max_image_mb=args.max_image_mb,
+            dashboard_address=args.dashboard_address,
+            say=_say,
+            record={k: v for k, v in vars(args).items() if k != "func"},
+            **scan_options,
+        )
     finally:
         signal.signal(signal.SIGTERM, previous)
+    _say(f"areoscan survey: next, `areoscan report {args.out}`")
+    return 130 if outcome.interrupted else 0
 
 
 def run_report_command(args: argparse.Namespace) -> int:
