@@ -112,15 +112,15 @@ def test_nshot_curve_and_decoder_end_to_end(tmp_path, capsys, classes):
     assert all(len(r["train"]) == r["n"] for r in rows)
     assert (out / "nshot.png").stat().st_size > 1000
     module, card = load_model(out / "pits.json")
-    assert card.arch == "light-decoder" and card.classes == ["background", *classes]
-    assert card.arch_kwargs["encoder"] == "brain-coral-unet"
-    assert module.head.out_channels == (1 if len(classes) == 1 else 3)
+    assert card.arch == "distilled-unet" and card.classes == ["background", *classes]
+    assert card.task == "segmentation" and card.arch_kwargs["encoder"] == "brain-coral-unet"
+    assert module.decoder.head.out_channels == (1 if len(classes) == 1 else 3)
     # an all-background map scores micro-F1 0: the decoder must find objects on unseen scenes
     assert card.metrics["test"]["micro_f1"] > 0.2
     assert card.metrics["test"]["micro_precision"] > 0.2
     capsys.readouterr()
     assert main(["models", "--dir", str(out)]) == 0
-    assert "light-decoder" in capsys.readouterr().out
+    assert "distilled-unet" in capsys.readouterr().out
     # suggest: only images the decoder never trained on, most uncertain first
     trained = set(card.training["stems"])
     for extra in ([], ["--embeddings", str(root / "emb")]):

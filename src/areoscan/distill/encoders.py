@@ -69,12 +69,9 @@ class UnetEncoder:
             self.channels = int(self._features(torch.zeros(1, 1, 64, 64)).shape[1])
 
     def _features(self, x: Any) -> Any:
-        import torch
-        import torch.nn.functional as F
+        from areoscan.models.lightdecoder import unet_embedding
 
-        feats = self.module.encoder(self.module.norm(x))
-        deep = F.interpolate(feats[4], size=feats[3].shape[-2:], mode="nearest")
-        return torch.cat([feats[3], deep], dim=1)
+        return unet_embedding(self.module.encoder(self.module.norm(x)))
 
     def embed(self, image: np.ndarray) -> np.ndarray:
         import torch

@@ -28,11 +28,12 @@ def uncertainty(probs: np.ndarray) -> np.ndarray:
 
 
 def _decoder_and_encoder(model: str | Path) -> tuple[Any, Any, Any]:
-    from areoscan.distill.decoder_card import decoder_encoder
+    from areoscan.distill.decoder_card import decoder_encoder, decoder_of
     from areoscan.distill.encoders import UnetEncoder, make_encoder
     from areoscan.models.registry import load_model
 
-    net, card = load_model(model)
+    module, card = load_model(model)
+    net = decoder_of(module)
     spec, size = decoder_encoder(card)
     encoder = make_encoder(spec) if spec.startswith("sam:") else UnetEncoder(spec, size)
     return net, card, encoder

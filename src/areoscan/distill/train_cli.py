@@ -53,6 +53,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--name", default="distilled-decoder", help="final model's name")
     p.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        metavar="M_PER_PX",
+        help="ground scale of the images; the card records it times the images' stretch to the "
+        "encoder's input side, so a scan reads tiles at that scale [unknown]",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -108,9 +116,20 @@ def run_decoder(args: argparse.Namespace) -> int:
             "stems": [data.stems[i] for i in pool],
         },
         split_rule=f"by observation group, {args.test_fraction:g} of groups held out (seed {args.seed})",
+        scale_m_per_px=_input_scale(args.scale, cache),
     )
     print(
         f"wrote {md}, {png} and {args.out / args.name}.json: held-out mIoU {held['miou']:.3f}, "
         f"macro-F1 {held['macro_f1']:.3f} with {len(pool)} images"
     )
     return 0
+
+
+def _input_scale(scale: float | None, cache: Any) -> float | None:
+    """m/px of the encoder's input: the images' scale times their mean stretch to its side."""
+    if scale is None:
+        return None
+    stretch = [
+        max(int(v["width"]), int(v["height"])) / cache.input_size for v in cache.images.values()
+    ]
+    return round(scale * sum(stretch) / len(stretch), 4)

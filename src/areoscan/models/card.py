@@ -22,7 +22,7 @@ from typing import Any
 from areoscan import __version__
 from areoscan.errors import ModelError
 
-TASKS = ("classification", "segmentation", "detection")
+TASKS = ("classification", "segmentation", "detection", "embedding-segmentation")
 MODES = ("spatial", "dct")
 
 
@@ -32,7 +32,9 @@ class ModelCard:
 
     Attributes:
         name: model name (file stem; what ``--model`` accepts for shipped models).
-        task: ``"classification"``, ``"segmentation"`` or ``"detection"``.
+        task: ``"classification"``, ``"segmentation"``, ``"detection"`` or
+            ``"embedding-segmentation"`` (a light decoder fed cached embeddings, see
+            :mod:`areoscan.models.lightdecoder`).
         arch: architecture key known to :mod:`areoscan.models.registry` (e.g. ``"mobilenetv3_small"``).
         classes: class names, index = network output channel.
         tile_size: input tile side in pixels at ``level``.
