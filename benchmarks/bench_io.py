@@ -14,8 +14,9 @@ Goal (issue 2): strip pass <= 1.3x the whole-image decode time, with peak RSS <=
 
 compares the read paths instead (issue 23): the same scene as the HiRISE-like JP2 (OpenJPEG) and as
 a tiled, deflate-compressed 16-bit GeoTIFF with overviews (GDAL), both read with the same label
-beside them; time per megapixel of the full-resolution strip pass and of the level-4 read, per
-path. Goal: the GDAL path within 1.5x the JP2 path's time per megapixel (strip pass).
+beside them, plus the GeoTIFF without overviews and a raw PDS3 .IMG (GDAL's PDS driver); time per
+megapixel of the full-resolution strip pass and of the level-4 read, per path. Goal: the GDAL
+path within 1.5x the JP2 path's time per megapixel (strip pass).
 Run it when nothing else needs the CPU: wall times on a shared 2-core machine are noisy; CPU times
 (user + sys) are reported as well.
 """
@@ -106,26 +107,42 @@ def ensure_image(cache: Path, height: int, width: int, threads: int) -> Path:
     return jp2
 
 
-def ensure_geotiff(jp2: Path, height: int, width: int) -> Path:
-    """The same scene as ``jp2`` as a tiled deflate GeoTIFF (uint16, overviews), label shared."""
+def ensure_formats(jp2: Path, height: int, width: int) -> dict[str, Path]:
+    """The same scene as ``jp2`` as a tiled deflate GeoTIFF with overviews (label shared: X.tif
+    beside X.LBL), the same without overviews (levels are decimated reads of the full image) and a
+    raw PDS3 .IMG with its label attached (10-bit mask); written once, reused."""
     from areoscan.io import Georef, read_label, write_geotiff
+    from areoscan.io.pdswriters import MapSpec, write_pds3
 
-    tif = jp2.with_suffix(".tif")
-    if tif.exists():
-        return tif
-    t = time.perf_counter()
+    paths = {
+        "geotiff": jp2.with_suffix(".tif"),
+        "geotiff_flat": jp2.with_name(jp2.stem + "_flat.tif"),
+        "pds3": jp2.with_name(jp2.stem + "_pds3.IMG"),
+    }
+    if all(p.exists() for p in paths.values()):
+        return paths
     data = make_texture(height, width)  # same seed: the same pixels as the JP2
-    georef = Georef.from_label(read_label(jp2.with_suffix(".LBL")))
-    write_geotiff(tif, data, crs=georef.crs, transform=georef.transform, nodata=0)
-    print(f"write_geotiff (deflate, overviews): {time.perf_counter() - t:.1f} s, "
-          f"{tif.stat().st_size / 2**20:.0f} MiB", flush=True)  # fmt: skip
-    return tif
+    label = read_label(jp2.with_suffix(".LBL"))
+    georef = Georef.from_label(label)
+    for name, path in paths.items():
+        t = time.perf_counter()
+        if name == "pds3":
+            spec = MapSpec(label.projection, "MARS", label.a_axis_radius, label.center_latitude,
+                           label.center_longitude, label.map_scale, georef.transform.c,
+                           georef.transform.f)  # fmt: skip
+            write_pds3(path, data, spec, bits=10)
+        else:
+            write_geotiff(path, data, crs=georef.crs, transform=georef.transform, nodata=0,
+                          overviews=name == "geotiff")  # fmt: skip
+        print(f"{name}: written in {time.perf_counter() - t:.1f} s, "
+              f"{path.stat().st_size / 2**20:.0f} MiB", flush=True)  # fmt: skip
+    return paths
 
 
 def compare_formats(args: argparse.Namespace) -> int:
     """Strip pass and level-4 read per megapixel, JP2 (OpenJPEG) against GeoTIFF (GDAL)."""
     jp2 = ensure_image(args.cache, args.height, args.width, args.threads)
-    paths = {"jp2": jp2, "geotiff": ensure_geotiff(jp2, args.height, args.width)}
+    paths = {"jp2": jp2, **ensure_formats(jp2, args.height, args.width)}
     mpx = args.height * args.width / 1e6
     print(f"scene {args.height} x {args.width} ({mpx:.0f} Mpx), threads {args.threads}, "
           f"load average {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
@@ -139,11 +156,11 @@ def compare_formats(args: argparse.Namespace) -> int:
             best["cpu_s_per_mpx"] = round(float(best["cpu_s"]) / mpx, 4)  # type: ignore[arg-type]
             results[f"{name}_{kind}"] = best
             print(json.dumps({"path": name, **best}), flush=True)
-    print(f"\n{'path':<10}{'measurement':<14}{'s/Mpx':>9}{'cpu s/Mpx':>11}{'peak RSS MB':>13}")
+    print(f"\n{'path':<14}{'read':<10}{'s/Mpx':>9}{'cpu s/Mpx':>11}{'peak RSS MB':>13}")
     for key, r in results.items():
-        name, kind = key.split("_", 1)
+        name, kind = key.rsplit("_", 1)
         print(
-            f"{name:<10}{kind:<14}{r['s_per_mpx']:>9}{r['cpu_s_per_mpx']:>11}{r['peak_rss_mb']:>13}"
+            f"{name:<14}{kind:<10}{r['s_per_mpx']:>9}{r['cpu_s_per_mpx']:>11}{r['peak_rss_mb']:>13}"
         )
     ratio = float(results["geotiff_strips"]["s_per_mpx"]) / float(
         results["jp2_strips"]["s_per_mpx"]
