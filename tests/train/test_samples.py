@@ -183,3 +183,22 @@ def test_synth_terrain_source_labels_every_kind():
     s = load_source("synth-terrain:28", 32, seed=1)
     assert s.classes[0] == "brain_coral" and len(s.classes) == 7
     assert set(s.counts().values()) == {4}
+
+
+def test_image_mask_pair_of_a_pds3_img_and_an_isis3_cube(tmp_path):
+    """The classifier's image + mask reader takes any format open_raster reads."""
+    from areoscan.io import write_geotiff
+    from areoscan.io.pdswriters import MapSpec, write_isis3, write_pds3
+
+    dn = np.random.default_rng(1).integers(200, 800, (128, 128)).astype(np.uint16)
+    mask = np.zeros((128, 128), np.uint8)
+    mask[:64, :64] = 1
+    spec = MapSpec("SINUSOIDAL", "MOON", 1737.4, 0.0, 0.0, 1.0, 0.0, 0.0)
+    for image in (
+        write_pds3(tmp_path / "M123_LE.IMG", dn, spec, bits=10),
+        write_isis3(tmp_path / "N456.cub", dn << 6, spec),
+    ):
+        write_geotiff(image.with_name(f"{image.stem}_mask.tif"), mask, overviews=False)
+        s = load_source(str(image), 32, level=1)
+        assert s.groups[0] == image.stem and len(s) == 4  # level 1: 64 x 64 px, 2 x 2 tiles
+        assert (s.labels == 1).sum() == 1 and s.images.max() <= 1.0

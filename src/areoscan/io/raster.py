@@ -114,7 +114,8 @@ class Raster:
             raise RasterError(f"{path}: samples are signed; HiRISE products are unsigned")
         if b.floating:
             raise RasterError(
-                f"{path}: samples are floating point; areoscan reads unsigned 1–16-bit products"
+                f"{path}: samples are floating point; areoscan reads unsigned 1–16-bit products "
+                "(convert a float I/F cube first, e.g. gdal_translate -ot UInt16 -scale)"
             )
         if not 1 <= b.precision <= 16:
             raise RasterError(
