@@ -13,6 +13,7 @@ from areoscan.errors import RasterError
 from areoscan.io import Jp2Layout, write_jp2
 from areoscan.io.codestream import index_file
 from areoscan.io.jp2decoder import Jp2Decoder
+from areoscan.io.packethdr import check_packets
 from areoscan.io.partial import build_partial, kept_ranges, needed_packets
 from areoscan.io.progression import ORDERS
 
@@ -73,6 +74,8 @@ def test_partial_decodes_like_the_whole_file(tmp_path: Path, order: str, layout:
     def read(off: int, n: int) -> bytes:
         return data[off : off + n]
 
+    everything = np.ones(len(ix.packets), dtype=bool)
+    assert check_packets(ix, read, everything) == ""  # every packet header agrees with PLT
     part = tmp_path / "part.jp2"
     sizes = []
     for level in range(NUMRES):
@@ -96,3 +99,19 @@ def test_level_beyond_the_file(tmp_path: Path) -> None:
     ix = index_file(str(_write(tmp_path, "RPCL", "plain")))
     with pytest.raises(RasterError, match="exceeds"):
         needed_packets(ix, NUMRES)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_packet_headers_catch_a_shifted_boundary(tmp_path: Path, order: str) -> None:
+    whole = _write(tmp_path, order, "precincts+layers")
+    data = whole.read_bytes()
+    ix = index_file(str(whole))
+    assert ix.packets is not None
+    p = ix.packets
+    k = int(np.flatnonzero(p["length"][:-1] > 4)[-1])  # a boundary between two real packets
+    p["length"][k] -= 1
+    p["offset"][k + 1] -= 1
+    p["length"][k + 1] += 1
+    keep = np.ones(len(p), dtype=bool)
+    reason = check_packets(ix, lambda off, n: data[off : off + n], keep)
+    assert "PLT says the packet of" in reason

@@ -292,3 +292,52 @@ def test_plt_disagreeing_with_data_downloads_whole(
     with r, open_raster(_local(tmp_path, products, "rpcl")) as ref:
         assert r.bytes_fetched == r.bytes_total
         assert np.array_equal(r.read_raw(2), ref.read_raw(2))
+
+
+def _plt_encode(v: int) -> bytes:
+    out = [v & 0x7F]
+    v >>= 7
+    while v:
+        out.append(0x80 | (v & 0x7F))
+        v >>= 7
+    return bytes(reversed(out))
+
+
+def _shift_plt_boundary(data: bytes, k: int) -> bytes:
+    """The file with PLT's packets k and k+1 one byte longer / shorter: same count, same total."""
+    out = bytearray(data)
+    plt = out.find(b"\xff\x58")
+    n = int.from_bytes(out[plt + 2 : plt + 4], "big")
+    values, v = [], 0
+    for byte in out[plt + 5 : plt + 2 + n]:
+        v = (v << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            values.append(v)
+            v = 0
+    values[k] += 1
+    values[k + 1] -= 1
+    body = b"".join(_plt_encode(x) for x in values)
+    assert len(body) == n - 3, "the shifted lengths must keep their encoded size"
+    out[plt + 5 : plt + 2 + n] = body
+    return bytes(out)
+
+
+def test_plt_boundary_shifted_is_caught_by_the_packet_headers(
+    server: RangeServer, products: dict[str, bytes], tmp_path: Path
+) -> None:
+    """Count and total right, one boundary wrong: at open (level 4) -> whole download; later
+    (level 2 after level 4) -> that read fails in one line. Never a wrong pixel."""
+    ref_path = _local(tmp_path, products, "rpcl")
+    early = {**products, "early": _shift_plt_boundary(products["rpcl"], 0)}
+    url = _publish(server, early, "early")
+    with pytest.warns(UserWarning, match="cannot be trusted; downloading the whole file"):
+        r = open_raster(url, cache_dir=tmp_path / "a")
+    with r, open_raster(ref_path) as ref:
+        assert np.array_equal(r.read_raw(2), ref.read_raw(2))
+    late = {**products, "late": _shift_plt_boundary(products["rpcl"], 2)}
+    url = _publish(server, late, "late")
+    with open_raster(url, cache_dir=tmp_path / "b") as r, open_raster(ref_path) as ref:
+        assert np.array_equal(r.read_raw(4), ref.read_raw(4))
+        with pytest.raises(FetchError, match="PLT says the packet of .* cannot be trusted") as info:
+            r.read_raw(2)
+        assert "\n" not in str(info.value)

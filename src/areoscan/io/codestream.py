@@ -81,6 +81,7 @@ class Coding:
     codeblock: tuple[int, int]  # (width, height) exponents
     reversible: bool  # 5/3 wavelet (else 9/7)
     precincts: tuple[tuple[int, int], ...]  # (PPx, PPy) per resolution 0..levels
+    style: int = 0  # code-block style bits (1 bypass, 2 reset, 4 termall, ...)
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ def _parse_spcod(b: bytes, user_precincts: bool) -> Coding:
         precincts = tuple((v & 0xF, v >> 4) for v in b[5 : 6 + levels])
     else:
         precincts = ((15, 15),) * (levels + 1)
-    return Coding(levels, (b[1] + 2, b[2] + 2), b[4] == 1, precincts)
+    return Coding(levels, (b[1] + 2, b[2] + 2), b[4] == 1, precincts, b[3])
 
 
 def _parse_cod(b: bytes) -> tuple[Style, Coding]:

@@ -7,7 +7,10 @@ file has precincts) needs into a sparse copy (:class:`areoscan.io.ranges.RangeFi
 small valid JP2 from the packets held (:mod:`areoscan.io.partial`) for OpenJPEG. A read never
 decodes from a file that lacks a packet it needs: the set of packets grows before every read that
 needs more. Files that cannot be indexed (no PLT markers) or servers that do not honour Range
-requests are downloaded whole instead (:func:`areoscan.io.fetch`), with a warning saying why.
+requests are downloaded whole instead (:func:`areoscan.io.fetch`), with a warning saying why. Every
+packet kept is checked against its own header first (:mod:`areoscan.io.packethdr`): PLT lengths
+that disagree with the packets fall back to the whole download when found while opening, and fail
+the read with one line after.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from areoscan.errors import FetchError, RasterError
 from areoscan.io.codestream import CodestreamIndex, index_codestream
 from areoscan.io.fetch import default_cache_dir, fetch, fetch_label, name_from_url
 from areoscan.io.jp2backend import Jp2Backend
+from areoscan.io.packethdr import check_packets
 from areoscan.io.partial import build_partial, kept_ranges, needed_packets
 from areoscan.io.ranges import RangeFile, RangeUnsupported
 from areoscan.io.window import Window, WindowLike
@@ -80,6 +84,9 @@ class RemoteJp2:
             return False
         keep = self.keep | need
         self.sparse.ensure(kept_ranges(self.index, keep))  # raises before anything is marked held
+        wrong = check_packets(self.index, self.sparse.read_held, keep & ~self.keep)
+        if wrong:  # a partial file cut at PLT's boundaries would decode wrong bytes
+            raise NotIndexable(f"{self.url}: {wrong}; its PLT markers cannot be trusted")
         build_partial(self.index, self.sparse.read_held, keep, self.path)
         self.keep = keep
         self._built = True
@@ -87,7 +94,8 @@ class RemoteJp2:
 
 
 class NotIndexable(FetchError):
-    """The remote file has no packet table (no PLT markers): read it whole."""
+    """The remote file has no trustworthy packet table (no PLT markers, or PLT lengths that the
+    packet headers contradict): read it whole."""
 
 
 class PartialJp2Backend(Jp2Backend):
