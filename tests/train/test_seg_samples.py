@@ -259,6 +259,23 @@ def test_synthesize_scenes_names_and_reuse(tmp_path: Path) -> None:
     assert len(data) >= 1 and set(data.observations) == {"SYN_000007_025_AZ120_IN30"}
 
 
+def test_synthesize_scenes_takes_families_in_turn_and_names_them(tmp_path: Path) -> None:
+    import json
+
+    from areoscan.train.seg_samples import synthesize_scenes
+
+    paths = synthesize_scenes(
+        tmp_path, 3, seed=1, size=(96, 96), families=("bandpass", "cells"), layout="regions"
+    )
+    assert [p.name for p in paths] == [
+        "SYN_000001_025_REGIONS.JP2",
+        "SYN_000002_025_CELLS_REGIONS.JP2",
+        "SYN_000003_025_REGIONS.JP2",
+    ]
+    desc = json.loads(paths[1].with_suffix(".json").read_text())
+    assert desc["coral_family"] == "cells" and desc["coral_layout"] == "regions"
+
+
 def test_real_coral_tiles_are_all_coral_crops_and_held_out_ones_are_left_out(
     tmp_path: Path,
 ) -> None:

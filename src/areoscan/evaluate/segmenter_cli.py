@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from areoscan.synth.params import FAMILIES, LAYOUTS
+
 
 def register(subparsers: Any) -> None:
     """Add ``segmenter`` to ``areoscan evaluate``."""
@@ -49,6 +51,20 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--synth-coral", type=float, default=0.3, help="coral fraction of generated scenes"
+    )
+    p.add_argument(
+        "--synth-families",
+        nargs="+",
+        choices=FAMILIES,
+        default=[FAMILIES[0]],
+        help="coral pattern families of synthetic scenes, taken in turn (default bandpass;"
+        " docs/synth.md)",
+    )
+    p.add_argument(
+        "--synth-layout",
+        choices=LAYOUTS,
+        default=LAYOUTS[0],
+        help="coral layout of synthetic scenes: patches (default) or regions",
     )
     p.add_argument(
         "--synth-sun-azimuth",
@@ -138,6 +154,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 size=tuple(args.synth_size),
                 scale=args.synth_scale,
                 coral_fraction=args.synth_coral,
+                families=args.synth_families,
+                layout=args.synth_layout,
                 sun_azimuth=args.synth_sun_azimuth,
                 incidence=args.synth_incidence,
             )

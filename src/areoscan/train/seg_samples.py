@@ -510,12 +510,16 @@ def synthesize_scenes(
     coral_fraction: float = 0.3,
     sun_azimuth: float | None = None,
     incidence: float | None = None,
+    families: Sequence[str] = ("bandpass",),
+    layout: str = "patches",
 ) -> list[Path]:
     """Make ``n`` synthetic scenes (seeds ``seed .. seed+n-1``) in ``folder``; existing ones are kept.
 
     Each scene gets its own seed, hence its own terrain mix, coral patches and (unless given)
     sun azimuth (drawn in 200–300°) and incidence (40–65°); see
-    :func:`areoscan.synth.generate_scene`. The file name records seed, scale and fixed sun angles.
+    :func:`areoscan.synth.generate_scene`. ``families`` are the coral pattern families, taken in
+    turn (scene k has ``families[k % len(families)]``), ``layout`` where the coral lies. The
+    file name records seed, scale, fixed sun angles and any non-default family or layout.
     """
     from areoscan.synth import generate_scene
 
@@ -526,9 +530,15 @@ def synthesize_scenes(
         sun += f"_AZ{int(round(sun_azimuth)):03d}"
     if incidence is not None:
         sun += f"_IN{int(round(incidence)):02d}"
+    if not families:
+        raise DataError("no coral family given")
     paths = []
-    for s in range(seed, seed + n):
-        out = folder / f"SYN_{s:06d}_{int(scale * 100):03d}{sun}.JP2"
+    for k, s in enumerate(range(seed, seed + n)):
+        fam = families[k % len(families)]
+        tag = ("" if fam == "bandpass" else f"_{fam.upper()}") + (
+            "" if layout == "patches" else f"_{layout.upper()}"
+        )
+        out = folder / f"SYN_{s:06d}_{int(scale * 100):03d}{sun}{tag}.JP2"
         if not (out.is_file() and out.with_name(out.stem + "_mask.tif").is_file()):
             generate_scene(
                 out,
@@ -539,6 +549,8 @@ def synthesize_scenes(
                 sun_azimuth=sun_azimuth,
                 incidence=incidence,
                 classes=True,
+                family=fam,
+                layout=layout,
             )
         paths.append(out)
     return paths

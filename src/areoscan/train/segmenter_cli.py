@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from areoscan.synth.params import FAMILIES, LAYOUTS
+
 DEFAULT_SCENE_CACHE = Path.home() / ".cache" / "areoscan" / "seg-scenes"
 
 
@@ -55,6 +57,20 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         default=0.3,
         help="coral fraction of synthetic scenes (default 0.3)",
+    )
+    g.add_argument(
+        "--synth-families",
+        nargs="+",
+        choices=FAMILIES,
+        default=[FAMILIES[0]],
+        help="coral pattern families of synthetic scenes, taken in turn (default bandpass;"
+        " docs/synth.md)",
+    )
+    g.add_argument(
+        "--synth-layout",
+        choices=LAYOUTS,
+        default=LAYOUTS[0],
+        help="coral layout of synthetic scenes: patches (default) or regions",
     )
     g.add_argument(
         "--levels",
@@ -163,6 +179,8 @@ def load_data(args: argparse.Namespace) -> tuple[list[str], Any, dict[str, Any]]
             size=tuple(args.synth_size),
             scale=args.synth_scale,
             coral_fraction=args.synth_coral,
+            families=args.synth_families,
+            layout=args.synth_layout,
         )
         note["synthetic"] = {
             "scenes": args.synth,
@@ -170,6 +188,8 @@ def load_data(args: argparse.Namespace) -> tuple[list[str], Any, dict[str, Any]]
             "size": list(args.synth_size),
             "scale": args.synth_scale,
             "coral_fraction": args.synth_coral,
+            "families": list(args.synth_families),
+            "layout": args.synth_layout,
         }
     if not folders:
         raise DataError("no scenes given: pass --scenes DIR and/or --synth N")
