@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import threading
 import warnings
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,8 +53,12 @@ def _handler(state: RangeServer) -> type[http.server.BaseHTTPRequestHandler]:
             if body is None:
                 self.send_error(404, "Not Found")
                 return
+            etag = f'"{zlib.crc32(body):08x}"'
+            if rng and self.headers.get("If-Range") not in (None, etag):
+                rng = None  # changed since: the whole new file, as RFC 9110 says
             if not rng or state.fault == "no-range":
                 self.send_response(200)
+                self.send_header("ETag", etag)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -64,6 +69,7 @@ def _handler(state: RangeServer) -> type[http.server.BaseHTTPRequestHandler]:
             part = body[first : last + 1]
             shown = first + 1 if state.fault == "shifted" else first
             self.send_response(206)
+            self.send_header("ETag", etag)
             self.send_header("Content-Range", f"bytes {shown}-{last}/{len(body)}")
             self.send_header("Content-Length", str(len(part)))
             self.end_headers()
@@ -341,3 +347,24 @@ def test_plt_boundary_shifted_is_caught_by_the_packet_headers(
         with pytest.raises(FetchError, match="PLT says the packet of .* cannot be trusted") as info:
             r.read_raw(2)
         assert "\n" not in str(info.value)
+
+
+def test_file_changed_on_the_server(
+    server: RangeServer, products: dict[str, bytes], tmp_path: Path
+) -> None:
+    """Same size, new content: a new run starts its sparse copy afresh; a run in progress fails."""
+    changed = bytearray(products["rpcl"])
+    changed[-10] ^= 0xFF  # inside the last packet's data: same size, other ETag
+    both = {**products, "changed": bytes(changed)}
+    url = _publish(server, both, "rpcl")
+    with open_raster(url, cache_dir=tmp_path) as r:
+        r.read_raw(3)
+        url = _publish(server, both, "changed")  # replaced while this image is being read
+        with pytest.raises(FetchError, match="changed on the server"):
+            r.read_raw(0)
+    new = _local(tmp_path, both, "changed")
+    with open_raster(url, cache_dir=tmp_path) as r, open_raster(new) as ref:  # a later run
+        assert np.array_equal(r.read_raw(0), ref.read_raw(0))
+        held = r.bytes_fetched
+    sparse = (tmp_path / "partial" / f"{NAME}.JP2.sparse").read_bytes()
+    assert held >= len(changed) - 2 and sparse[:held] == bytes(changed)[:held]  # all but EOC

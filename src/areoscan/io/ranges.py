@@ -90,8 +90,9 @@ class RangeFile:
     """
 
     def __init__(self, url: str, path: Path, size: int, *, timeout: float, retries: int,
-                 backoff: float, in_flight: int = IN_FLIGHT, gap: int | None = None) -> None:  # fmt: skip
-        self.url, self.path, self.size = url, path, size
+                 backoff: float, in_flight: int = IN_FLIGHT, gap: int | None = None,
+                 validator: str | None = None) -> None:  # fmt: skip
+        self.url, self.path, self.size, self.validator = url, path, size, validator
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.in_flight, self.gap = max(1, in_flight), GAP if gap is None else gap
         self.requests = 0
@@ -109,9 +110,10 @@ class RangeFile:
         """Start (or resume) the sparse copy of ``url``: one Range request for its first bytes."""
         path.parent.mkdir(parents=True, exist_ok=True)
         first: list[bytes] = []
-        size = _request(url, 0, PREFIX, None, timeout, retries, backoff, first.append)
+        tag: dict[str, str] = {}
+        size = _request(url, 0, PREFIX, None, timeout, retries, backoff, first.append, tag)
         rf = cls(url, path, size, timeout=timeout, retries=retries, backoff=backoff,
-                 in_flight=in_flight, gap=gap)  # fmt: skip
+                 in_flight=in_flight, gap=gap, validator=tag.get("v"))  # fmt: skip
         rf.requests = 1
         rf._store(0, b"".join(first))
         return rf
@@ -124,7 +126,8 @@ class RangeFile:
     def _load(self) -> list[tuple[int, int]]:
         try:
             state = json.loads(self._sidecar.read_text())
-            if state.get("url") == self.url and state.get("size") == self.size:
+            same = (state.get("url"), state.get("size"), state.get("validator"))
+            if same == (self.url, self.size, self.validator):
                 return merge((int(a), int(b)) for a, b in state["held"])
         except (OSError, ValueError, KeyError, TypeError):
             pass
@@ -139,7 +142,8 @@ class RangeFile:
             os.close(fd)
         with self._lock:
             self.held = merge([*self.held, (offset, offset + len(data))])
-            state = {"url": self.url, "size": self.size, "held": self.held}
+            state = {"url": self.url, "size": self.size, "validator": self.validator,
+                     "held": self.held}  # fmt: skip
             with atomic_output(self._sidecar) as tmp:
                 tmp.write_text(json.dumps(state))
 
@@ -163,7 +167,8 @@ class RangeFile:
 
             with self._lock:
                 self.requests += 1
-            _request(self.url, a, b, self.size, self.timeout, self.retries, self.backoff, sink)
+            tag = {"v": self.validator} if self.validator else {}
+            _request(self.url, a, b, self.size, self.timeout, self.retries, self.backoff, sink, tag)
 
         with ThreadPoolExecutor(max_workers=min(self.in_flight, len(jobs))) as pool:
             list(pool.map(one, jobs))
@@ -182,13 +187,16 @@ class RangeFile:
 
 
 def _request(url: str, start: int, end: int, size: int | None, timeout: float, retries: int,
-             backoff: float, sink: object) -> int:  # fmt: skip
-    """GET bytes [start, end) into ``sink`` (retrying and resuming); return the file's size."""
+             backoff: float, sink: object, tag: dict[str, str]) -> int:  # fmt: skip
+    """GET bytes [start, end) into ``sink`` (retrying and resuming); return the file's size.
+
+    tag: {"v": validator} sends If-Range (the file must not have changed); an empty dict on the
+    first request receives the file's validator (strong ETag, else Last-Modified)."""
     assert callable(sink)
     last = "no attempt made"
     for attempt in range(retries + 1):
         try:
-            got = _request_once(url, start, end, size, timeout, sink)
+            got = _request_once(url, start, end, size, timeout, sink, tag)
             if got[0] >= end or (size is None and got[0] >= got[1]):
                 return got[1]
             start = got[0]
@@ -201,11 +209,13 @@ def _request(url: str, start: int, end: int, size: int | None, timeout: float, r
 
 
 def _request_once(url: str, start: int, end: int, size: int | None, timeout: float,
-                  sink: object) -> tuple[int, int]:  # fmt: skip
+                  sink: object, tag: dict[str, str]) -> tuple[int, int]:  # fmt: skip
     """One GET of bytes [start, end); (position reached, file size). Raises _Retry / FetchError."""
     assert callable(sink)
     headers = {"User-Agent": user_agent(), "Accept-Encoding": "identity",
                "Range": f"bytes={start}-{end - 1}"}  # fmt: skip
+    if size is not None and "v" in tag:
+        headers["If-Range"] = tag["v"]
     try:
         response = urllib.request.urlopen(
             urllib.request.Request(url, headers=headers), timeout=timeout
@@ -227,7 +237,15 @@ def _request_once(url: str, start: int, end: int, size: int | None, timeout: flo
         raise _Retry(f"connection failed ({exc!r})") from None
     with response:
         if response.status != 206:
+            if "If-Range" in headers:
+                raise RangeUnsupported(f"{url}: the file changed on the server while being read")
             raise RangeUnsupported(f"{url}: server ignores Range requests (HTTP {response.status})")
+        if size is None:
+            etag = response.headers.get("ETag")
+            validator = etag if etag and not etag.startswith("W/") else None
+            validator = validator or response.headers.get("Last-Modified")
+            if validator:
+                tag["v"] = validator
         span = _content_range(response.headers.get("Content-Range"))
         if span is None or span[0] != start or span[1] >= end or span[2] is None:
             raise RangeUnsupported(

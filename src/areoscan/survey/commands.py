@@ -60,6 +60,12 @@ def register(subparsers: Any) -> None:
         "--keep-images", action="store_true", help="keep downloaded JP2s in DIR/downloads"
     )
     p.add_argument(
+        "--whole-downloads",
+        action="store_true",
+        help="download remote JP2s whole (default: fetch only the packets the screen and "
+        "segmentation read, when the file has PLT markers and the server honours Range)",
+    )
+    p.add_argument(
         "--bbox",
         nargs=4,
         type=float,
@@ -194,6 +200,7 @@ def run_survey_command(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             reprocess=args.reprocess,
             keep_images=args.keep_images,
+            partial=not args.whole_downloads,
             bbox=args.bbox,
             max_scale=args.max_scale,
             limit=args.limit,

@@ -63,6 +63,7 @@ def survey(
     scheduler: str | None = None,
     reprocess: bool = False,
     keep_images: bool = False,
+    partial: bool = True,
     bbox: Sequence[float] | None = None,
     max_scale: float | None = None,
     limit: int | None = None,
@@ -83,7 +84,7 @@ def survey(
     ``scheduler`` (tcp://host:8786) names a running cluster. bbox: (lat0, lat1, lon0, lon1) in
     degrees; max_scale: m/px. limit: at most that many images this run. max_attempts: failed
     images are retried until they failed that often. timeout / retries / max_image_mb: for
-    downloads. scan_options: passed to each scan (screen_model, segment_model, fast, threads,
+    downloads. partial: read remote JP2s by the packet when they allow it (False: whole downloads). scan_options: passed to each scan (screen_model, segment_model, fast, threads,
     memory_mb, backend). say: where progress lines go (default stderr). record: the arguments
     stored with this run in the catalogue (default: these keyword arguments).
     """
@@ -98,7 +99,8 @@ def survey(
     )
     folder = Path(out)
     selection = Selection(bbox=tuple(bbox) if bbox else None, max_scale=max_scale)  # type: ignore[arg-type]
-    options = SurveyOptions(keep_images, retries, timeout, {"progress": False, **scan_options})
+    options = SurveyOptions(keep_images, retries, timeout, {"progress": False, **scan_options},
+                            partial=partial)  # fmt: skip
     arguments = record if record is not None else {
         "workers": workers, "scheduler": scheduler, "reprocess": reprocess, "bbox": bbox,
         "max_scale": max_scale, "limit": limit, **scan_options,
