@@ -96,14 +96,18 @@ def _pipeline(tmp_path: Path, classes) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("classes", [("pit",), ("pit", "mound")])
-def test_nshot_curve_and_decoder_end_to_end(tmp_path, capsys, classes):
+@pytest.mark.parametrize(
+    ("classes", "merge"), [(("pit", "mound"), "pit"), (("pit", "mound"), None)]
+)
+def test_nshot_curve_and_decoder_end_to_end(tmp_path, capsys, classes, merge):
     root = _pipeline(tmp_path, classes)
     out = root / "dec"
     rc = main(
         ["train", "decoder", "--embeddings", str(root / "emb"), "--masks", str(root / "lab/masks")]
         + ["--n", "2,4", "--draws", "2", "--epochs", "40", "--out", str(out), "--name", "pits"]
+        + (["--merge-classes", merge] if merge else [])
     )
+    classes = (merge,) if merge else classes
     assert rc == 0, capsys.readouterr().err
     md = (out / "nshot.md").read_text()
     assert "| 2 | 2 |" in md and "| 4 | 2 |" in md and "micro_f1" in md

@@ -70,14 +70,21 @@ def nshot_curve(
         if n > len(pool):
             raise DataError(f"--n {n}: only {len(pool)} images outside the held-out groups")
         for draw in range(draws):
-            idx = choose(n, draw, pool)
-            net = fit_decoder(data.subset(idx), epochs=epochs, seed=draw)
-            row: dict[str, Any] = {"n": n, "draw": draw, **evaluate(net, held_out)}
-            row["train"] = [data.stems[i] for i in idx]
-            rows.append(row)
+            rows.append(trained_row(data, choose(n, draw, pool), held_out, draw, epochs)[0])
             if progress:
-                progress(f"N={n} draw {draw + 1}/{draws}: mIoU {row['miou']:.3f}")
+                progress(f"N={n} draw {draw + 1}/{draws}: mIoU {rows[-1]['miou']:.3f}")
     return rows
+
+
+def trained_row(
+    data: Examples, idx: Any, held_out: Examples, draw: int, epochs: int
+) -> tuple[dict[str, Any], Any]:
+    """(curve row, decoder) of one decoder trained on ``data``'s examples ``idx`` (seed = draw)."""
+    idx = sorted(int(i) for i in idx)
+    net = fit_decoder(data.subset(idx), epochs=epochs, seed=draw)
+    row: dict[str, Any] = {"n": len(idx), "draw": draw, **evaluate(net, held_out)}
+    row["train"] = [data.stems[i] for i in idx]
+    return row, net
 
 
 def table(rows: list[dict[str, Any]], label: str = "") -> str:

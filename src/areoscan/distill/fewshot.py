@@ -75,8 +75,14 @@ def _read_mask(path: Path, side: int, n_classes: int) -> np.ndarray:
     return arr.astype(np.uint8)
 
 
-def load_examples(cache: EmbeddingCache, masks: Path, classes: list[str] | None = None) -> Examples:
-    """Every cached image that has ``masks/<stem>.png``, loaded into memory (sorted by name)."""
+def load_examples(
+    cache: EmbeddingCache, masks: Path, classes: list[str] | None = None, merge: str | None = None
+) -> Examples:
+    """Every cached image that has ``masks/<stem>.png``, loaded into memory (sorted by name).
+
+    merge: one name for every foreground class (a binary decoder from multi-class masks, e.g. the
+    pits data's five morphology types as one ``pit`` class).
+    """
     names = mask_classes(masks, classes)
     stems = sorted(s for s in cache.images if (masks / f"{s}.png").is_file())
     if not stems:
@@ -84,6 +90,8 @@ def load_examples(cache: EmbeddingCache, masks: Path, classes: list[str] | None 
     side = cache.grid * UPSAMPLE
     x = np.stack([np.asarray(cache.load(s)) for s in stems])
     y = np.stack([_read_mask(masks / f"{s}.png", side, len(names)) for s in stems])
+    if merge:
+        y, names = (y > 0).astype(np.uint8), ["background", merge]
     return Examples(stems, x, y, names, [cache.group(s) for s in stems])
 
 

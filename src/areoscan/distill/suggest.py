@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from areoscan.distill.curve import evaluate, random_chooser
-from areoscan.distill.fewshot import Examples, fit_decoder, predict_probs
+from areoscan.distill.curve import random_chooser, trained_row
+from areoscan.distill.fewshot import Examples, predict_probs
 from areoscan.errors import DataError
 
 
@@ -103,9 +103,7 @@ def active_curve(
                 rest = np.array([i for i in pool if i not in set(chosen)])
                 unsure = uncertainty(predict_probs(net, data.x[rest]))
                 chosen += list(rest[np.argsort(-unsure, kind="stable")[: n - len(chosen)]])
-            net = fit_decoder(data.subset(sorted(chosen)), epochs=epochs, seed=draw)
-            row: dict[str, Any] = {"n": n, "draw": draw, **evaluate(net, held_out)}
-            row["train"] = [data.stems[i] for i in sorted(chosen)]
+            row, net = trained_row(data, chosen, held_out, draw, epochs)
             rows.append(row)
             if progress:
                 progress(f"active N={n} draw {draw + 1}/{draws}: mIoU {row['miou']:.3f}")

@@ -50,6 +50,12 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--classes", default=None, help="foreground class names (default: annotations.json)"
     )
+    p.add_argument(
+        "--merge-classes",
+        default=None,
+        metavar="NAME",
+        help="train a binary decoder: every foreground class becomes NAME",
+    )
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--name", default="distilled-decoder", help="final model's name")
     p.add_argument(
@@ -84,7 +90,7 @@ def run_decoder(args: argparse.Namespace) -> int:
         raise DataError("--draws and --epochs must be >= 1 and --test-fraction in (0, 1)")
     cache = open_cache(args.embeddings)
     classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
-    data = load_examples(cache, args.masks, classes)
+    data = load_examples(cache, args.masks, classes, args.merge_classes)
     pool, test = split_by_group(data, args.test_fraction, args.seed)
     say = (
         (lambda m: print(f"areoscan train decoder: {m}", file=sys.stderr))

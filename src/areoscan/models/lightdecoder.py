@@ -85,18 +85,9 @@ class DistilledUNet(nn.Module):
         in_channels: int = 1,
     ) -> None:
         super().__init__()
-        import timm
+        from areoscan.models.unet import slim_encoder
 
-        from areoscan.models.unet import TileNorm
-
-        self.norm = TileNorm(norm)
-        self.encoder = timm.create_model(
-            encoder,
-            features_only=True,
-            pretrained=False,
-            in_chans=in_channels,
-            out_indices=(0, 1, 2, 3, 4),
-        )
+        self.norm, self.encoder = slim_encoder(encoder, in_channels, norm)
         self.decoder = LightDecoder(embed_channels, classes, widths)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -71,6 +71,24 @@ class AddStage(nn.Module):
         return F.relu(x + self.skip(skip))
 
 
+def slim_encoder(encoder: str, in_channels: int = 1, norm: str = "tile") -> tuple[TileNorm, Any]:
+    """(input normalisation, timm feature encoder at strides 2..32) of a :class:`SlimUNet`.
+
+    Use it wherever a module must see tiles exactly as the U-Net's encoder does (the distilled
+    decoder's :class:`~areoscan.models.lightdecoder.DistilledUNet` reuses a trained one).
+    """
+    import timm
+
+    features = timm.create_model(
+        encoder,
+        features_only=True,
+        pretrained=False,
+        in_chans=in_channels,
+        out_indices=(0, 1, 2, 3, 4),
+    )
+    return TileNorm(norm, min_std=SEGMENTER_MIN_STD), features
+
+
 class SlimUNet(nn.Module):
     """U-Net with a timm MobileNetV3 encoder and a slim depthwise-separable decoder.
 
@@ -100,7 +118,6 @@ class SlimUNet(nn.Module):
         super().__init__()
         if half_stage not in ("sepconv", "add"):
             raise ValueError(f"half_stage must be 'sepconv' or 'add', got {half_stage!r}")
-        import timm
 
         if len(decoder_channels) not in (3, 4):
             raise ValueError(
@@ -109,14 +126,7 @@ class SlimUNet(nn.Module):
             )
         if half_stage == "add" and len(decoder_channels) != 4:
             raise ValueError("half_stage='add' needs the 1/2 stage: give 4 decoder_channels")
-        self.norm = TileNorm(norm, min_std=SEGMENTER_MIN_STD)
-        self.encoder = timm.create_model(
-            encoder,
-            features_only=True,
-            pretrained=False,
-            in_chans=in_channels,
-            out_indices=(0, 1, 2, 3, 4),
-        )
+        self.norm, self.encoder = slim_encoder(encoder, in_channels, norm)
         info: Any = self.encoder.feature_info
         reductions = list(info.reduction())
         if reductions != [2, 4, 8, 16, 32]:
