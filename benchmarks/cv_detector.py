@@ -1,0 +1,157 @@
+"""Observation-split cross-validation of a detector (or the LoG baseline) on annotated crops.
+
+Run one fold per call (each call stays well under 15 min on 2 cores), then pool the folds:
+
+    flock /work/coord/cpu.lock nice -n 10 .venv/bin/python benchmarks/cv_detector.py \\
+        --data ../shared/data/hirise-pits-boxes --format yolo --out /tmp/pitscv \\
+        --model log-blobs --fold 0          # ... --fold 3; or --model fasterrcnn --epochs 8
+    .venv/bin/python benchmarks/cv_detector.py --data ... --format yolo --out /tmp/pitscv --report
+
+Groups are HiRISE observations (:func:`areoscan.annotations.default_group`), so tiles H0..H3 of one
+strip and ``_mirrored`` flips of a crop always fall in the same fold. Whole groups are dealt to
+``--folds`` folds (seeded, balanced by image count). Training uses every image of the other folds
+(flipped copies included: they are augmentation); testing keeps one image per source crop
+(:func:`areoscan.annotations.source_name`), so a crop and its mirror are not scored twice. The
+report pools the held-out detections of all folds into one
+:func:`~areoscan.evaluate.detection.detection_metrics` (AP, AP50, macro-F1 at IoU 0.5, per class).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from areoscan.annotations import AnnotationSet, read_annotations, source_name, write_coco
+from areoscan.annotations.coco_in import read_coco
+
+
+def folds_of(ann: AnnotationSet, n: int, seed: int) -> dict[str, int]:
+    """Group -> fold, whole groups dealt largest-first to the fold with the fewest images."""
+    sizes: dict[str, int] = {}
+    for im in ann.images:
+        sizes[im.group] = sizes.get(im.group, 0) + 1
+    rng = np.random.default_rng(seed)
+    groups = sorted(sizes, key=lambda g: (-sizes[g], rng.random()))
+    load = [0] * n
+    out = {}
+    for g in groups:
+        k = int(np.argmin(load))
+        out[g] = k
+        load[k] += sizes[g]
+    return out
+
+
+def split(ann: AnnotationSet, fold: int, n: int, seed: int) -> tuple[AnnotationSet, AnnotationSet]:
+    """(train, test) of one fold; the test keeps one image per source crop."""
+    of = folds_of(ann, n, seed)
+    train = [im for im in ann.images if of[im.group] != fold]
+    test, seen = [], set()
+    for im in sorted(
+        (im for im in ann.images if of[im.group] == fold),
+        key=lambda im: ("_mirrored" in im.path.name, im.path.name),
+    ):
+        key = source_name(im.path.name)
+        if key not in seen:
+            seen.add(key)
+            test.append(im)
+    return AnnotationSet(list(ann.classes), train), AnnotationSet(list(ann.classes), test)
+
+
+def run_fold(args: argparse.Namespace, ann: AnnotationSet) -> None:
+    from areoscan.evaluate.detect_run import detect_all
+
+    train, test = split(ann, args.fold, args.folds, args.seed)
+    started = time.monotonic()
+    if args.model == "log-blobs":
+        from areoscan.evaluate.blobs import LogBlobs
+
+        detector = LogBlobs.fit(train)
+    else:
+        from areoscan.models.detectors import TorchDetector
+        from areoscan.models.registry import load_model
+        from areoscan.train.detector import DetectorConfig, train_detector
+
+        cfg = DetectorConfig(
+            arch=args.model, backbone=args.backbone, epochs=args.epochs, size=args.size,
+            batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads,
+        )  # fmt: skip
+        name = f"fold{args.fold}-{args.model}"
+        train_detector(train, None, cfg, name, args.out / "models", progress=not args.quiet)
+        module, card = load_model(args.out / "models" / f"{name}.json")
+        detector = TorchDetector(module, card)
+    dets = detect_all(detector, test, progress=not args.quiet)
+    stem = args.out / f"fold{args.fold}_{args.model}"
+    write_coco(test, f"{stem}_truth.json")
+    write_coco(dets, f"{stem}_dets.json")
+    info = {
+        "fold": args.fold,
+        "train_images": len(train.images),
+        "test_images": len(test.images),
+        "test_groups": sorted({im.group for im in test.images}),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    Path(f"{stem}_info.json").write_text(json.dumps(info, indent=2))
+    print(json.dumps(info))
+
+
+def report(args: argparse.Namespace) -> None:
+    from areoscan.evaluate.detection import detection_metrics, format_detection_report
+
+    results = {}
+    for model in ("log-blobs", "fasterrcnn", "maskrcnn"):
+        truths, dets = [], []
+        for k in range(args.folds):
+            stem = args.out / f"fold{k}_{model}"
+            if Path(f"{stem}_dets.json").is_file():
+                truths.append(read_coco(f"{stem}_truth.json"))
+                dets.append(read_coco(f"{stem}_dets.json"))
+        if not truths:
+            continue
+        classes = truths[0].classes
+        truth = AnnotationSet(classes, [im for t in truths for im in t.images])
+        found = AnnotationSet(classes, [im for d in dets for im in d.images])
+        res = detection_metrics(truth, found, iou_type="bbox")
+        res["folds"] = len(truths)
+        results[model] = res
+        print(format_detection_report(f"{model} ({len(truths)}/{args.folds} folds)", res))
+    (args.out / "report.json").write_text(json.dumps(results, indent=2))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--format", required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--folds", type=int, default=4)
+    ap.add_argument("--fold", type=int, default=None)
+    ap.add_argument("--report", action="store_true")
+    ap.add_argument("--model", default="log-blobs", choices=("log-blobs", "fasterrcnn", "maskrcnn"))
+    ap.add_argument("--backbone", default="mobilenet_v3_large")
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--batch-size", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.report:
+        report(args)
+        return
+    if args.fold is None or not 0 <= args.fold < args.folds:
+        sys.exit("give --fold K (0..folds-1) or --report")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ann = read_annotations(args.data, args.format)
+    run_fold(args, ann)
+
+
+if __name__ == "__main__":
+    main()
