@@ -4,7 +4,7 @@ import pytest
 from areoscan.synth import DEFAULT_KINDS, EXTRA_KINDS, Terrain, render_array, render_patch
 from areoscan.synth.params import SceneParams
 
-NEW = [Terrain.KNOBBY, Terrain.LAYERED, Terrain.RIPPLES]
+NEW = [Terrain.KNOBBY, Terrain.LAYERED, Terrain.RIPPLES, Terrain.RIM_POLYGONS]
 
 
 def test_new_negatives_are_extra_kinds_not_in_default_scenes():
@@ -24,7 +24,12 @@ def test_each_negative_renders_textured_with_its_label(kind):
 
 
 def test_negatives_join_blocks_without_seams():
-    kw = dict(scale=0.5, coral_fraction=0.2, threads=1, kinds=["knobby", "layered", "ripples"])
+    kw = dict(
+        scale=0.5,
+        coral_fraction=0.2,
+        threads=1,
+        kinds=["knobby", "layered", "ripples", "rim_polygons"],
+    )
     a, la, _ = render_array((320, 300), 9, block=96, **kw)
     b, lb, _ = render_array((320, 300), 9, block=512, **kw)
     diff = np.abs(a.astype(int) - b.astype(int))

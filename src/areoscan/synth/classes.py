@@ -25,6 +25,7 @@ class Terrain(IntEnum):
     KNOBBY = 9  #: knobs and small mesas (hard negative; only when asked for)
     LAYERED = 10  #: terraced layered deposits (hard negative; only when asked for)
     RIPPLES = 11  #: crossing ripple trains at 2-9 m (hard negative; only when asked for)
+    RIM_POLYGONS = 12  #: low-centred polygons with raised rims (hard negative; only when asked for)
 
     @property
     def slug(self) -> str:
@@ -59,9 +60,15 @@ BACKGROUNDS: tuple[Terrain, ...] = (
 DEFAULT_KINDS: tuple[Terrain, ...] = (Terrain.BRAIN_CORAL, *BACKGROUNDS)
 #: Kinds a scene has only when asked for by name (``kinds=``): adding them to the default mix
 #: would change every existing seed's pixels. TARS are parallel bright ridges at the coral's
-#: spacing, the hard negative for a brain-coral model; KNOBBY, LAYERED and RIPPLES are more hard
+#: spacing, the hard negative for a brain-coral model; KNOBBY, LAYERED, RIPPLES and RIM_POLYGONS are more hard
 #: negatives (:mod:`areoscan.synth.negatives`).
-EXTRA_KINDS: tuple[Terrain, ...] = (Terrain.TARS, Terrain.KNOBBY, Terrain.LAYERED, Terrain.RIPPLES)
+EXTRA_KINDS: tuple[Terrain, ...] = (
+    Terrain.TARS,
+    Terrain.KNOBBY,
+    Terrain.LAYERED,
+    Terrain.RIPPLES,
+    Terrain.RIM_POLYGONS,
+)
 
 
 def class_table() -> dict[str, int]:

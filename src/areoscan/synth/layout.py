@@ -43,6 +43,7 @@ FINE_AMP = {
     Terrain.KNOBBY: 0.08,
     Terrain.LAYERED: 0.04,
     Terrain.RIPPLES: 0.02,
+    Terrain.RIM_POLYGONS: 0.05,
 }
 COARSE_AMP = {  # rms (m) of the 16-150 m fractal relief of each kind
     Terrain.MANTLE: 0.5,
@@ -55,6 +56,7 @@ COARSE_AMP = {  # rms (m) of the 16-150 m fractal relief of each kind
     Terrain.KNOBBY: 1.0,
     Terrain.LAYERED: 0.6,
     Terrain.RIPPLES: 0.4,
+    Terrain.RIM_POLYGONS: 0.5,
 }
 TAR_ALBEDO = 0.1  # transverse aeolian ridges are brighter than the plains they sit on
 

@@ -10,7 +10,9 @@ a coral model could confuse with coral at some scale:
   treads and risers of 2-8 m thickness, with a brightness per layer, seen as curved bands
   tens of metres apart;
 * ``ripples``: two or three crossing ripple trains at 2-9 m spacing (crosshatched ripples and
-  small TARs), sinuous through a slow warp: periodic texture at the coral's own scale.
+  small TARs), sinuous through a slow warp: periodic texture at the coral's own scale;
+* ``rim_polygons``: low-centred polygons (10-30 m) whose borders are a trough flanked by two
+  raised rims: closed cells of ridges, the hard negative for the ``cells`` coral family.
 
 :func:`layout_fields` adds the coarse fields they need when the layout is built;
 :func:`add_heights` adds their heights (and layer brightness) on a render window. Parameters come
@@ -38,6 +40,9 @@ KNOB_RADIUS_M = (6.0, 18.0)
 STREAM_KNOBS = 901  # .. 905
 LAYER_ALBEDO = 0.05  # brightness step between layers
 PRESENT = 2e-3  # as render.PRESENT: below this weight a kind is skipped in a window
+NEGATIVES = (Terrain.KNOBBY, Terrain.LAYERED, Terrain.RIPPLES, Terrain.RIM_POLYGONS)
+STREAM_RIMS = 911  # jitter y, x: 911, 912
+RIM_OFFSET_M, RIM_WIDTH_M, RIM_HEIGHT_M = 1.6, 1.0, 0.5  # rims flanking the border trough
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class NegativeParams:
     layer_theta: float  #: its down-slope direction (radians)
     ripple_m: tuple[float, ...]  #: spacing of each ripple train (m)
     ripple_theta: tuple[float, ...]  #: crest-normal direction of each train (radians)
+    rim_polygon_m: float = 15.0  #: size of raised-rim polygons (m)
 
 
 def draw(seed: int) -> NegativeParams:
@@ -62,6 +68,7 @@ def draw(seed: int) -> NegativeParams:
         layer_theta=float(rng.uniform(0.0, 2.0 * math.pi)),
         ripple_m=tuple(float(x) for x in rng.uniform(2.0, 9.0, n)),
         ripple_theta=tuple(th0 + float(rng.normal(0.0, 0.25)) + k * math.pi / 2 for k in range(n)),
+        rim_polygon_m=float(rng.uniform(10.0, 30.0)),
     )
 
 
@@ -91,10 +98,14 @@ def add_heights(
 ) -> None:
     """Add the hard negatives' heights to ``bg`` (m) and layer brightness to ``alb`` on ``ext``."""
     kinds = lay.kinds
-    if not any(k in kinds for k in (Terrain.KNOBBY, Terrain.LAYERED, Terrain.RIPPLES)):
+    if not any(k in kinds for k in NEGATIVES):
         return
     q = draw(lay.params.seed)
-    for kind, fn in ((Terrain.KNOBBY, _knobs), (Terrain.RIPPLES, _ripples)):
+    for kind, fn in (
+        (Terrain.KNOBBY, _knobs),
+        (Terrain.RIPPLES, _ripples),
+        (Terrain.RIM_POLYGONS, _rim_polygons),
+    ):
         name = f"w_{kind.slug}"
         sub = lay.support([name], ext, PRESENT) if kind in kinds else None
         if sub is not None:
@@ -172,3 +183,31 @@ def _ripples(lay: Layout, window: tuple[int, int, int, int], q: NegativeParams) 
         r *= np.float32(0.06 * lam / (1.0 + k))  # later trains fainter
         out += r
     return out
+
+
+def _rim_polygons(lay: Layout, window: tuple[int, int, int, int], q: NegativeParams) -> np.ndarray:
+    """Raised-rim polygon heights (m): a trough on each Voronoi border, a rim on either side."""
+    p = lay.params
+    s, cs = p.scale, q.rim_polygon_m
+    r0, c0, h, w = window
+    y = ((np.arange(r0, r0 + h, dtype=np.float64) + 0.5) * s / cs)[:, None]
+    x = ((np.arange(c0, c0 + w, dtype=np.float64) + 0.5) * s / cs)[None, :]
+    ci, cj = np.floor(y).astype(np.int64), np.floor(x).astype(np.int64)
+    i0, j0 = int(ci.min()) - 1, int(cj.min()) - 1
+    gi, gj = np.meshgrid(
+        np.arange(i0, int(ci.max()) + 2), np.arange(j0, int(cj.max()) + 2), indexing="ij"
+    )
+    sy = gi + 0.5 + 0.8 * (hash_uniform(p.seed, STREAM_RIMS, gi, gj) - 0.5)
+    sx = gj + 0.5 + 0.8 * (hash_uniform(p.seed, STREAM_RIMS + 1, gi, gj) - 0.5)
+    f1 = np.full((h, w), np.inf, np.float32)
+    f2 = np.full((h, w), np.inf, np.float32)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            a, b = ci + di - i0, cj + dj - j0  # (h, 1) and (1, w)
+            d = ((sy[a, b] - y) ** 2 + (sx[a, b] - x) ** 2).astype(np.float32)
+            f2 = np.minimum(f2, np.maximum(f1, d))
+            f1 = np.minimum(f1, d)
+    dist = (np.sqrt(f2) - np.sqrt(f1)) * np.float32(0.5 * cs)  # ~ metres to the border
+    rim = np.exp(-(((dist - RIM_OFFSET_M) / RIM_WIDTH_M) ** 2))
+    trough = np.exp(-((dist / (0.6 * RIM_WIDTH_M)) ** 2))
+    return (RIM_HEIGHT_M * (rim - 0.6 * trough)).astype(np.float32)
