@@ -12,7 +12,7 @@ Run (training arguments after ``--``, without ``--out``, ``--test-pattern`` or `
         --data ../shared/data/hirise-landmarks-v1 --init MODEL --norm fixed --keep last --size 128 \
         --epochs 14 --tta 8
 
-Folds are whole observations, stratified by class (``samples.assign_groups``, rare classes
+Folds are whole observations, stratified by class (``data.splits.assign_groups``, rare classes
 first). Fold k trains with ``--test-pattern`` = fold k's observations and ``--fractions
 0.85,0.15,0`` (the other observations split into training and validation), ``--threads 1``, up to
 ``--jobs`` folds at a time; then ``areoscan evaluate classifier`` on the same ``--data`` scores
@@ -59,10 +59,11 @@ def _name(train_args: list[str]) -> str:
 
 def fold_groups(specs: list[str], folds: int, seed: int) -> list[list[str]]:
     """Observation ids of each fold, stratified by class (rare classes spread first)."""
-    from areoscan.train.samples import assign_groups, concat, load_source
+    from areoscan.data.samples import concat, load_source
+    from areoscan.data.splits import assign_groups
 
     samples = concat([load_source(s, 32, "area", 0, 1.0, 0) for s in specs])
-    part = assign_groups(samples, [1.0 / folds] * folds, seed)
+    part = assign_groups(samples.groups, samples.labels, [1.0 / folds] * folds, seed)
     groups = np.array(samples.groups)
     return [sorted(set(groups[part == k].tolist())) for k in range(folds)]
 
@@ -93,7 +94,7 @@ def _run_all(cmds: list[tuple[list[str], Path]], jobs: int) -> None:
 
 def pooled(results: list[dict]) -> dict:
     """Scores of the summed confusion matrices of the folds."""
-    from areoscan.evaluate.metrics import scores
+    from areoscan.data.metrics import scores
 
     classes = list(results[0]["per_class"])
     cm = sum(np.asarray(r["confusion"], dtype=np.int64) for r in results)
@@ -102,12 +103,12 @@ def pooled(results: list[dict]) -> dict:
 
 def tau_report(model_paths: list[Path], specs: list[str]) -> dict:
     """Pooled held-out scores of several tau rules (see the module docstring)."""
+    from areoscan.data.metrics import confusion_matrix, scores
+    from areoscan.data.samples import concat, load_source
     from areoscan.evaluate.classifier import held_out, map_labels
-    from areoscan.evaluate.metrics import confusion_matrix, scores
     from areoscan.models.export import TorchRunner
     from areoscan.models.registry import load_model
     from areoscan.train.classifier import SWEEP_GRID, choose_tau
-    from areoscan.train.samples import concat, load_source
 
     rules = {
         "trained rule: mean(acc, macro-F1) on validation, tau 0..1": lambda sw: choose_tau(sw),

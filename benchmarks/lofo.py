@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from areoscan.data.seg_samples import SegSet, concat, scenes_dataset
 from areoscan.synth.params import FAMILIES
-from areoscan.train.seg_samples import SegSet, concat, scenes_dataset
 from areoscan.train.segmenter import (
     SegTrainConfig,
     iou_score,

@@ -5,6 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
+from areoscan.data.samples import SampleSet
 from areoscan.errors import DataError
 from areoscan.evaluate import classifier_cli
 from areoscan.evaluate.classifier import evaluate_classifier, held_out, map_labels
@@ -12,7 +13,6 @@ from areoscan.evaluate.report import COLUMNS, classifier_report
 from areoscan.models.card import ModelCard
 from areoscan.models.export import TorchRunner
 from areoscan.models.registry import build_module, save_model
-from areoscan.train.samples import SampleSet
 
 
 def _model(classes, positive=None, bias=None, tmp_path=None):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from areoscan.data.seg_samples import IGNORE_INDEX, SegSet
 from areoscan.evaluate.segmenter import (
     TABLE_COLUMNS,
     coral_tile_shares,
@@ -23,8 +24,6 @@ from areoscan.evaluate.segmenter import (
 )
 from areoscan.models.card import ModelCard
 from areoscan.models.segmenters import SegmentPredictor
-from areoscan.train.losses import IGNORE_INDEX
-from areoscan.train.seg_samples import SegSet
 
 
 def toy_set(n: int, seed: int, size: int = 64) -> SegSet:
@@ -130,7 +129,7 @@ def test_tiles_per_second_and_markdown() -> None:
 
 @pytest.mark.slow
 def test_compare_writes_table_and_png(tmp_path: Path) -> None:
-    from areoscan.evaluate.compare_segmenters import compare
+    from areoscan.train.compare_segmenters import compare
     from areoscan.train.segmenter import SegTrainConfig
 
     torch.set_num_threads(2)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from areoscan.data.samples import load_source
 from areoscan.errors import DataError
 from areoscan.models.registry import load_model
 from areoscan.train import classifier_cli
@@ -16,7 +17,6 @@ from areoscan.train.classifier import (
     tune_threshold,
 )
 from areoscan.train.loop import FitConfig
-from areoscan.train.samples import load_source
 
 
 def _cfg(**kw):
@@ -189,8 +189,8 @@ def test_source_balance_gives_small_sources_equal_draws():
 
 
 def test_force_test_moves_matching_keys_and_their_groups(class_folders):
+    from areoscan.data.splits import split_by_group
     from areoscan.train.classifier import force_test
-    from areoscan.train.samples import split_by_group
 
     data = load_source(str(class_folders), 32)
     parts = split_by_group(data, (0.5, 0.25, 0.25), seed=0)

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from areoscan.train.losses import IGNORE_INDEX, LOSSES, bce_loss, dice_loss, focal_loss, make_loss
+from areoscan.data.seg_samples import IGNORE_INDEX
+from areoscan.train.losses import LOSSES, bce_loss, dice_loss, focal_loss, make_loss
 
 
 def _binary_case(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

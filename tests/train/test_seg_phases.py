@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from areoscan.data.seg_samples import IGNORE_INDEX
 from areoscan.models.segmenters import build_segmenter
-from areoscan.train.losses import IGNORE_INDEX, make_loss
+from areoscan.train.losses import make_loss
 from areoscan.train.phases import (
     Phase,
     configure,

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from areoscan.train.losses import IGNORE_INDEX
-from areoscan.train.seg_samples import SegSet
+from areoscan.data.seg_samples import IGNORE_INDEX, SegSet
 from areoscan.train.segmenter import (
     SegTrainConfig,
     augment_batch,

@@ -24,7 +24,7 @@ from areoscan.distill.prompts import prompts_of
 from areoscan.distill.teachers import Teacher, to_uint8
 from areoscan.errors import DataError
 from areoscan.io.atomic import atomic_output
-from areoscan.models.classify import read_tile
+from areoscan.io.tilefile import read_tile
 
 # Overlay tints, cycled per instance (colour-blind-safe Okabe-Ito hues).
 PALETTE = np.array(

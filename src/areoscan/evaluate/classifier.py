@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from areoscan.data.augment import swap_brightness_contrast
+from areoscan.data.metrics import binary_rates, confusion_matrix, scores
+from areoscan.data.samples import SampleSet
 from areoscan.errors import DataError
-from areoscan.evaluate.metrics import binary_rates, confusion_matrix, scores
 from areoscan.models.card import ModelCard
 from areoscan.models.classify import decide, predict_tiles
-from areoscan.train.augment import swap_brightness_contrast
-from areoscan.train.samples import SampleSet
 
 
 def _norm(name: str) -> str:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from areoscan.train.classifier_cli import DATA_HELP
+from areoscan.data.sources import DATA_HELP
 
 
 def register(subparsers: Any) -> None:
@@ -53,11 +53,11 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from areoscan.data.samples import concat, load_source
     from areoscan.evaluate.classifier import evaluate_classifier, held_out
     from areoscan.evaluate.report import classifier_report
     from areoscan.models.card import write_bytes_atomic
     from areoscan.models.export import make_runner
-    from areoscan.train.samples import concat, load_source
 
     torch.set_num_threads(max(1, args.threads))
     runner, card = make_runner(args.model, backend=args.backend)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from areoscan.evaluate.metrics import format_confusion
+from areoscan.data.metrics import format_confusion
 
 COLUMNS = ["model", "train n", "test n", "F1", "TP%", "TN%", "FP%", "FN%", "1K×1K tiles/s"]
 

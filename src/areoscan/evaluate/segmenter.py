@@ -1,6 +1,6 @@
 """Evaluate a segmenter: pixel metrics on labelled tiles, coral share on real tiles, throughput.
 
-Use :func:`evaluate_tiles` for labelled tiles (a :class:`~areoscan.train.seg_samples.SegSet`):
+Use :func:`evaluate_tiles` for labelled tiles (a :class:`~areoscan.data.seg_samples.SegSet`):
 confusion matrix, per-class IoU / precision / recall / F1 and, for binary models, the reference's
 TP / TN / FP / FN % columns. Use :func:`coral_tile_shares` and :func:`landmark_shares` for real
 tiles that have no masks (the share of pixels marked brain coral: high on real brain coral, near 0
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from areoscan.data.metrics import ConfusionAccumulator, binary_rates, scores
+from areoscan.data.seg_samples import IGNORE_INDEX
 from areoscan.errors import DataError
-from areoscan.evaluate.metrics import ConfusionAccumulator, binary_rates, scores
-from areoscan.train.losses import IGNORE_INDEX
 
 # Real coral tiles are 0.25 m/px imagery downsampled ~3x (~0.75 m/px); the model works at 0.25.
 CORAL_TILE_UPSAMPLE = 3
@@ -110,12 +110,13 @@ def coral_tile_shares(
 
     Tiles are upsampled ``upsample``× (bicubic) to the 0.25 m/px training scale first.
     """
-    from areoscan.train.seg_samples import load_gray, upsample_tile
+    from areoscan.data.seg_samples import upsample_tile
+    from areoscan.io.tilefile import read_tile
 
     files = sorted(Path(folder).glob("*.png"))
     if not files:
         raise DataError(f"{folder}: no PNG brain-coral tiles found")
-    return {f.name: positive_share(predictor, upsample_tile(load_gray(f), upsample)) for f in files}
+    return {f.name: positive_share(predictor, upsample_tile(read_tile(f), upsample)) for f in files}
 
 
 def landmark_shares(
@@ -130,7 +131,8 @@ def landmark_shares(
     ``observations`` keeps only those observations, ``exclude`` leaves these out (e.g. the ones
     the model was trained or validated on).
     """
-    from areoscan.train.seg_samples import landmark_rows, load_gray
+    from areoscan.data.landmarks import landmark_rows
+    from areoscan.io.tilefile import read_tile
 
     rows = landmark_rows(root)
     if observations is not None:
@@ -139,7 +141,7 @@ def landmark_shares(
         rows = [r for r in rows if r[2] not in exclude]
     shares: dict[str, list[float]] = {}
     for path, cls, _ in rows:
-        img = np.clip(load_gray(path), 1e-3, 1.0)
+        img = np.clip(read_tile(path), 1e-3, 1.0)
         shares.setdefault(cls, []).append(positive_share(predictor, img))
     return {
         k: {"tiles": len(v), "mean_share": float(np.mean(v)), "max_share": float(np.max(v))}

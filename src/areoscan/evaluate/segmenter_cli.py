@@ -113,6 +113,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
+    from areoscan.data.sources import DEFAULT_SCENE_CACHE
     from areoscan.errors import DataError
     from areoscan.evaluate.segmenter import (
         TABLE_COLUMNS,
@@ -127,7 +128,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )
     from areoscan.io import atomic_output
     from areoscan.models.segmenters import load_segmenter
-    from areoscan.train.segmenter_cli import DEFAULT_SCENE_CACHE
 
     torch.set_num_threads(2)
     pred = load_segmenter(args.model, backend=args.backend)
@@ -143,7 +143,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     tps = tiles_per_second(pred, size=args.speed_size)
     report["tiles_per_s_1k"] = tps
     if args.scenes or args.synth:
-        from areoscan.train.seg_samples import scenes_dataset, synthesize_scenes
+        from areoscan.data.seg_samples import scenes_dataset, synthesize_scenes
 
         folders = list(args.scenes or [DEFAULT_SCENE_CACHE.with_name("seg-heldout")])
         if args.synth:

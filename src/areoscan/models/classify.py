@@ -1,8 +1,9 @@
 """Classify image tiles with a trained model: read, resize by the model's rule, predict, write CSV.
 
 Use :func:`classify_paths` for files and folders (what ``areoscan classify`` runs) and
-:func:`predict_tiles` for arrays already in memory. :func:`read_tile` and :func:`resize_tile` are
-the one place tile files become model input, shared with training (so both see identical pixels).
+:func:`predict_tiles` for arrays already in memory. Files are read by
+:func:`areoscan.io.tilefile.read_tile` and resized by :func:`resize_tile`, the same two steps training
+uses (so both see identical pixels).
 """
 
 from __future__ import annotations
@@ -15,44 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from areoscan.errors import DataError, OutputError
+from areoscan.io.tilefile import IMAGE_SUFFIXES, read_tile
 from areoscan.models.card import ModelCard, write_bytes_atomic
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 RESIZE_RULES = ("area", "bilinear")
-
-
-def read_tile(path: str | Path) -> np.ndarray:
-    """A grayscale image file as float32 (H, W) in [0, 1].
-
-    8-bit images are divided by 255; 16-bit ones by 1023 when every value fits in 10 bits (HiRISE
-    DN), else by 65535; colour images are converted to luminance. DataError if unreadable.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    path = Path(path)
-    try:
-        with Image.open(path) as im:
-            im.load()
-            gray = (
-                im.convert("L")
-                if im.mode in ("RGB", "RGBA", "P", "LA", "CMYK", "YCbCr", "1")
-                else im
-            )
-            arr = np.asarray(gray)
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
-        raise DataError(
-            f"{path}: cannot read as an image tile ({type(exc).__name__}: {exc})"
-        ) from None
-    if arr.ndim != 2 or min(arr.shape) < 1:
-        raise DataError(f"{path}: expected a single-band image, got shape {arr.shape}")
-    if arr.dtype == np.uint8:
-        return arr.astype(np.float32) / 255.0
-    if np.issubdtype(arr.dtype, np.integer):
-        top = 1023.0 if int(arr.max(initial=0)) <= 1023 else 65535.0
-        return np.clip(arr.astype(np.float32) / top, 0.0, 1.0)
-    if arr.dtype == bool:
-        return arr.astype(np.float32)
-    return np.clip(np.nan_to_num(arr.astype(np.float32)), 0.0, 1.0)
 
 
 def resize_tile(img: np.ndarray, size: int, rule: str = "area") -> np.ndarray:

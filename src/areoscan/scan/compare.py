@@ -84,7 +84,7 @@ def compare_masks(
     """
     import rasterio
 
-    from areoscan.evaluate.metrics import binary_rates
+    from areoscan.data.metrics import binary_rates
 
     cm = np.zeros((2, 2), dtype=np.int64)
     with rasterio.Env(GDAL_CACHEMAX=MASK_TOOLS_GDAL_CACHE_MB), _open(pred) as dp, _open(ref) as dr:

@@ -1,7 +1,7 @@
-"""Train a tile classifier from a :class:`~areoscan.train.samples.SampleSet`; return module + card.
+"""Train a tile classifier from a :class:`~areoscan.data.samples.SampleSet`; return module + card.
 
 Use :func:`train_classifier` (what ``areoscan train classifier`` runs). It splits by observation
-(:func:`~areoscan.train.samples.split_by_group`), trains with :func:`~areoscan.train.loop.fit`
+(:func:`~areoscan.data.splits.split_by_group`), trains with :func:`~areoscan.train.loop.fit`
 (early stopping on validation macro-F1), tunes the decision on the validation split, evaluates once
 on the held-out test split and writes the numbers into the card.
 
@@ -27,16 +27,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from areoscan.data.augment import Augment, AugmentConfig
+from areoscan.data.metrics import binary_rates, confusion_matrix, scores
+from areoscan.data.samples import SampleSet
+from areoscan.data.splits import split_by_group
 from areoscan.errors import DataError
-from areoscan.evaluate.metrics import binary_rates, confusion_matrix, scores
 from areoscan.models.card import ModelCard, sha256_lines
 from areoscan.models.classify import predict_tiles, softmax
 from areoscan.models.export import TorchRunner
 from areoscan.models.norm import CLASSIFIER_MIN_STD
 from areoscan.models.registry import build_module
-from areoscan.train.augment import Augment, AugmentConfig
 from areoscan.train.loop import FitConfig, FitResult, fit, seed_everything
-from areoscan.train.samples import SampleSet, split_by_group
 
 
 @dataclass

@@ -9,13 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from areoscan.data.sources import DATA_HELP
 from areoscan.errors import DataError
-
-DATA_HELP = (
-    "training data, repeatable: a landmark set folder (v3 manifest.csv / v1 labels.txt), a folder of "
-    "class folders, DIR@CLASS (every tile is CLASS), IMAGE.jp2 (+ IMAGE_mask.tif beside it, tiles at "
-    "--level), synth:N (N synthetic coral/background patches at --scale m/px), or synth-terrain:N (N synthetic tiles labelled by terrain kind, for pretraining)"
-)
 
 
 def _fractions(text: str) -> tuple[float, float, float]:
@@ -166,10 +161,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from areoscan.data.samples import concat, load_source
     from areoscan.models.registry import save_model
     from areoscan.train.classifier import ClassifierTrainConfig, train_classifier
     from areoscan.train.loop import FitConfig, seed_everything
-    from areoscan.train.samples import concat, load_source
 
     if args.size % 32:
         raise DataError(f"--size must be a multiple of 32, got {args.size}")

@@ -18,7 +18,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-IGNORE_INDEX = 255
+from areoscan.data.seg_samples import IGNORE_INDEX
+
 LOSSES = ("bce", "dice", "focal", "dice+focal")
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

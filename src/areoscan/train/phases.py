@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from areoscan.train.losses import IGNORE_INDEX
+from areoscan.data.seg_samples import IGNORE_INDEX
 
 PHASE_KINDS = ("encoder", "decoder", "finetune", "all")
 

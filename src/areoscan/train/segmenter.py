@@ -1,4 +1,4 @@
-"""Train a segmenter on :class:`~areoscan.train.seg_samples.SegSet` tiles, one or three phases.
+"""Train a segmenter on :class:`~areoscan.data.seg_samples.SegSet` tiles, one or three phases.
 
 Use :func:`train_segmenter` from Python or ``areoscan train segmenter`` from the shell. The loop
 is deliberately plain: Adam, a fixed schedule of phases (:mod:`areoscan.train.phases`), on-the-fly
@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from areoscan.train.losses import IGNORE_INDEX, make_loss
+from areoscan.data.seg_samples import IGNORE_INDEX, SegSet
+from areoscan.train.losses import make_loss
 from areoscan.train.phases import Phase, configure, parse_schedule, phase_logits_and_target
-from areoscan.train.seg_samples import SegSet
 
 
 @dataclass
@@ -115,7 +115,7 @@ def labels_from_probs(probs: np.ndarray, threshold: float = 0.5) -> np.ndarray:
 
 def iou_score(targets: np.ndarray, labels: np.ndarray, n_classes: int) -> float:
     """Positive-class IoU (binary) or mean IoU over present classes (multi-class)."""
-    from areoscan.evaluate.metrics import confusion_matrix, scores
+    from areoscan.data.metrics import confusion_matrix, scores
 
     cm = confusion_matrix(targets, labels, n_classes, ignore_index=IGNORE_INDEX)
     s = scores(cm)
@@ -240,7 +240,7 @@ def prepare_splits(
     data: SegSet, seed: int = 0, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
 ) -> dict[str, SegSet]:
     """Split tiles by observation (scene / source image), never by tile: ``train``/``val``/``test``."""
-    from areoscan.train.seg_samples import split_by_observation
+    from areoscan.data.splits import split_by_observation
 
     idx = split_by_observation(data.observations, fractions, seed=seed)
     return {k: data.subset(v) for k, v in idx.items()}

@@ -1,7 +1,7 @@
 """``areoscan train segmenter`` and ``areoscan train compare``: train one or every segmenter.
 
 Only argument parsing lives here; the work is in :mod:`areoscan.train.segmenter`,
-:mod:`areoscan.train.seg_samples` and :mod:`areoscan.evaluate.compare_segmenters`.
+:mod:`areoscan.data.seg_samples` and :mod:`areoscan.train.compare_segmenters`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from areoscan.data.sources import DEFAULT_SCENE_CACHE
 from areoscan.synth.params import FAMILIES, LAYOUTS
-
-DEFAULT_SCENE_CACHE = Path.home() / ".cache" / "areoscan" / "seg-scenes"
 
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
@@ -153,16 +152,16 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
 
 def load_data(args: argparse.Namespace) -> tuple[list[str], Any, dict[str, Any]]:
     """(class names, SegSet, note for the card) from the data arguments."""
-    from areoscan.errors import DataError
-    from areoscan.train.seg_samples import (
+    from areoscan.data.landmarks import held_out_observations
+    from areoscan.data.seg_samples import (
         class_setup,
         concat,
-        held_out_observations,
         landmark_background_tiles,
         real_coral_tiles,
         scenes_dataset,
         synthesize_scenes,
     )
+    from areoscan.errors import DataError
 
     if args.holdout_observation and args.landmarks is None:
         raise DataError("--holdout-observation needs --landmarks: it names a landmark observation")
@@ -428,7 +427,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Entry point of ``areoscan train compare``."""
-    from areoscan.evaluate.compare_segmenters import compare
+    from areoscan.train.compare_segmenters import compare
 
     classes, data, note = load_data(args)
     configs = []

@@ -2,17 +2,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from areoscan.data.samples import concat, from_landmarks_v1, from_landmarks_v3, load_source
+from areoscan.data.splits import assign_groups, split_by_group
 from areoscan.errors import DataError
 from areoscan.io.obsid import find_observation_id
-from areoscan.models.classify import read_tile, resize_tile
-from areoscan.train.samples import (
-    assign_groups,
-    concat,
-    from_landmarks_v1,
-    from_landmarks_v3,
-    load_source,
-    split_by_group,
-)
+from areoscan.models.classify import resize_tile
 
 
 def test_v3_variants_are_undone_and_grouped(landmarks_v3):
@@ -40,7 +34,7 @@ def test_split_is_by_group_and_test_has_no_brightness_copies(landmarks_v3):
 
 
 def test_rare_class_reaches_every_split():
-    from areoscan.train.samples import SampleSet
+    from areoscan.data.samples import SampleSet
 
     groups = [f"g{i}" for i in range(30)]
     labels = np.array([1 if i < 6 else 0 for i in range(30)])  # 6 groups hold the rare class
@@ -50,20 +44,20 @@ def test_rare_class_reaches_every_split():
 
 
 def test_k_fold_parts_hold_whole_groups_and_spread_a_rare_class():
-    from areoscan.train.samples import SampleSet
+    from areoscan.data.samples import SampleSet
 
     groups = [f"g{i // 3}" for i in range(60)]  # 20 groups of 3 tiles
     labels = np.array([1 if i < 12 else 0 for i in range(60)])  # 4 groups hold the rare class
     s = SampleSet(np.zeros((60, 4, 4), np.float32), labels, ["a", "b"], groups, groups)
-    part = assign_groups(s, [0.25] * 4, seed=1)
+    part = assign_groups(s.groups, s.labels, [0.25] * 4, seed=1)
     assert set(part.tolist()) == {0, 1, 2, 3}
     for g in set(groups):  # a group never straddles two folds
         assert len({part[i] for i in range(60) if groups[i] == g}) == 1
     assert all((labels[part == k] == 1).any() for k in range(4))
-    assert np.array_equal(part, assign_groups(s, [0.25] * 4, seed=1))
+    assert np.array_equal(part, assign_groups(s.groups, s.labels, [0.25] * 4, seed=1))
     # the three-part split is the same assignment
     tr, va, te = split_by_group(s, (0.5, 0.25, 0.25), seed=0, test_variants=None)
-    three = assign_groups(s, (0.5, 0.25, 0.25), seed=0)
+    three = assign_groups(s.groups, s.labels, (0.5, 0.25, 0.25), seed=0)
     assert np.array_equal(tr, np.flatnonzero(three == 0))
     assert np.array_equal(te, np.flatnonzero(three == 2))
 
@@ -112,16 +106,7 @@ def test_bad_sources_are_data_errors(tmp_path):
         load_source("synth:many", 32)
 
 
-def test_read_and_resize_tile(tmp_path):
-    Image.fromarray(np.full((10, 30), 255, np.uint8)).save(tmp_path / "a.png")
-    Image.fromarray(np.full((8, 8), 1023, np.uint16)).save(tmp_path / "b.png")
-    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "c.jpg")
-    assert read_tile(tmp_path / "a.png").max() == 1.0
-    assert read_tile(tmp_path / "b.png").max() == 1.0  # 10-bit data in a 16-bit file
-    assert read_tile(tmp_path / "c.jpg").shape == (8, 8)
-    (tmp_path / "d.png").write_bytes(b"not a png")
-    with pytest.raises(DataError, match="d.png"):
-        read_tile(tmp_path / "d.png")
+def test_resize_tile():
     x = np.arange(64, dtype=np.float32).reshape(8, 8) / 64
     small = resize_tile(x, 4)
     assert small[0, 0] == pytest.approx(x[:2, :2].mean(), abs=1e-6)  # area rule = block mean
@@ -138,8 +123,8 @@ def test_synth_source_gives_both_classes_in_groups_of_four():
 
 
 def test_synth_partly_covered_tiles_are_labelled_by_their_coral_share():
+    from areoscan.data.samples import coral_tile_label, from_synth
     from areoscan.synth import Terrain
-    from areoscan.train.samples import coral_tile_label, from_synth
 
     lab = np.full((10, 10), int(Terrain.MANTLE), np.uint8)
     assert coral_tile_label(lab, 0.15) == 0  # no coral: background
@@ -154,8 +139,8 @@ def test_synth_partly_covered_tiles_are_labelled_by_their_coral_share():
 
 @pytest.mark.slow
 def test_image_mask_pair_tiles_by_coverage_at_a_level(tmp_path):
+    from areoscan.data.samples import from_image_mask
     from areoscan.io import write_geotiff, write_jp2
-    from areoscan.train.samples import from_image_mask
 
     h, w = 256, 384
     rng = np.random.default_rng(0)

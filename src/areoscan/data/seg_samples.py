@@ -5,7 +5,7 @@ reads, plus a label GeoTIFF on the same grid: the synthetic ``*_mask.tif`` or ``
 into tiles at a resolution level, exactly as inference will read it (the JPEG2000 level is decoded,
 not subsampled; the label is decimated by majority vote over 2^level blocks). Use
 :func:`landmark_background_tiles` to add real HiRISE tiles with all-background targets, and
-:func:`split_by_observation` to split by scene / source image, never by tile.
+:func:`areoscan.data.splits.split_by_observation` to split by scene / source image, never by tile.
 
 Targets hold output indices ``0..C-1`` (binary: 0 background, 1 brain coral) and 255 for pixels
 that must not count (no data; outside a partial mask inside a positive tile).
@@ -13,7 +13,6 @@ that must not count (no data; outside a partial mask inside a positive tile).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -21,10 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from areoscan.data.landmarks import landmark_rows
 from areoscan.errors import DataError
 from areoscan.io.sniff import RASTER_SUFFIXES
-from areoscan.train.losses import IGNORE_INDEX
+from areoscan.io.tilefile import read_tile
 
+IGNORE_INDEX = 255  # target value of pixels that must not count (no data, unknown)
 BINARY_VALUES: dict[int, int] = {0: 0, 1: 1}  # mask raster value -> output index
 
 
@@ -226,19 +227,6 @@ def scene_tiles(
     )
 
 
-def load_gray(path: str | Path) -> np.ndarray:
-    """A grayscale image file as float32 in [0, 1] (8-bit /255, 16-bit /65535)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            arr = np.asarray(im.convert("I;16") if im.mode.startswith("I;16") else im.convert("L"))
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read image ({exc})") from None
-    scale = 65535.0 if arr.dtype == np.uint16 else 255.0
-    return arr.astype(np.float32) / scale
-
-
 def fit_tile(image: np.ndarray, tile: int) -> tuple[np.ndarray, np.ndarray]:
     """Centre-crop or zero-pad an image to ``tile``×``tile``; return it and the valid-pixel mask."""
     out = np.zeros((tile, tile), np.float32)
@@ -252,78 +240,6 @@ def fit_tile(image: np.ndarray, tile: int) -> tuple[np.ndarray, np.ndarray]:
     return out, valid
 
 
-def landmark_rows(root: str | Path) -> list[tuple[Path, str, str]]:
-    """``(image path, class, observation)`` of the original tiles of a HiRISE landmark set.
-
-    v3 (``manifest.csv``: ``variant == orig``, observation = ``source_image``) or v1
-    (``labels.txt`` + ``classmap.csv``: classes renamed to v3 names, ``edge`` dropped, observation
-    = the first three ``_`` fields of the file name).
-    """
-    from areoscan.train.samples import landmark_v1_rows
-
-    root = Path(root)
-    if (root / "manifest.csv").is_file():
-        with open(root / "manifest.csv", newline="") as fh:
-            return [
-                (root / "images" / r["file"], r["class_name"], r["source_image"])
-                for r in csv.DictReader(fh)
-                if r["variant"] == "orig"
-            ]
-    if (root / "labels.txt").is_file() and (root / "classmap.csv").is_file():
-        return landmark_v1_rows(root)
-    raise DataError(
-        f"{root}: not a HiRISE landmark set (expected manifest.csv (v3) or labels.txt + "
-        "classmap.csv (v1))"
-    )
-
-
-def held_out_observations(
-    roots: Sequence[str | Path], fraction: float, pinned: Sequence[str] = (), seed: int = 0
-) -> list[str]:
-    """The landmark observations a training run must never see: the fixed stratified share
-    (:func:`landmark_holdout`, none when ``fraction`` is 0) plus ``pinned`` ones by name.
-
-    Pin an observation when it is the evidence for a known failure (a field of transverse aeolian
-    ridges the U-Net marks as coral): otherwise adding scenes to the training data moves it between
-    the per-run train/val/test splits, and it stops being held out.
-    """
-    held = set(landmark_holdout(roots, fraction, seed)) if fraction else set()
-    if pinned:
-        known = {r[2] for root in roots for r in landmark_rows(root)}
-        missing = sorted(set(pinned) - known)
-        if missing:
-            raise DataError(
-                f"held-out observation(s) {', '.join(missing)} are in none of the landmark sets "
-                f"({', '.join(str(r) for r in roots)}): check the observation ids"
-            )
-        held |= set(pinned)
-    return sorted(held)
-
-
-def landmark_holdout(roots: Sequence[str | Path], fraction: float, seed: int = 0) -> list[str]:
-    """Landmark observations to keep out of training altogether, stratified by class.
-
-    Use it when every class needs strictly held-out evidence (e.g. dunes, which span few
-    observations): a per-run train/val/test split moves with the rest of the data, so two training
-    steps see different observations. This list depends only on the landmark sets' original
-    tiles, ``fraction`` (share of each class's tiles) and ``seed``; whole observations, every class
-    with at least two observations gets at least one (:func:`areoscan.train.samples.assign_groups`).
-    """
-    from areoscan.train.samples import SampleSet, assign_groups
-
-    if not 0.0 < fraction < 1.0:
-        raise DataError(f"landmark hold-out fraction must be between 0 and 1, got {fraction}")
-    rows = [r for root in roots for r in landmark_rows(root)]
-    if not rows:
-        return []
-    classes = sorted({r[1] for r in rows})
-    labels = np.array([classes.index(r[1]) for r in rows])
-    groups = [r[2] for r in rows]
-    samples = SampleSet(np.zeros((len(rows), 1, 1), np.float32), labels, classes, groups, groups)
-    part = assign_groups(samples, (1.0 - fraction, fraction), seed=seed)
-    return sorted({g for g, k in zip(groups, part, strict=True) if k == 1})
-
-
 def landmark_background_tiles(
     root: str | Path,
     tile: int,
@@ -334,13 +250,13 @@ def landmark_background_tiles(
 ) -> SegSet:
     """Real HiRISE landmark tiles (every class) as all-background targets.
 
-    ``root`` is a hirise-landmarks-v3 or -v1 folder (:func:`landmark_rows`). Each tile is resized
+    ``root`` is a hirise-landmarks-v3 or -v1 folder (:func:`~areoscan.data.landmarks.landmark_rows`). Each tile is resized
     to ``tile`` × ``tile`` (bilinear), never zero-padded: a padded border would be a shortcut (the
     U-Net learnt "no-data border → background": 0.000 of padded training tiles marked coral but
     0.150 of the same tiles unpadded). Pixels that are 0 in the image (no data) are ignored in the
     loss. Observation = the HiRISE observation; the source is ``landmark:<class>`` so per-class
     false-positive rates can be reported. Tiles of ``exclude_observations`` (a
-    :func:`landmark_holdout` list) are left out before the per-class limit is drawn.
+    :func:`~areoscan.data.landmarks.landmark_holdout` list) are left out before the per-class limit is drawn.
     """
     from areoscan.models.classify import resize_tile
 
@@ -357,7 +273,7 @@ def landmark_background_tiles(
         rows = keep
     images, targets, obs, srcs, names = [], [], [], [], []
     for path, cls, observation in rows:
-        img = resize_tile(load_gray(path), tile, "bilinear")
+        img = resize_tile(read_tile(path), tile, "bilinear")
         images.append(img)
         targets.append(np.where(img > 0, 0, IGNORE_INDEX).astype(np.uint8))
         obs.append(observation)
@@ -411,7 +327,7 @@ def real_coral_tiles(
         raise DataError(f"{folder}: no PNG brain-coral tiles to train on")
     images, obs, names = [], [], []
     for f in files:
-        big = upsample_tile(load_gray(f), upsample)
+        big = upsample_tile(read_tile(f), upsample)
         if min(big.shape) < tile:
             big = fit_tile(big, tile)[0]
         for r in np.linspace(0, big.shape[0] - tile, 3).astype(int):
@@ -425,44 +341,6 @@ def real_coral_tiles(
         stack, np.where(stack > 0, 1, IGNORE_INDEX).astype(np.uint8), obs,
         ["real-coral"] * len(images), names,
     )  # fmt: skip
-
-
-def split_by_observation(
-    observations: Sequence[str],
-    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
-    seed: int = 0,
-) -> dict[str, np.ndarray]:
-    """Indices for ``train`` / ``val`` / ``test`` such that no observation spans two splits.
-
-    Observations are shuffled with ``seed`` and assigned greedily until each split holds about
-    its fraction of tiles. Every split with a positive fraction gets at least one observation
-    when there are enough observations.
-    """
-    names = sorted(set(observations))
-    order = np.random.default_rng(seed).permutation(len(names))
-    per_obs: dict[str, int] = {}
-    for o in observations:
-        per_obs[o] = per_obs.get(o, 0) + 1
-    total = len(observations)
-    splits = ["train", "val", "test"]
-    want = [f * total for f in fractions]
-    got = [0.0, 0.0, 0.0]
-    assign: dict[str, str] = {}
-    ordered = [names[i] for i in order]
-    # seed val/test with one observation each, then fill by largest remaining deficit
-    for k in (2, 1):
-        if fractions[k] > 0 and len(ordered) > 2:
-            o = ordered.pop()
-            assign[o] = splits[k]
-            got[k] += per_obs[o]
-    for o in ordered:
-        k = int(np.argmax([w - g for w, g in zip(want, got, strict=True)]))
-        assign[o] = splits[k]
-        got[k] += per_obs[o]
-    return {
-        s: np.array([i for i, o in enumerate(observations) if assign[o] == s], dtype=np.int64)
-        for s in splits
-    }
 
 
 TERRAIN_MODES = ("binary", "terrain")

@@ -15,13 +15,12 @@ Sources:
 * a JP2 with ``<stem>_mask.tif`` beside it: tiles at a resolution level, labelled by mask coverage
   (:func:`from_image_mask`).
 
-Every sample carries a ``group`` (the HiRISE observation id when known): :func:`split_by_group`
+Every sample carries a ``group`` (the HiRISE observation id when known): :func:`areoscan.data.splits.split_by_group`
 keeps each group — and so every augmented variant of one landmark — inside one split.
 """
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,19 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
+from areoscan.data.landmarks import V1_TO_V3, landmark_v1_rows, read_classmap, read_csv_rows
 from areoscan.errors import DataError
 from areoscan.io.obsid import find_observation_id
-from areoscan.models.classify import IMAGE_SUFFIXES, read_tile, resize_tile
+from areoscan.io.tilefile import IMAGE_SUFFIXES, read_tile
+from areoscan.models.classify import resize_tile
 
-V1_TO_V3 = {
-    "other": "other",
-    "crater": "crater",
-    "dark_dune": "dark dune",
-    "streak": "slope streak",
-    "bright_dune": "bright dune",
-    "impact": "impact ejecta",
-    "edge": None,
-}
 # How to undo each v3 augmentation (rotations are clockwise in the data set's README).
 _UNDO = {
     "orig": lambda a: a,
@@ -52,7 +44,6 @@ _UNDO = {
     "fv": lambda a: a[::-1, :],
     "brt": lambda a: a,
 }
-TEST_OK_VARIANTS = ("orig", "r90", "r180", "r270", "fh", "fv")
 
 
 @dataclass
@@ -175,10 +166,10 @@ def _stack(tiles: list[np.ndarray], size: int) -> np.ndarray:
 
 def from_landmarks_v3(root: Path, size: int, resize: str = "area") -> SampleSet:
     """HiRISE landmarks v3: every tile in ``manifest.csv``, geometric variants undone."""
-    rows = _read_csv(
+    rows = read_csv_rows(
         root / "manifest.csv", ["file", "landmark_id", "variant", "class_name", "source_image"]
     )
-    classes = _classmap(root / "classmap.csv")
+    classes = read_classmap(root / "classmap.csv")
     tiles, labels, groups, keys, variants = [], [], [], [], []
     for r in rows:
         if r["variant"] not in _UNDO:
@@ -206,35 +197,9 @@ def from_landmarks_v3(root: Path, size: int, resize: str = "area") -> SampleSet:
     )
 
 
-def landmark_v1_rows(root: Path) -> list[tuple[Path, str, str]]:
-    """``(image path, v3 class name, observation)`` per tile of a landmarks v1 folder.
-
-    Classes are renamed to v3 names and ``edge`` tiles dropped; the observation is the first three
-    ``_`` fields of the file name (e.g. ``ESP_011386_2065``).
-    """
-    v1_names = _classmap(root / "classmap.csv")
-    try:
-        lines = (root / "labels.txt").read_text().split("\n")
-    except OSError as exc:
-        raise DataError(f"{root / 'labels.txt'}: cannot read ({exc.strerror})") from None
-    rows = []
-    for line in lines:
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) >= len(v1_names):
-            raise DataError(
-                f"{root / 'labels.txt'}: bad line {line!r}; expected '<file> <class id>'"
-            )
-        name = V1_TO_V3.get(v1_names[int(parts[1])], v1_names[int(parts[1])])
-        if name:
-            rows.append((root / "images" / parts[0], name, "_".join(parts[0].split("_")[:3])))
-    return rows
-
-
 def from_landmarks_v1(root: Path, size: int, resize: str = "area") -> SampleSet:
     """HiRISE landmarks v1 with classes renamed to v3 names; ``edge`` tiles are dropped."""
-    v1_names = _classmap(root / "classmap.csv")
+    v1_names = read_classmap(root / "classmap.csv")
     classes = [c for c in dict.fromkeys(V1_TO_V3.get(n, n) for n in v1_names) if c]
     tiles, labels, groups, keys = [], [], [], []
     for path, name, group in landmark_v1_rows(root):
@@ -286,86 +251,6 @@ def from_folder(
 
 def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def _read_csv(path: Path, need: list[str]) -> list[dict[str, str]]:
-    try:
-        with open(path, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-    missing = [k for k in need if rows and k not in rows[0]]
-    if not rows or missing:
-        raise DataError(
-            f"{path}: expected a CSV with columns {need}; missing {missing or 'all rows'}"
-        )
-    return rows
-
-
-def _classmap(path: Path) -> list[str]:
-    names: dict[int, str] = {}
-    try:
-        for line in path.read_text().splitlines():
-            if line.strip():
-                i, name = line.split(",", 1)
-                names[int(i)] = name.strip()
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: expected lines '<id>,<name>' ({exc})") from None
-    if sorted(names) != list(range(len(names))):
-        raise DataError(f"{path}: class ids must be 0..n-1, got {sorted(names)}")
-    return [names[i] for i in range(len(names))]
-
-
-def assign_groups(samples: SampleSet, fractions: Sequence[float], seed: int = 0) -> np.ndarray:
-    """Part index (0 .. len(fractions) - 1) of every sample; whole groups go to one part,
-    stratified by class. Use it for K-fold cross-validation by observation (K equal fractions);
-    :func:`split_by_group` is the three-part (train, val, test) case.
-
-    Groups are visited rarest-class first, biggest first (seeded shuffle among equals), and each
-    goes to the part with the most room left for the group's classes, so rare classes reach every
-    part when they span enough groups.
-    """
-    rng = np.random.default_rng(seed)
-    n_cls = len(samples.classes)
-    by_group: dict[str, list[int]] = {}
-    for i, g in enumerate(samples.groups):
-        by_group.setdefault(g, []).append(i)
-    names = list(by_group)
-    rng.shuffle(names)
-    totals = np.bincount(samples.labels, minlength=n_cls).astype(np.float64)
-    comp = {g: np.bincount(samples.labels[by_group[g]], minlength=n_cls) for g in names}
-    rare = {g: min(np.flatnonzero(comp[g]), key=lambda c: totals[c]) for g in names}
-    # rarest class first; within it, biggest groups first (bin packing: big pieces first)
-    names.sort(key=lambda g: (totals[rare[g]], -comp[g][rare[g]]))
-    frac = np.asarray(fractions, dtype=np.float64)
-    target = frac[:, None] * totals[None, :]
-    have = np.zeros_like(target)
-    assign: dict[str, int] = {}
-    for g in names:
-        # unfilled share of each part's target, averaged over this group's classes
-        room = ((target - have) / np.maximum(target, 1e-9) * (comp[g] > 0)).sum(axis=1)
-        s = int(np.argmax(room + 1e-9 * frac))
-        assign[g] = s
-        have[s] += comp[g]
-    return np.array([assign[g] for g in samples.groups], dtype=np.int64)
-
-
-def split_by_group(
-    samples: SampleSet,
-    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
-    seed: int = 0,
-    test_variants: Sequence[str] | None = TEST_OK_VARIANTS,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(train, val, test) index arrays from :func:`assign_groups`. Test keeps only
-    ``test_variants`` (brightness-augmented copies are training material, not test material);
-    dropped test tiles are not reused.
-    """
-    split = assign_groups(samples, fractions, seed)
-    idx = [np.flatnonzero(split == s) for s in range(3)]
-    if test_variants is not None:
-        keep = np.array([samples.variants[i] in test_variants for i in idx[2]], dtype=bool)
-        idx[2] = idx[2][keep]
-    return idx[0], idx[1], idx[2]
 
 
 def coral_tile_label(labels: np.ndarray, partial_min: float) -> int | None:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from areoscan.evaluate.metrics import (
+from areoscan.data.metrics import (
     ConfusionAccumulator,
     binary_rates,
     collapse_message,

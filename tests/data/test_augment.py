@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from areoscan.train.augment import Augment, AugmentConfig, random_scale, swap_brightness_contrast
+from areoscan.data.augment import Augment, AugmentConfig, random_scale, swap_brightness_contrast
 
 
 def test_augment_is_seeded_and_keeps_shape_range_and_nodata():

@@ -7,20 +7,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from areoscan.errors import DataError
-from areoscan.train.losses import IGNORE_INDEX
-from areoscan.train.seg_samples import (
+from areoscan.data.landmarks import held_out_observations, landmark_holdout
+from areoscan.data.seg_samples import (
+    IGNORE_INDEX,
     SegSet,
     concat,
     decimate_labels,
     fit_tile,
-    held_out_observations,
     landmark_background_tiles,
-    landmark_holdout,
     partial_mask_targets,
     remap_labels,
-    split_by_observation,
 )
+from areoscan.data.splits import split_by_observation
+from areoscan.errors import DataError
 
 
 def test_decimate_labels_majority_ceil_shape_and_nodata() -> None:
@@ -202,8 +201,8 @@ def _tiny_scene(folder: Path, name: str = "SCN_000001_0001") -> tuple[Path, Path
 
 
 def test_scene_tiles_at_level_0_and_1(tmp_path: Path) -> None:
+    from areoscan.data.seg_samples import scene_tiles
     from areoscan.io import open_raster
-    from areoscan.train.seg_samples import scene_tiles
 
     img, mask = _tiny_scene(tmp_path)
     s0 = scene_tiles(img, mask, 0, 64)
@@ -226,7 +225,7 @@ def test_scene_tiles_at_level_0_and_1(tmp_path: Path) -> None:
 
 
 def test_scenes_dataset_binary_and_terrain(tmp_path: Path) -> None:
-    from areoscan.train.seg_samples import class_setup, find_scenes, scenes_dataset
+    from areoscan.data.seg_samples import class_setup, find_scenes, scenes_dataset
 
     _tiny_scene(tmp_path / "s", "A")
     _tiny_scene(tmp_path / "s", "B")
@@ -245,7 +244,7 @@ def test_scenes_dataset_binary_and_terrain(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_synthesize_scenes_names_and_reuse(tmp_path: Path) -> None:
-    from areoscan.train.seg_samples import scenes_dataset, synthesize_scenes
+    from areoscan.data.seg_samples import scenes_dataset, synthesize_scenes
 
     paths = synthesize_scenes(tmp_path, 1, seed=7, size=(192, 160), sun_azimuth=120, incidence=30)
     assert [p.name for p in paths] == ["SYN_000007_025_AZ120_IN30.JP2"]
@@ -262,7 +261,7 @@ def test_synthesize_scenes_names_and_reuse(tmp_path: Path) -> None:
 def test_synthesize_scenes_takes_families_in_turn_and_names_them(tmp_path: Path) -> None:
     import json
 
-    from areoscan.train.seg_samples import synthesize_scenes
+    from areoscan.data.seg_samples import synthesize_scenes
 
     paths = synthesize_scenes(
         tmp_path, 3, seed=1, size=(96, 96), families=("bandpass", "cells"), layout="regions"
@@ -281,7 +280,7 @@ def test_real_coral_tiles_are_all_coral_crops_and_held_out_ones_are_left_out(
 ) -> None:
     from PIL import Image
 
-    from areoscan.train.seg_samples import real_coral_tiles
+    from areoscan.data.seg_samples import real_coral_tiles
 
     rng = np.random.default_rng(1)
     for name in ("bc_tile_r0c0.png", "bc_tile_r0c4.png", "bc_tile_r1c1.png"):
@@ -299,9 +298,9 @@ def test_scenes_of_every_format(tmp_path: Path) -> None:
     """PDS3 IMG, ISIS3 cube and VRT scenes are found and tiled like JP2 / GeoTIFF ones."""
     from rasterio.shutil import copy as rio_copy
 
+    from areoscan.data.seg_samples import find_scenes, scene_tiles
     from areoscan.io import write_geotiff
     from areoscan.io.pdswriters import MapSpec, write_isis3, write_pds3
-    from areoscan.train.seg_samples import find_scenes, scene_tiles
 
     folder = tmp_path / "mixed"
     folder.mkdir()

@@ -1,0 +1,14 @@
+"""The data layer below ``train`` and ``evaluate``: what a model learns from and is scored on.
+
+* :mod:`areoscan.data.samples` — classifier tiles (:class:`SampleSet`) from landmark sets, class
+  folders, synthetic patches and masked images (``--data`` specs, :mod:`areoscan.data.sources`);
+* :mod:`areoscan.data.seg_samples` — segmentation tiles + per-pixel targets (:class:`SegSet`) from
+  labelled scenes, landmark backgrounds and real coral tiles;
+* :mod:`areoscan.data.landmarks` — the HiRISE landmark sets (v3 / v1) and their held-out observations;
+* :mod:`areoscan.data.splits` — train / val / test and K-fold splits by observation (group);
+* :mod:`areoscan.data.augment` — batch augmentation on torch tensors;
+* :mod:`areoscan.data.metrics` — confusion matrices and scores shared by training and evaluation.
+
+Tile files become float32 in [0, 1] through :func:`areoscan.io.tilefile.read_tile` (one scaling rule
+from the file's declared bit depth). Import the submodules; this package imports nothing.
+"""
