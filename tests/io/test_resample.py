@@ -51,3 +51,19 @@ def test_nodata_stays_exact_and_strips_match_whole_reads(half_metre) -> None:
         stacked = np.concatenate([s.core for s in r.strips(0, rows=64, prefetch=False)])
         np.testing.assert_array_equal(stacked, r.read(0))
         np.testing.assert_array_equal(r.read_raw(0, (50, 60, 30, 40)), whole[50:80, 60:100])
+
+
+def test_prefetch_and_other_facts_pass_to_the_real_backend(half_metre) -> None:
+    jp2, _ = half_metre
+    calls: list[tuple[int, list]] = []
+    with open_raster(jp2) as r:
+        r.upsample(2.0)
+        r._backend.inner.prefetch = lambda level, wins: calls.append((level, wins))
+        r._backend.inner.bytes_total = 1234
+        r.prefetch(0, [(10, 20, 30, 40)])
+        r.prefetch(2, None)
+        assert r.bytes_total == 1234
+    (level0, wins0), (level2, wins2) = calls
+    assert level0 == 0 and wins2 == [None] and level2 == 1
+    y, x, h, w = wins0[0]  # virtual rows 10..40 at 2x: real rows 4..21 (bilinear neighbours)
+    assert (y, x) == (4, 9) and y + h >= 20 and x + w >= 30

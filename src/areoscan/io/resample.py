@@ -56,6 +56,32 @@ class ResampledBackend:
         r = math.floor(level - math.log2(self.factor) + 1e-9)
         return min(max(0, r), int(self.inner.levels) - 1)
 
+    def __getattr__(self, name: str) -> Any:
+        """Anything else (bytes_fetched, bytes_total of a remote JP2) is the real backend's."""
+        inner = self.__dict__.get("inner")
+        if inner is None:
+            raise AttributeError(name)
+        return getattr(inner, name)
+
+    def _real_window(self, level: int, window: Window) -> tuple[int, Window]:
+        """The real level and the window of it that :meth:`read` decodes for ``window``."""
+        r0, c0, h, w = window
+        real = self._real_level(level)
+        k = 2.0**level / (self.factor * 2.0**real)
+        rh, rw = (-(-n // 2**real) for n in self.inner.shape)
+        y_lo, y_hi = _axis(r0, h, k, rh)[:2]
+        x_lo, x_hi = _axis(c0, w, k, rw)[:2]
+        return real, (y_lo, x_lo, y_hi - y_lo, x_hi - x_lo)
+
+    def prefetch(self, level: int, windows: Any) -> None:
+        """Pass a prefetch (remote JP2 read by the packet) on as the real windows it needs."""
+        inner = getattr(self.inner, "prefetch", None)
+        if inner is None:
+            return
+        real = self._real_level(level)
+        wins = [None if w is None else self._real_window(level, tuple(w))[1] for w in windows]
+        inner(real, wins)
+
     def read(self, level: int, window: Window) -> np.ndarray:
         """Pixels of ``window`` (in this level's pixels) at ``level``, resampled from a real level."""
         r0, c0, h, w = window
