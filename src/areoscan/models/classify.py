@@ -69,12 +69,10 @@ def predict_tiles(
 ) -> np.ndarray:
     """Class probabilities (N, n_classes) for tiles (N, S, S) float32 in [0, 1] at the model's size."""
     out = []
-    starts = range(0, len(tiles), batch_size)
-    if progress:
-        from tqdm import tqdm
+    from areoscan.progress import progress_bar
 
-        starts = tqdm(starts, unit="batch", desc="classify", leave=False)
-    for i in starts:
+    starts = range(0, len(tiles), batch_size)
+    for i in progress_bar(starts, unit="batch", desc="classify", enabled=progress):
         out.append(softmax(runner(tiles[i : i + batch_size])))
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 

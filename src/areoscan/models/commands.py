@@ -60,6 +60,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, default=2, help="CPU threads [2]")
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress bar (none either off a terminal)"
+    )
     p.set_defaults(func=run_classify)
 
 
@@ -142,7 +145,7 @@ def run_classify(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(max(1, args.threads))
     rows, card = classify_paths(
-        args.inputs, args.model, args.backend, args.batch_size, progress=sys.stderr.isatty()
+        args.inputs, args.model, args.backend, args.batch_size, progress=not args.quiet
     )
     text = write_csv(rows, card, args.out)
     if args.out is None:

@@ -18,6 +18,7 @@ import numpy as np
 from areoscan.errors import ModelError
 from areoscan.models.card import ModelCard
 from areoscan.models.predictor import Predictor, positive_index
+from areoscan.progress import progress_bar
 from areoscan.tiling import TileGrid, Window
 
 SALIENCE_NODATA = 255
@@ -195,11 +196,7 @@ def screen_image(
     scale = np.float32(1.0 / (2**raster.bit_depth - 1))
     probs = np.zeros(len(windows), dtype=np.float32)
     starts = range(0, len(windows), batch)
-    if progress:
-        from tqdm import tqdm
-
-        starts = tqdm(starts, desc=f"screen L{level}", unit="batch", leave=False, disable=None)
-    for i in starts:
+    for i in progress_bar(starts, desc=f"screen L{level}", unit="batch", enabled=progress):
         chunk = windows[i : i + batch]
         tiles = np.zeros((len(chunk), tile, tile), dtype=np.float32)
         for k, win in enumerate(chunk):

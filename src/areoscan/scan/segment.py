@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from areoscan.progress import progress_bar
 from areoscan.scan.quant import NO_VALUE, NODATA, quantise
 from areoscan.scan.store import ClassStores, GroupStore
 from areoscan.scan.windows import SegmentPlan
@@ -257,12 +258,8 @@ def segment_groups(
     width = plan.shape[1]
     stats = SegmentStats(bands=len(bands))
     carry: list[_Part] = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=sum(len(g.tiles) for g in groups), desc=f"segment L{plan.level}",
-                   unit="tile", leave=False, disable=None)  # fmt: skip
+    bar = progress_bar(total=sum(len(g.tiles) for g in groups), desc=f"segment L{plan.level}",
+                       unit="tile", enabled=progress)  # fmt: skip
     all_reads = [r for b in bands for r in b.reads]
     reads = _Prefetcher(raster, plan.level, all_reads, prefetch, refresh_mpx * 1_000_000,
                         keep=plan.overlap, width=width)  # fmt: skip
@@ -299,8 +296,7 @@ def segment_groups(
                             carry.append(_rows_below(whole, f1))
                     stats.blend_s += time.perf_counter() - t0
                     stats.tiles += len(chunk)
-                    if bar is not None:
-                        bar.update(len(chunk))
+                    bar.update(len(chunk))
                 del data
                 t0 = time.perf_counter()
                 later = band.reads[k + 1 :]
@@ -308,8 +304,7 @@ def segment_groups(
                 stats.blend_s += time.perf_counter() - t0
     finally:
         reads.close()
-        if bar is not None:
-            bar.close()
+        bar.close()
     return stats
 
 

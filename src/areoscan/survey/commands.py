@@ -136,6 +136,11 @@ def register(subparsers: Any) -> None:
         metavar="ADDR",
         help="local cluster dashboard address (:8787; ':0' picks a free port)",
     )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar (there is none either when stderr is not a terminal)",
+    )
     p.set_defaults(func=run_survey_command)
 
     r = subparsers.add_parser("report", help=REPORT_HELP, description=REPORT_HELP)
@@ -211,6 +216,7 @@ def run_survey_command(args: argparse.Namespace) -> int:
             max_image_mb=args.max_image_mb,
             dashboard_address=args.dashboard_address,
             say=_say,
+            progress=not args.quiet,
             record={k: v for k, v in vars(args).items() if k != "func"},
             **scan_options,
         )

@@ -336,13 +336,18 @@ def run_survey(
     regions_fn: Callable[[Path], Any] | None = None,
     in_flight: int | None = None,
     say: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> SurveyResult:
     """Process catalogue ``rows`` on ``client``; every result is written in its own transaction.
 
     in_flight: tasks submitted at once (default 2 × cluster threads) so that ``running`` in the
-    catalogue means running, and an interruption cancels little work.
+    catalogue means running, and an interruption cancels little work. progress: a bar of images
+    (done / total, rate, ETA) on stderr when it is a terminal; the per-image lines then print
+    above the bar.
     """
     from distributed import as_completed
+
+    from areoscan.progress import progress_bar
 
     say = say or (lambda msg: print(msg, file=sys.stderr))
     start = time.perf_counter()
@@ -383,6 +388,8 @@ def run_survey(
         # shipped as bytes so that functions registered for pickling by value (scripts, tests)
         # reach workers that cannot import their module
         injected = cloudpickle.dumps((scan_fn, regions_fn))
+    bar = progress_bar(total=total, desc="survey", unit="image", enabled=progress)
+    line = bar.write if bar.shown else say
     try:
         submit(queue[:window])
         queue = queue[window:]
@@ -393,11 +400,13 @@ def run_survey(
             outstanding.discard(obs)
             counts[result["status"]] += 1
             finished += 1
-            say(_progress_line(finished, total, result))
+            line(_progress_line(finished, total, result))
+            bar.update()
             if queue:
                 submit(queue[:1])
                 queue = queue[1:]
     except BaseException as exc:
+        bar.close()
         for fut in list(futures):
             fut.cancel()
         catalogue.reset_running(sorted(outstanding))
@@ -407,6 +416,7 @@ def run_survey(
             )
             return SurveyResult(finished, counts, time.perf_counter() - start, interrupted=True)
         raise
+    bar.close()
     return SurveyResult(finished, counts, time.perf_counter() - start)
 
 

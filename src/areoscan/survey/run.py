@@ -74,6 +74,7 @@ def survey(
     max_image_mb: int = 4096,
     dashboard_address: str | None = ":8787",
     say: Callable[[str], None] | None = None,
+    progress: bool = False,
     record: dict[str, Any] | None = None,
     **scan_options: Any,
 ) -> SurveyOutcome:
@@ -84,8 +85,10 @@ def survey(
     ``scheduler`` (tcp://host:8786) names a running cluster. bbox: (lat0, lat1, lon0, lon1) in
     degrees; max_scale: m/px. limit: at most that many images this run. max_attempts: failed
     images are retried until they failed that often. timeout / retries / max_image_mb: for
-    downloads. partial: read remote JP2s by the packet when they allow it (False: whole downloads). scan_options: passed to each scan (screen_model, segment_model, fast, threads,
-    memory_mb, backend). say: where progress lines go (default stderr). record: the arguments
+    downloads. partial: read remote JP2s by the packet when they allow it (False: whole
+    downloads). scan_options: passed to each scan (screen_model, segment_model, fast, threads,
+    memory_mb, backend). say: where progress lines go (default stderr). progress: a bar of images
+    with ETA when stderr is a terminal. record: the arguments
     stored with this run in the catalogue (default: these keyword arguments).
     """
     say = say or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -135,7 +138,9 @@ def survey(
                 with open_client(
                     workers, scheduler, say=say, dashboard_address=dashboard_address
                 ) as client:
-                    result = run_survey(cat, rows, client, folder, options, say=say)
+                    result = run_survey(
+                        cat, rows, client, folder, options, say=say, progress=progress
+                    )
                 outcome = "interrupted" if result.interrupted else "completed"
                 say(
                     f"areoscan survey: {result.processed} images in {result.wall_s:.1f} s "

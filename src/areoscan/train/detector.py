@@ -178,6 +178,7 @@ def train_detector(
     from tqdm import tqdm
 
     from areoscan.models.registry import save_model
+    from areoscan.progress import on_terminal
 
     masks = cfg.arch == "maskrcnn"
     if masks and any(i.mask is None for im in train.images for i in im.instances):
@@ -204,7 +205,8 @@ def train_detector(
         model.train()
         order = rng.permutation(np.resize(np.arange(len(train.images)), steps * cfg.batch_size))
         losses = []
-        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
+        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}", leave=False,
+                   disable=not (progress and on_terminal()))  # fmt: skip
         for step in bar:
             batch = [
                 _sample(train.images[k], train.classes, masks, rng, cfg.augment)

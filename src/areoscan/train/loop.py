@@ -182,9 +182,6 @@ def fit(
 
 
 def _progress(it: Iterable[Any], total: int, desc: str, on: bool) -> Iterator[Any]:
-    if not on:
-        yield from it
-        return
-    from tqdm import tqdm
+    from areoscan.progress import progress_bar
 
-    yield from tqdm(it, total=total, desc=desc, unit="batch", leave=False)
+    yield from progress_bar(it, total=total, desc=desc, unit="batch", enabled=on)

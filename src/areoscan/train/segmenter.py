@@ -144,9 +144,9 @@ def train_segmenter(
     bars; ``log`` prints one line per epoch.
     """
     import torch
-    from tqdm import tqdm
 
     from areoscan.models.segmenters import build_segmenter
+    from areoscan.progress import progress_bar
 
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
@@ -175,11 +175,11 @@ def train_segmenter(
             order = rng.permutation(len(train))
             losses = []
             steps = range(0, len(order) - config.batch_size + 1, config.batch_size)
-            for s in tqdm(
+            for s in progress_bar(
                 steps,
                 desc=f"{phase.kind} {epoch + 1}/{phase.epochs}",
-                disable=not progress,
-                leave=False,
+                unit="batch",
+                enabled=progress,
             ):
                 idx = np.sort(order[s : s + config.batch_size])
                 xb, yb = train.images[idx], train.targets[idx]
