@@ -77,3 +77,19 @@ def test_helpers_and_teacher_names():
     assert make_teacher("grabcut").name == "grabcut"
     with pytest.raises(ModelError, match="expected grabcut"):
         make_teacher("watershed")
+
+
+def test_grabcut_falls_back_to_the_ellipse_when_the_cut_is_thin():
+    from areoscan.distill.label import label_one
+
+    scene = pit_scene(3)
+    boxes = _boxes(scene)
+    strict = GrabCutTeacher(min_fill=1.01)  # no cut fills more than its box: every one falls back
+    insts = label_one(scene.image, boxes, strict)
+    ell = EllipseTeacher().segment(scene.image, prompts_of(boxes))
+    assert strict.last_fallbacks == [True] * len(insts)
+    assert all(np.array_equal(i.mask, e) for i, e in zip(insts, ell, strict=True))
+    assert all(i.attributes["teacher_fallback"] == "ellipse" for i in insts)
+    usual = GrabCutTeacher()
+    usual.segment(scene.image, prompts_of(boxes))
+    assert not any(usual.last_fallbacks)

@@ -64,6 +64,7 @@ def label_one(image: np.ndarray, annotated: AnnotatedImage, teacher: Teacher) ->
     prompts = prompts_of(annotated)
     masks = teacher.segment(image, prompts) if prompts else []
     scores = list(getattr(teacher, "last_scores", []) or [])
+    fallbacks = list(getattr(teacher, "last_fallbacks", []) or [])
     out = []
     for k, (p, m) in enumerate(zip(prompts, masks, strict=True)):
         src = annotated.instances[p.source]
@@ -72,6 +73,8 @@ def label_one(image: np.ndarray, annotated: AnnotatedImage, teacher: Teacher) ->
             attrs["prompt_box"] = [float(v) for v in p.box]
         if p.points:
             attrs["prompt_points"] = [[float(x), float(y)] for x, y in p.points]
+        if k < len(fallbacks) and fallbacks[k]:
+            attrs["teacher_fallback"] = "ellipse"
         if k < len(scores):
             attrs["teacher_score"] = round(scores[k], 4)
         box = box_of_mask(m) or p.box_or_square(1.0, annotated.width, annotated.height)
