@@ -199,16 +199,38 @@ def _packet_length(
     return pos - start + body
 
 
-def check_packets(index: CodestreamIndex, read: Read, keep: np.ndarray) -> str:
-    """'' when every kept packet's header agrees with its PLT length, else the first disagreement.
+def _edges(p: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The kept packets at either end of a run of kept packets contiguous in the file."""
+    rows = np.flatnonzero(keep)
+    rows = rows[np.argsort(p["offset"][rows], kind="stable")]
+    ends = p["offset"][rows] + p["length"][rows]
+    joined = ends[:-1] == p["offset"][rows[1:]]
+    first = np.concatenate([[True], ~joined])
+    last = np.concatenate([~joined, [True]])
+    return rows[first | last]  # type: ignore[no-any-return]
 
+
+def check_packets(index: CodestreamIndex, read: Read, keep: np.ndarray, edges: bool = True) -> str:
+    """'' when the kept packets' headers agree with their PLT lengths, else the first disagreement.
+
+    edges: check only the packets at the ends of each contiguous run of kept packets (and the
+    earlier layers of their precincts, which their headers depend on). A partial file copies a run
+    verbatim, so only where a run starts and ends matters: a wrong PLT boundary inside a run
+    changes nothing OpenJPEG reads, one at a run's edge makes the header read there disagree.
     Packets whose code-blocks use several code-word segments (bypass / termall styles) are skipped.
     """
     p = index.packets
     if p is None:
         return "no packet table"
+    checked = keep
+    if edges and keep.any():
+        key = p["tile"].astype(np.int64) << 40
+        key |= (p["component"].astype(np.int64) << 32) | (p["resolution"].astype(np.int64) << 26)
+        key |= p["precinct"].astype(np.int64)
+        ends = _edges(p, keep)
+        checked = keep & np.isin(key, key[ends])
     groups: dict[tuple[int, int, int, int], list[int]] = {}
-    for k in np.flatnonzero(keep).tolist():
+    for k in np.flatnonzero(checked).tolist():
         groups.setdefault((int(p["tile"][k]), int(p["component"][k]), int(p["resolution"][k]),
                            int(p["precinct"][k])), []).append(k)  # fmt: skip
     for (tile, comp, r, prec), rows in groups.items():

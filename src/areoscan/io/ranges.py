@@ -24,6 +24,7 @@ import urllib.request
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 from areoscan.errors import FetchError
 from areoscan.io.atomic import atomic_output
@@ -96,6 +97,7 @@ class RangeFile:
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.in_flight, self.gap = max(1, in_flight), GAP if gap is None else gap
         self.requests = 0
+        self._reader: BinaryIO | None = None  # closed with this object
         self._lock = threading.Lock()
         self._sidecar = path.with_name(path.name + ".json")
         self.held: list[tuple[int, int]] = self._load()
@@ -179,11 +181,15 @@ class RangeFile:
         self.ensure([(offset, offset + n)])
         return self.read_held(offset, n)
 
+    def __del__(self) -> None:
+        if getattr(self, "_reader", None) is not None:
+            self._reader.close()  # type: ignore[union-attr]
+
     def read_held(self, offset: int, n: int) -> bytes:
         """Bytes already held (no network): for building files from fetched packets."""
-        with self.path.open("rb") as fh:
-            fh.seek(offset)
-            return fh.read(max(0, min(n, self.size - offset)))
+        if self._reader is None:
+            self._reader = self.path.open("rb")
+        return os.pread(self._reader.fileno(), max(0, min(n, self.size - offset)), offset)
 
 
 def _request(url: str, start: int, end: int, size: int | None, timeout: float, retries: int,
