@@ -290,3 +290,20 @@ def test_console_script_subprocess(tmp_path: Path) -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "broken_RED.JP2" in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_info_of_a_moon_pds3_product(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = np.random.default_rng(4).integers(1, 1024, (64, 96)).astype(np.uint16)
+    spec = MapSpec("SINUSOIDAL", "MOON", 1737.4, 0.0, 30.0, 100.0, 0.0, 0.0)
+    img = write_pds3(tmp_path / "WAC_MOSAIC.IMG", data, spec, detached=True, bits=10)
+    assert main(["info", str(img.with_suffix(".LBL")), "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["body"] == "Moon" and facts["projection"] == "Sinusoidal"
+    assert facts["scale_m_per_px"] == 100.0 and facts["bit_depth"] == 10
+    assert facts["format"] == "pds3" and facts["path"].endswith("WAC_MOSAIC.IMG")
+    lon, lat = facts["corners_lonlat"]["upper_left"]
+    assert lon == pytest.approx(30.0) and lat == pytest.approx(0.0)
+    assert main(["info", str(img)]) == 0
+    text = capsys.readouterr().out
+    assert "body         Moon" in text and "projection   Sinusoidal" in text
+    assert "scale        100 m/px" in text and "upper left" in text
