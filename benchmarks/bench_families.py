@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
+from areoscan.synth.blocks import render_into
 from areoscan.synth.layout import Layout
 from areoscan.synth.params import FAMILIES, SceneParams
-from areoscan.synth.scene import render_into
 
 
 def main() -> int:

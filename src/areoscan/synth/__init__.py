@@ -17,7 +17,8 @@ from areoscan.synth.classes import (
 )
 from areoscan.synth.params import SceneParams
 from areoscan.synth.patch import render_array, render_patch
-from areoscan.synth.scene import SceneInfo, generate_scene, scene_paths
+from areoscan.synth.scene import generate_scene
+from areoscan.synth.sceneinfo import SceneInfo, scene_paths
 from areoscan.synth.tiles import make_tiles
 
 __all__ = [

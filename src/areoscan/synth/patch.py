@@ -11,24 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from areoscan.synth.blocks import BLOCK, render_into
 from areoscan.synth.classes import Terrain
 from areoscan.synth.layout import Layout
 from areoscan.synth.params import SceneParams
 from areoscan.synth.render import render_window
-
-BLOCK = 2048  # pixels per side of the fixed world-aligned render blocks
-
-
-def blocks(
-    height: int, width: int, row0: int = 0, row1: int | None = None, block: int = BLOCK
-) -> list[tuple[int, int, int, int]]:
-    """Render windows (r0, c0, h, w) on the fixed block grid covering rows [row0, row1)."""
-    row1 = height if row1 is None else row1
-    out = []
-    for r in range(row0, row1, block):
-        for c in range(0, width, block):
-            out.append((r, c, min(block, height - r), min(block, width - c)))
-    return out
 
 
 def render_array(
@@ -46,8 +33,6 @@ def render_array(
     Identical to the pixels :func:`areoscan.synth.generate_scene` writes for the same arguments.
     Keyword arguments go to :meth:`SceneParams.from_seed` (sun_azimuth, incidence, kinds, ...).
     """
-    from areoscan.synth.scene import render_into
-
     p = SceneParams.from_seed(size, seed, scale, coral_fraction, **kwargs)
     lay = Layout.build(p)
     dn = np.empty((p.height, p.width), np.uint16)

@@ -12,118 +12,17 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from areoscan import __version__
 from areoscan.errors import DataError
-from areoscan.synth.classes import NODATA, Terrain, class_table
+from areoscan.synth.blocks import BLOCK, render_into
+from areoscan.synth.classes import NODATA, Terrain
 from areoscan.synth.layout import Layout
 from areoscan.synth.params import SceneParams
-from areoscan.synth.patch import BLOCK, blocks
-from areoscan.synth.render import render_window
-
-
-@dataclass
-class SceneInfo:
-    """What :func:`generate_scene` wrote and measured (also saved as ``OUT.json``)."""
-
-    image: Path
-    label: Path
-    mask: Path
-    classes: Path | None
-    description: Path
-    params: SceneParams
-    observation_id: str
-    coral_fraction: float  #: measured fraction of footprint pixels labelled brain coral
-    footprint_fraction: float  #: fraction of the raster inside the footprint
-    class_fractions: dict[str, float] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON description written beside the image."""
-        p = self.params
-        return {
-            "areoscan_version": __version__,
-            "kind": "synthetic HiRISE-like scene",
-            "observation_id": self.observation_id,
-            "files": {
-                "image": self.image.name,
-                "label": self.label.name,
-                "mask": self.mask.name,
-                "classes": self.classes.name if self.classes else None,
-            },
-            "seed": p.seed,
-            "size": [p.height, p.width],
-            "scale_m_per_px": p.scale,
-            "sun_azimuth_deg": p.sun_azimuth,
-            "sun_azimuth_convention": "clockwise from north (image up), towards the sun",
-            "incidence_deg": p.incidence,
-            "latitude": p.latitude,
-            "longitude_east": p.longitude,
-            "coral_family": p.coral_family,
-            "coral_layout": p.coral_layout,
-            "coral_fraction_target": p.coral_fraction,
-            "coral_fraction": self.coral_fraction,
-            "footprint_fraction": self.footprint_fraction,
-            "class_fractions": self.class_fractions,
-            "class_table": class_table(),
-            "mask_values": {"background": 0, "brain_coral": 1, "nodata": NODATA},
-            "seconds": self.seconds,
-            "params": p.to_json(),
-        }
-
-
-def scene_paths(out_path: str | Path) -> dict[str, Path]:
-    """Files of a scene written at ``out_path`` (``X.JP2`` -> ``X.LBL``, ``X_mask.tif``, ...)."""
-    out = Path(out_path)
-    stem = out.with_suffix("")
-    lbl = ".LBL" if out.suffix.isupper() else ".lbl"
-    return {
-        "image": out,
-        "label": out.with_suffix(lbl),
-        "mask": Path(f"{stem}_mask.tif"),
-        "classes": Path(f"{stem}_classes.tif"),
-        "classes_json": Path(f"{stem}_classes.json"),
-        "description": Path(f"{stem}.json"),
-    }
-
-
-def observation_id_for(seed: int, latitude: float) -> str:
-    """A HiRISE-shaped id for a synthetic scene: ``SYN_<seed>_<lat code>`` (lat code as ESP_)."""
-    code = int(round(1800 + 10 * latitude)) % 10000
-    return f"SYN_{seed % 1_000_000:06d}_{code:04d}"
-
-
-def render_into(
-    lay: Layout,
-    dn: np.ndarray,
-    lab: np.ndarray,
-    strip_rows: int | None = None,
-    threads: int = 2,
-    block: int = BLOCK,
-) -> None:
-    """Render the whole scene into preallocated arrays, strip by strip of ``block``-px blocks."""
-    p = lay.params
-    if strip_rows is None:  # enough blocks per strip that no thread idles long at a strip's end
-        per_row = -(-p.width // block)
-        strip_rows = block * max(1, -(-8 * max(1, threads) // per_row))
-    rows = max(block, -(-int(strip_rows) // block) * block)
-
-    def one(win: tuple[int, int, int, int]) -> None:
-        r, c, h, w = win
-        d, lb = render_window(lay, win)
-        dn[r : r + h, c : c + w] = d
-        lab[r : r + h, c : c + w] = lb
-
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for r0 in range(0, p.height, rows):
-            wins = blocks(p.height, p.width, r0, min(p.height, r0 + rows), block)
-            list(pool.map(one, wins))
+from areoscan.synth.sceneinfo import SceneInfo, observation_id_for, scene_paths
+from areoscan.synth.writers import write_scene_files
 
 
 def generate_scene(
@@ -194,8 +93,6 @@ def generate_scene(
         footprint_fraction=float(inside / lab.size),
         class_fractions={t.slug: float(counts[int(t)] / max(inside, 1)) for t in Terrain},
     )
-    from areoscan.synth.writers import write_scene_files
-
     written = write_scene_files(info, dn, lab, threads)
     # wall seconds per stage, and CPU seconds (all threads) that do not depend on other load
     info.seconds = {"layout": t_layout - t0, "render": t_render - t_layout, **written}

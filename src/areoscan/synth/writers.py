@@ -10,14 +10,11 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from areoscan.synth.classes import NODATA, Terrain, class_table
-
-if TYPE_CHECKING:
-    from areoscan.synth.scene import SceneInfo
+from areoscan.synth.sceneinfo import SceneInfo
 
 
 def scene_label(info: SceneInfo):  # -> MapLabel
