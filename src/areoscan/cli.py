@@ -30,6 +30,7 @@ COMMAND_MODULES: list[str] = [
     "areoscan.train.commands",
     "areoscan.evaluate.commands",
     "areoscan.evaluate.agreement_cli",
+    "areoscan.evaluate.detect_cli",
     "areoscan.models.commands",
     "areoscan.annotations.commands",
     "areoscan.distill.commands",

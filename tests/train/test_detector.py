@@ -88,6 +88,11 @@ def test_tiny_detector_trains_saves_loads_and_evaluates(tmp_path, arch, capsys):
     assert all(i.label in ("pit", "boulder") and i.score is not None for i in found)
     if arch == "maskrcnn":
         assert all(i.mask is not None and i.mask.shape == (64, 64) for i in found)
+    shots = tmp_path / "shots"
+    assert main(["detect", str(data.parent), "--model", str(out / "tiny.json"), "--out", str(shots), "--threads", "1", "--min-score", "0"]) == 0  # fmt: skip
+    written = json.loads((shots / "detections.json").read_text())
+    assert len(written["images"]) == 4 and (shots / "obs0_detections.png").is_file()
+    assert all("score" in a and a["category_id"] in (1, 2) for a in written["annotations"])
     res = tmp_path / "r.json"
     ev = ["evaluate", "detector", "--model", str(out / "tiny.json"), "--data", str(data)]
     assert main([*ev, "--format", "via", "--json", str(res), "--threads", "1"]) == 0
