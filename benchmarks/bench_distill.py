@@ -13,6 +13,13 @@ held-out scenes; writes the table and a PNG of both curves to --out.
 
     python benchmarks/bench_distill.py teacher [--scenes 40] [--classes pit,mound] [--sam CKPT]
     python benchmarks/bench_distill.py active [--pool 60] [--test 30] [--n 4,8,12,16,24] [--draws 3]
+
+``sam-cost``: CPU seconds of SAM's image encoder (one 1024 px pass = one image of ``areoscan label
+--teacher sam:`` or ``areoscan embed --encoder sam:``) and of one box prompt, for randomly
+initialised vit_b / vit_l / vit_h built by segment_anything itself (same FLOPs as the published
+checkpoints; nothing is downloaded).
+
+    python benchmarks/bench_distill.py sam-cost [--kinds vit_b] [--threads 2]
 """
 
 from __future__ import annotations
@@ -114,6 +121,35 @@ def active_vs_random(args: argparse.Namespace) -> None:
     print(f"{time.perf_counter() - t0:.0f} s; wrote {args.out / 'active.png'}")
 
 
+def sam_cost(kinds: list[str], threads: int) -> None:
+    import torch
+    from segment_anything import SamPredictor, sam_model_registry
+
+    torch.set_num_threads(threads)
+    image = (np.random.default_rng(0).random((900, 900, 3)) * 255).astype(np.uint8)
+    for kind in kinds:
+        sam = sam_model_registry[kind]().eval()
+        pred = SamPredictor(sam)
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            pred.set_image(image)
+            t1 = time.perf_counter()
+            pred.predict(box=np.array([300, 300, 500, 480]), multimask_output=False)
+        t2 = time.perf_counter()
+        n_par = sum(p.numel() for p in sam.parameters()) / 1e6
+        print(
+            json.dumps(
+                {
+                    "kind": kind,
+                    "params_M": round(n_par, 1),
+                    "threads": threads,
+                    "encoder_s": round(t1 - t0, 2),
+                    "prompt_s": round(t2 - t1, 3),
+                }
+            )
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -130,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--classes", default="pit,mound")
     a.add_argument("--input-size", type=int, default=192)
     a.add_argument("--out", type=Path, default=Path.home() / ".cache/areoscan/bench/distill")
+    c = sub.add_parser("sam-cost", help="CPU cost of SAM's encoder and of one prompt")
+    c.add_argument("--kinds", default="vit_b")
+    c.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
+    if args.what == "sam-cost":
+        sam_cost(args.kinds.split(","), args.threads)
     if args.what == "active":
         active_vs_random(args)
     if args.what == "teacher":
