@@ -193,9 +193,8 @@ def _east_longitude(lon: float | None, positive_east: bool) -> float | None:
     return lon % 360.0
 
 
-def read_label(path: str | Path) -> MapLabel:
-    """Parse a detached PDS3 label; raise LabelError (one line) if it is unreadable or incomplete."""
-    path = Path(path)
+def _parse(path: Path) -> Any:
+    """The PVL module of a label file; LabelError (one line) if it is missing, empty or malformed."""
     try:
         text = path.read_bytes()
     except FileNotFoundError:
@@ -211,17 +210,15 @@ def read_label(path: str | Path) -> MapLabel:
             warnings.simplefilter("ignore", PendingDeprecationWarning)
             import pvl
 
-            module = pvl.loads(text.decode("latin-1"))
+            return pvl.loads(text.decode("latin-1"))
     except Exception as exc:  # pvl raises several exception types on malformed text
         where = re.search(r"line (\d+)", str(exc))
         detail = f"syntax error at line {where.group(1)}" if where else type(exc).__name__
         raise LabelError(f"{path}: not a readable PDS3 label ({detail})") from None
-    reader = _Reader(path, module)
-    if reader.proj is None:
-        raise reader.fail("no IMAGE_MAP_PROJECTION object")
-    if reader.image is None:
-        raise reader.fail("no IMAGE object")
 
+
+def _projection_type(reader: _Reader) -> tuple[str, bool]:
+    """(MAP_PROJECTION_TYPE, True when longitudes are positive east), checked."""
     projection = reader.text("proj", "MAP_PROJECTION_TYPE")
     if projection is None:
         raise reader.fail("missing MAP_PROJECTION_TYPE in IMAGE_MAP_PROJECTION")
@@ -233,29 +230,39 @@ def read_label(path: str | Path) -> MapLabel:
     direction = (reader.text("proj", "POSITIVE_LONGITUDE_DIRECTION") or "EAST").upper()
     if direction not in ("EAST", "WEST"):
         raise reader.fail(f"POSITIVE_LONGITUDE_DIRECTION {direction!r} is neither EAST nor WEST")
-    east = direction == "EAST"
+    return projection, direction == "EAST"
 
-    def num(key: str) -> float:
-        value = reader.number("proj", key)
-        assert value is not None
-        return value
 
-    map_scale = num("MAP_SCALE")
+def _num(reader: _Reader, key: str) -> float:
+    value = reader.number("proj", key)
+    assert value is not None
+    return value
+
+
+def _map_geometry(
+    reader: _Reader, projection: str, east: bool
+) -> tuple[float, list[float], float, float]:
+    """(MAP_SCALE, axis radii km, centre latitude, centre east longitude), checked."""
+    map_scale = _num(reader, "MAP_SCALE")
     if map_scale <= 0:
         raise reader.fail(f"MAP_SCALE = {map_scale} must be positive")
-    radii = [num(k) for k in ("A_AXIS_RADIUS", "B_AXIS_RADIUS", "C_AXIS_RADIUS")]
+    radii = [_num(reader, k) for k in ("A_AXIS_RADIUS", "B_AXIS_RADIUS", "C_AXIS_RADIUS")]
     if any(not 1000.0 < r < 10000.0 for r in radii):
         raise reader.fail(f"axis radii {radii} km are not plausible for Mars")
-    center_lat = num("CENTER_LATITUDE")
+    center_lat = _num(reader, "CENTER_LATITUDE")
     if not -90.0 <= center_lat <= 90.0:
         raise reader.fail(f"CENTER_LATITUDE = {center_lat} is outside -90..90")
     if projection == "POLAR STEREOGRAPHIC" and abs(center_lat) != 90.0:
         raise reader.fail(f"POLAR STEREOGRAPHIC with CENTER_LATITUDE = {center_lat} (must be ±90)")
     if projection == "EQUIRECTANGULAR" and abs(center_lat) >= 90.0:
         raise reader.fail("EQUIRECTANGULAR with CENTER_LATITUDE at a pole")
-    center_lon = _east_longitude(num("CENTER_LONGITUDE"), east)
+    center_lon = _east_longitude(_num(reader, "CENTER_LONGITUDE"), east)
     assert center_lon is not None
+    return map_scale, radii, center_lat, center_lon
 
+
+def _image_layout(reader: _Reader) -> tuple[int, int, int, int]:
+    """(LINES, LINE_SAMPLES, SAMPLE_BITS, SAMPLE_BIT_MASK), checked."""
     lines = reader.integer("image", "LINES")
     samples = reader.integer("image", "LINE_SAMPLES")
     assert lines is not None and samples is not None
@@ -269,6 +276,23 @@ def read_label(path: str | Path) -> MapLabel:
         raise reader.fail(
             f"SAMPLE_BIT_MASK {mask:#b} is not a run of low bits within {sample_bits} bits"
         )
+    return lines, samples, sample_bits, mask
+
+
+def read_label(path: str | Path) -> MapLabel:
+    """Parse a detached PDS3 label; raise LabelError (one line) if it is unreadable or incomplete."""
+    path = Path(path)
+    reader = _Reader(path, _parse(path))
+    if reader.proj is None:
+        raise reader.fail("no IMAGE_MAP_PROJECTION object")
+    if reader.image is None:
+        raise reader.fail("no IMAGE object")
+    projection, east = _projection_type(reader)
+    map_scale, radii, center_lat, center_lon = _map_geometry(reader, projection, east)
+    lines, samples, sample_bits, mask = _image_layout(reader)
+
+    def num(key: str) -> float:
+        return _num(reader, key)
 
     def opt(where: str, key: str) -> float | None:
         return reader.number(where, key, required=False)
@@ -330,19 +354,8 @@ def _q(value: str | None) -> str:
     return '"N/A"' if value is None else '"' + value.replace('"', "'") + '"'
 
 
-def write_label(path: str | Path, label: MapLabel) -> Path:
-    """Write ``label`` as a PDS3 text label laid out like a HiRISE RDR label; return the path.
-
-    Structure: identification keys, IMAGE_MAP_PROJECTION, COMPRESSED_FILE (naming the .JP2),
-    UNCOMPRESSED_FILE containing IMAGE. Written atomically with CRLF line endings, as the archive does.
-    """
-    path = Path(path)
-    product = label.product_id or path.stem
-    observation = label.observation_id or "_".join(product.split("_")[:3]).upper()
-    jp2 = label.compressed_file or f"{product}.JP2"
-    img = f"{product}.IMG"
-    bits = "".join("1" if label.sample_bit_mask >> i & 1 else "0" for i in range(label.sample_bits))
-    ind = "    "
+def _projection_lines(label: MapLabel) -> list[tuple[str, str]]:
+    """(key, value) pairs of the IMAGE_MAP_PROJECTION object."""
     proj_lines = [
         ("MAP_PROJECTION_TYPE", _q(label.projection)),
         ("PROJECTION_LATITUDE_TYPE", "PLANETOCENTRIC"),
@@ -377,6 +390,11 @@ def write_label(path: str | Path, label: MapLabel) -> Path:
     ):
         if value is not None:
             proj_lines.append((key, f"{_fmt(value)} <DEG>"))
+    return proj_lines
+
+
+def _image_lines(label: MapLabel, bits: str) -> list[tuple[str, str]]:
+    """(key, value) pairs of the IMAGE object (``bits``: SAMPLE_BIT_MASK digits, low bit first)."""
     image_lines = [
         ("DESCRIPTION", '"HiRISE-like projected product written by areoscan"'),
         ("LINES", str(label.lines)),
@@ -394,6 +412,23 @@ def write_label(path: str | Path, label: MapLabel) -> Path:
     if label.core_null is not None:
         image_lines.append(("CORE_NULL", str(label.core_null)))
     image_lines.append(("CORE_HIGH_REPR_SATURATION", str(label.sample_bit_mask)))
+    return image_lines
+
+
+def write_label(path: str | Path, label: MapLabel) -> Path:
+    """Write ``label`` as a PDS3 text label laid out like a HiRISE RDR label; return the path.
+
+    Structure: identification keys, IMAGE_MAP_PROJECTION, COMPRESSED_FILE (naming the .JP2),
+    UNCOMPRESSED_FILE containing IMAGE. Written atomically with CRLF line endings, as the archive does.
+    """
+    path = Path(path)
+    product = label.product_id or path.stem
+    observation = label.observation_id or "_".join(product.split("_")[:3]).upper()
+    jp2 = label.compressed_file or f"{product}.JP2"
+    img = f"{product}.IMG"
+    bits = "".join("1" if label.sample_bit_mask >> i & 1 else "0" for i in range(label.sample_bits))
+    ind = "    "
+    proj_lines, image_lines = _projection_lines(label), _image_lines(label, bits)
 
     def block(pairs: list[tuple[str, str]], indent: str) -> list[str]:
         width = max(len(k) for k, _ in pairs)

@@ -25,7 +25,13 @@ VET_HELP = "Store yes/no/maybe verdicts on a survey's candidates (a CSV) in its 
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``survey`` and ``report`` sub-parsers."""
+    """Add the ``survey``, ``report`` and ``vet`` sub-parsers."""
+    _add_survey(subparsers)
+    _add_report(subparsers)
+    _add_vet(subparsers)
+
+
+def _add_survey(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "survey",
         help=SURVEY_HELP,
@@ -108,6 +114,23 @@ def register(subparsers: Any) -> None:
         metavar="MB",
         help="refuse downloads larger than this when no size is announced (4096)",
     )
+    _add_scan_options(p)
+    p.add_argument(
+        "--dashboard-address",
+        default=":8787",
+        metavar="ADDR",
+        help="local cluster dashboard address (:8787; ':0' picks a free port)",
+    )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar (there is none either when stderr is not a terminal)",
+    )
+    p.set_defaults(func=run_survey_command)
+
+
+def _add_scan_options(p: Any) -> None:
+    """The scan's options a survey passes on (defaults from :class:`ScanConfig`)."""
     p.add_argument("--screen-model", metavar="NAME", help="scan's screening classifier")
     p.add_argument("--segment-model", metavar="NAME", help="scan's segmenter")
     p.add_argument("--fast", action="store_true", help="scan --fast (skip refinements)")
@@ -130,19 +153,9 @@ def register(subparsers: Any) -> None:
         choices=BACKENDS,
         help="inference backend for the scan (default auto: onnx when available)",
     )
-    p.add_argument(
-        "--dashboard-address",
-        default=":8787",
-        metavar="ADDR",
-        help="local cluster dashboard address (:8787; ':0' picks a free port)",
-    )
-    p.add_argument(
-        "--quiet",
-        action="store_true",
-        help="no progress bar (there is none either when stderr is not a terminal)",
-    )
-    p.set_defaults(func=run_survey_command)
 
+
+def _add_report(subparsers: Any) -> None:
     r = subparsers.add_parser("report", help=REPORT_HELP, description=REPORT_HELP)
     r.add_argument("dir", type=Path, metavar="DIR", help="a survey folder (with catalogue.sqlite)")
     r.add_argument("--out", type=Path, metavar="FOLDER", help="report folder (default DIR/report)")
@@ -161,6 +174,8 @@ def register(subparsers: Any) -> None:
     )
     r.set_defaults(func=run_report_command)
 
+
+def _add_vet(subparsers: Any) -> None:
     v = subparsers.add_parser(
         "vet",
         help=VET_HELP,

@@ -266,6 +266,96 @@ def _map_figure(
     return fig
 
 
+def _candidate_table(src: Any, filt: Any) -> Any:
+    """The sortable candidate table over ``src``, filtered by ``filt`` (its own view)."""
+    from bokeh.models import CDSView, DataTable, NumberFormatter, TableColumn
+
+    fmt2 = NumberFormatter(format="0.00")
+    columns = [
+        TableColumn(field="rank", title="rank", width=45),
+        TableColumn(field="observation", title="observation", width=170),
+        TableColumn(field="region", title="region", width=50),
+        TableColumn(field="score", title="score (m²)", formatter=NumberFormatter(format="0,0")),
+        TableColumn(field="area", title="area (m²)", formatter=NumberFormatter(format="0,0")),
+        TableColumn(field="prob", title="mean p", formatter=fmt2, width=60),
+        TableColumn(field="lat", title="lat", formatter=NumberFormatter(format="0.000")),
+        TableColumn(field="lon", title="lon (E)", formatter=NumberFormatter(format="0.000")),
+        TableColumn(field="verdict", title="verdict", width=60),
+        TableColumn(field="note", title="note", width=200),
+    ]
+    table = DataTable(
+        source=src, view=CDSView(filter=filt), columns=columns, width=1280, height=320, sortable=True,
+        reorderable=False, index_position=None, name="table",
+    )  # fmt: skip
+    return table
+
+
+def _page_head(title: str, counts: dict[str, int], n_ranked: int, vetting: VettingSummary) -> Any:
+    """The page's title and one paragraph: image counts, candidates, vetting precision, files."""
+    from bokeh.models import Div
+
+    e = html.escape
+    stats = ", ".join(f"{e(k)} {v}" for k, v in counts.items())
+    p = {x.k: x for x in vetting.precision}
+    prec = "; ".join(
+        f"{'all' if k == 0 else f'P@{k}'} {'—' if p[k].precision is None else f'{p[k].precision:.0%}'}"
+        for k in p
+    )
+    head = Div(
+        text=f"<h1 style='margin:0'>{e(title)}</h1><p>Images: {stats}. Candidates: {n_ranked}, "
+        f"ranked by score = area × mean probability. Vetted: {vetting.vetted} ({prec}). "
+        "Files: <a href='candidates.csv'>candidates.csv</a>, <a href='candidates.geojson'>"
+        "candidates.geojson</a>, <a href='to_vet.csv'>to_vet.csv</a>, "
+        "<a href='static.html'>script-free page</a>.</p>",
+        width=1280,
+    )
+    return head
+
+
+def _filters(src: Any, filt: Any) -> tuple[Any, Any, Any]:
+    """(observation text, minimum probability, verdict) widgets that refilter ``filt`` in the page."""
+    from bokeh.models import CustomJS, Select, Slider, TextInput
+
+    obs = TextInput(title="observation contains", width=200)
+    minprob = Slider(title="min mean probability", start=0, end=1, step=0.05, value=0, width=220)
+    verdict = Select(
+        title="verdict", value="all", options=["all", "unvetted", *VERDICTS], width=120
+    )
+    refilter = CustomJS(
+        args=dict(src=src, filt=filt, obs=obs, minprob=minprob, verdict=verdict), code=_FILTER_JS
+    )
+    obs.js_on_change("value", refilter)
+    minprob.js_on_change("value", refilter)
+    verdict.js_on_change("value", refilter)
+    return obs, minprob, verdict
+
+
+def _vetting_controls(src: Any, table: Any, quick: Any) -> tuple[Any, Any, Any, Any]:
+    """(info, verdict buttons, note, download button): mark the selected candidate in the page."""
+    from bokeh.models import Button, CustomJS, Div, RadioButtonGroup, TextInput
+
+    labels = ["unvetted", *VERDICTS]
+    info = Div(text="Tap a candidate on the map or a row of the table.", width=560)
+    buttons = RadioButtonGroup(labels=labels, active=0, width=300, name="verdict-buttons")
+    note = TextInput(title="note", width=300, name="verdict-note")
+    args = dict(src=src, buttons=buttons, note=note, labels=labels, table=table)
+    set_verdict = CustomJS(args=args, code=_VERDICT_JS)
+    buttons.js_on_change("active", set_verdict)
+    note.js_on_change("value", set_verdict)
+    src.selected.js_on_change(
+        "indices",
+        CustomJS(
+            args=dict(args, info=info, quick=quick),
+            code=_SELECT_JS.replace("QW", str(QUICK_SIZE[0])).replace("QH", str(QUICK_SIZE[1])),
+        ),
+    )
+    download = Button(
+        label="Download verdicts CSV (for `areoscan vet`)", button_type="success", name="download"
+    )
+    download.js_on_event("button_click", CustomJS(args=dict(src=src), code=_DOWNLOAD_JS))
+    return info, buttons, note, download
+
+
 def interactive_page(
     ranked: list[dict[str, Any]],
     images: list[dict[str, Any]],
@@ -280,20 +370,11 @@ def interactive_page(
     from bokeh.embed import file_html
     from bokeh.layouts import column, row
     from bokeh.models import (
-        Button,
         CDSView,
         ColumnDataSource,
-        CustomJS,
-        DataTable,
         Div,
         HoverTool,
         IndexFilter,
-        NumberFormatter,
-        RadioButtonGroup,
-        Select,
-        Slider,
-        TableColumn,
-        TextInput,
     )
     from bokeh.resources import INLINE
     from bokeh.transform import linear_cmap
@@ -338,71 +419,11 @@ def interactive_page(
         name="quicklook",
     )
 
-    fmt2 = NumberFormatter(format="0.00")
-    columns = [
-        TableColumn(field="rank", title="rank", width=45),
-        TableColumn(field="observation", title="observation", width=170),
-        TableColumn(field="region", title="region", width=50),
-        TableColumn(field="score", title="score (m²)", formatter=NumberFormatter(format="0,0")),
-        TableColumn(field="area", title="area (m²)", formatter=NumberFormatter(format="0,0")),
-        TableColumn(field="prob", title="mean p", formatter=fmt2, width=60),
-        TableColumn(field="lat", title="lat", formatter=NumberFormatter(format="0.000")),
-        TableColumn(field="lon", title="lon (E)", formatter=NumberFormatter(format="0.000")),
-        TableColumn(field="verdict", title="verdict", width=60),
-        TableColumn(field="note", title="note", width=200),
-    ]
-    table = DataTable(
-        source=src, view=CDSView(filter=filt), columns=columns, width=1280, height=320, sortable=True,
-        reorderable=False, index_position=None, name="table",
-    )  # fmt: skip
+    table = _candidate_table(src, filt)
 
-    obs = TextInput(title="observation contains", width=200)
-    minprob = Slider(title="min mean probability", start=0, end=1, step=0.05, value=0, width=220)
-    verdict = Select(
-        title="verdict", value="all", options=["all", "unvetted", *VERDICTS], width=120
-    )
-    refilter = CustomJS(
-        args=dict(src=src, filt=filt, obs=obs, minprob=minprob, verdict=verdict), code=_FILTER_JS
-    )
-    obs.js_on_change("value", refilter)
-    minprob.js_on_change("value", refilter)
-    verdict.js_on_change("value", refilter)
-
-    labels = ["unvetted", *VERDICTS]
-    info = Div(text="Tap a candidate on the map or a row of the table.", width=560)
-    buttons = RadioButtonGroup(labels=labels, active=0, width=300, name="verdict-buttons")
-    note = TextInput(title="note", width=300, name="verdict-note")
-    args = dict(src=src, buttons=buttons, note=note, labels=labels, table=table)
-    set_verdict = CustomJS(args=args, code=_VERDICT_JS)
-    buttons.js_on_change("active", set_verdict)
-    note.js_on_change("value", set_verdict)
-    src.selected.js_on_change(
-        "indices",
-        CustomJS(
-            args=dict(args, info=info, quick=quick),
-            code=_SELECT_JS.replace("QW", str(QUICK_SIZE[0])).replace("QH", str(QUICK_SIZE[1])),
-        ),
-    )
-    download = Button(
-        label="Download verdicts CSV (for `areoscan vet`)", button_type="success", name="download"
-    )
-    download.js_on_event("button_click", CustomJS(args=dict(src=src), code=_DOWNLOAD_JS))
-
-    e = html.escape
-    stats = ", ".join(f"{e(k)} {v}" for k, v in counts.items())
-    p = {x.k: x for x in vetting.precision}
-    prec = "; ".join(
-        f"{'all' if k == 0 else f'P@{k}'} {'—' if p[k].precision is None else f'{p[k].precision:.0%}'}"
-        for k in p
-    )
-    head = Div(
-        text=f"<h1 style='margin:0'>{e(title)}</h1><p>Images: {stats}. Candidates: {len(ranked)}, "
-        f"ranked by score = area × mean probability. Vetted: {vetting.vetted} ({prec}). "
-        "Files: <a href='candidates.csv'>candidates.csv</a>, <a href='candidates.geojson'>"
-        "candidates.geojson</a>, <a href='to_vet.csv'>to_vet.csv</a>, "
-        "<a href='static.html'>script-free page</a>.</p>",
-        width=1280,
-    )
+    obs, minprob, verdict = _filters(src, filt)
+    info, buttons, note, download = _vetting_controls(src, table, quick)
+    head = _page_head(title, counts, len(ranked), vetting)
     vet_help = Div(
         text="Mark the selected candidate, then download the verdicts and run "
         "<code>areoscan vet DIR verdicts.csv</code>. Verdicts live in this page until downloaded.",

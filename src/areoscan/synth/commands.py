@@ -70,7 +70,11 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("synth", help=text, description=text)
     nested = parser.add_subparsers(dest="synth_what", metavar="WHAT")
     nested.required = True
+    _add_scene(nested)
+    _add_tiles(nested)
 
+
+def _add_scene(nested: Any) -> None:
     sc = nested.add_parser(
         "scene",
         help="write OUT.JP2 + OUT.LBL + OUT_mask.tif + OUT_classes.tif + OUT.json",
@@ -135,6 +139,8 @@ def register(subparsers: Any) -> None:
     sc.add_argument("--json", action="store_true", help="print a JSON summary")
     sc.set_defaults(func=_scene)
 
+
+def _add_tiles(nested: Any) -> None:
     tl = nested.add_parser(
         "tiles",
         help="write a labelled tile set (class folders, masks, manifest.csv)",

@@ -235,7 +235,13 @@ class Layout:
             wk = ndimage.gaussian_filter((best == i).astype(np.float32), sigma, mode="nearest")
             f[f"w_{k.slug}"] = wk
         wsum = {k: f.get(f"w_{k.slug}", np.zeros(shape, np.float32)) for k in FINE_AMP}
+        self._make_surface(pc, kinds, wsum, gy, gx)
 
+    def _make_surface(self, pc: np.ndarray, kinds: list[Terrain], wsum: dict[Terrain, np.ndarray],
+                      gy: np.ndarray, gx: np.ndarray) -> None:  # fmt: skip
+        """Relief, albedo, crater density, dunes and TARs over the coral field ``pc`` and the
+        background kinds' weights ``wsum`` (the second half of :meth:`_make`)."""
+        p, f, shape = self.params, self.fields, pc.shape
         # ---- relief (m): regional slopes + per-kind fractal, coral sits a little lower
         relief = 4.0 * self._noise(20, shape, PowerLaw(4.0, 60.0, 2500.0))
         frac = self._noise(21, shape, PowerLaw(3.2, 16.0, 150.0))
