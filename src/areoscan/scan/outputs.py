@@ -22,7 +22,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from areoscan.scan.config import GDAL_CACHE_MB
 from areoscan.scan.quant import NO_VALUE, NODATA
 from areoscan.scan.vectorize import Regions
 from areoscan.tiling import Window
+
+if TYPE_CHECKING:
+    from areoscan.io.raster import Raster
 
 MASK_NODATA = 255
 RowReader = Callable[[int, int], np.ndarray]
@@ -238,7 +241,7 @@ def _rounded(obj: Any, digits: int) -> Any:
     return obj
 
 
-def write_regions(folder: Path, regions: Regions, raster: Any, name: str) -> tuple[Path, Path]:
+def write_regions(folder: Path, regions: Regions, raster: Raster, name: str) -> tuple[Path, Path]:
     """Write ``regions.gpkg`` (image CRS) and ``regions.geojson`` (lon/lat) into ``folder``."""
     import shapely
     from pyogrio.raw import write

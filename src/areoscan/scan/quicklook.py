@@ -9,14 +9,17 @@ an RGB PNG.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from areoscan.tiling import Window
 
+if TYPE_CHECKING:
+    from areoscan.io.raster import Raster
 
-def quicklook_level(raster: Any, max_side: int = 2560) -> int:
+
+def quicklook_level(raster: Raster, max_side: int = 2560) -> int:
     """Finest level whose long side is at most ``max_side`` px (or the coarsest level)."""
     level = 0
     while level + 1 < raster.levels and max(raster.shape_at(level)) > max_side:
@@ -46,7 +49,7 @@ def _rings(geom: Any) -> list[np.ndarray]:
 
 def write_quicklook(
     path: Path,
-    raster: Any,
+    raster: Raster,
     geometries: list[Any],
     flagged: list[Window],
     screen_level: int,

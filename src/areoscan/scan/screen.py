@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from areoscan.models.card import ModelCard
 from areoscan.models.predictor import Predictor, positive_index
 from areoscan.progress import progress_bar
 from areoscan.tiling import TileGrid, Window
+
+if TYPE_CHECKING:
+    from areoscan.io.raster import Raster
 
 SALIENCE_NODATA = 255
 
@@ -116,7 +119,7 @@ class Screen:
         }
 
 
-def nodata_value(raster: Any) -> float | None:
+def nodata_value(raster: Raster) -> float | None:
     """The float value :meth:`Raster.read` gives no-data pixels (computed the same way), or None."""
     if raster.nodata is None:
         return None
@@ -124,7 +127,7 @@ def nodata_value(raster: Any) -> float | None:
     return float(np.float32(raster.nodata) * scale)
 
 
-def read_level_raw(raster: Any, level: int, memory_mb: float) -> np.ndarray:
+def read_level_raw(raster: Raster, level: int, memory_mb: float) -> np.ndarray:
     """The whole level as raw integers, decoded in full-width bands that fit ``memory_mb``."""
     from areoscan.io.strips import plan_strips
 
@@ -164,7 +167,7 @@ def valid_fraction(footprint: np.ndarray, windows: list[Window]) -> np.ndarray:
 
 
 def screen_image(
-    raster: Any,
+    raster: Raster,
     screen: TileScreen,
     level: int,
     *,

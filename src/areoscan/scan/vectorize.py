@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from areoscan.scan.quant import LEVELS
 from areoscan.scan.runs import Runs
 from areoscan.tiling import Window
+
+if TYPE_CHECKING:
+    from areoscan.io.raster import Raster
 
 FIELDS = (
     "region_id",
@@ -80,7 +83,7 @@ class Regions:
         return float(sum(r["area_m2"] or 0.0 for r in self.records))
 
 
-def group_transform(raster: Any, level: int, bbox: Window) -> Any:
+def group_transform(raster: Raster, level: int, bbox: Window) -> Any:
     """Affine of a group's array: map coordinates, or level-0 pixels without a georeference."""
     from affine import Affine
 
@@ -97,7 +100,7 @@ def measure_regions(
     n: int,
     read: Callable[[int, int, int, int], np.ndarray],
     level: int,
-    raster: Any,
+    raster: Raster,
     chunk_px: int = 1 << 24,
 ) -> Regions:
     """Polygons and measurements of regions ``1..n`` given as runs (level pixel coordinates).
