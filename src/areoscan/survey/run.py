@@ -55,6 +55,25 @@ def _check_positive(**values: int | None) -> None:
             raise DataError(f"--{name.replace('_', '-')} must be positive, got {value}")
 
 
+def _queue(cat: Catalogue, kind: str, jobs: list[Any], reprocess: bool, max_attempts: int,
+           limit: int | None, say: Callable[[str], None]) -> tuple[int, int, list[Any]]:  # fmt: skip
+    """Add ``jobs`` to the catalogue, reset interrupted rows; (new, recovered, rows to process)."""
+    new = cat.add_jobs(jobs)
+    recovered = cat.recover()
+    rows = cat.todo(
+        [j.observation_id for j in jobs],
+        reprocess=reprocess,
+        max_attempts=max_attempts,
+        limit=limit,
+    )
+    say(
+        f"areoscan survey: {kind} source, {describe(jobs)}; {new} new in the catalogue"
+        + (f", {recovered} interrupted rows reset" if recovered else "")
+        + f"; {len(rows)} to process"
+    )
+    return new, recovered, rows
+
+
 def survey(
     source: str | Path,
     out: str | Path,
@@ -118,19 +137,7 @@ def survey(
             max_image_mb=max_image_mb,
             warn=say,
         )
-        new = cat.add_jobs(jobs)
-        recovered = cat.recover()
-        rows = cat.todo(
-            [j.observation_id for j in jobs],
-            reprocess=reprocess,
-            max_attempts=max_attempts,
-            limit=limit,
-        )
-        say(
-            f"areoscan survey: {kind} source, {describe(jobs)}; {new} new in the catalogue"
-            + (f", {recovered} interrupted rows reset" if recovered else "")
-            + f"; {len(rows)} to process"
-        )
+        new, recovered, rows = _queue(cat, kind, jobs, reprocess, max_attempts, limit, say)
         run_id = cat.start_run(str(source), arguments)
         outcome, result = "interrupted", None
         try:
