@@ -16,7 +16,6 @@ from areoscan.models.segmenters import (
     build_segmenter,
     fuse_conv_bn,
     load_segmenter,
-    output_stride,
     segmenter_kwargs,
 )
 
@@ -31,6 +30,16 @@ def test_every_arch_maps_a_tile_to_per_pixel_logits(arch: str, classes: int) -> 
     assert y.shape == (2, classes, 64, 64)
     assert deep.shape[:2] == (2, classes)
     assert torch.isfinite(y).all()
+
+
+def output_stride(module: torch.nn.Module, size: int = 64) -> int:
+    """The input/output size ratio of ``deep_logits`` (e.g. 32 for the slim U-Net)."""
+    was_training = module.training
+    module.eval()
+    with torch.no_grad():
+        out = module.deep_logits(torch.rand(1, 1, size, size))  # type: ignore[operator]
+    module.train(was_training)
+    return size // out.shape[-1]
 
 
 def test_three_stage_slim_unet_predicts_at_quarter_resolution() -> None:

@@ -24,15 +24,6 @@ from areoscan.errors import DataError
 CORAL_TILE_UPSAMPLE = 3
 
 
-def predict_labels(predictor: Any, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
-    """Hard labels ``(N, H, W)`` for tiles ``(N, H, W)`` using the predictor's threshold."""
-    out = [
-        predictor.labels(images[i : i + batch_size, None])
-        for i in range(0, len(images), batch_size)
-    ]
-    return np.concatenate(out) if out else np.zeros(images.shape, np.uint8)
-
-
 def metrics_from_confusion(cm: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
     """Summary dict: ``iou``/``f1``/``precision``/``recall`` of the positive class (binary) or
     their macro means (multi-class), ``per_class``, ``mean_iou``, and TP/TN/FP/FN % for binary."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from areoscan.errors import LabelError
 from areoscan.io.atomic import atomic_output
+from areoscan.io.bitdepth import bits_from_mask
 
 PROJECTIONS = ("EQUIRECTANGULAR", "POLAR STEREOGRAPHIC")
 MARS_EQUATORIAL_KM = 3396.19
@@ -72,7 +73,7 @@ class MapLabel:
     @property
     def bit_depth(self) -> int:
         """Significant bits per sample (10 for HiRISE RED: mask 2#0000001111111111#)."""
-        return int(self.sample_bit_mask).bit_length()
+        return bits_from_mask(self.sample_bits, self.sample_bit_mask)
 
     @property
     def is_polar(self) -> bool:

@@ -128,16 +128,6 @@ def build_segmenter(arch: str, **kwargs: Any) -> nn.Module:
     return SmpSegmenter(arch, **full)
 
 
-def output_stride(module: nn.Module, size: int = 64) -> int:
-    """The input/output size ratio of ``deep_logits`` (e.g. 32 for the slim U-Net)."""
-    was_training = module.training
-    module.eval()
-    with torch.no_grad():
-        out = module.deep_logits(torch.rand(1, 1, size, size))  # type: ignore[operator]
-    module.train(was_training)
-    return size // out.shape[-1]
-
-
 def fuse_conv_bn(module: nn.Module) -> nn.Module:
     """An inference copy of ``module`` with batch norms folded into their convolutions.
 
