@@ -93,6 +93,11 @@ def test_tiny_detector_trains_saves_loads_and_evaluates(tmp_path, arch, capsys):
     written = json.loads((shots / "detections.json").read_text())
     assert len(written["images"]) == 4 and (shots / "obs0_detections.png").is_file()
     assert all("score" in a and a["category_id"] in (1, 2) for a in written["annotations"])
+    if arch == "fasterrcnn":  # a second chunk starts from the first one's weights
+        init = ["--init", str(out / "tiny.json"), "--name", "again", "--out", str(out)]
+        assert main([*argv, *small, *run, *init]) == 0
+        again = json.loads((out / "again.json").read_text())["training"]["init"]
+        assert again["tensors_copied"] == again["tensors_total"] > 100
     res = tmp_path / "r.json"
     ev = ["evaluate", "detector", "--model", str(out / "tiny.json"), "--data", str(data)]
     assert main([*ev, "--format", "via", "--json", str(res), "--threads", "1"]) == 0

@@ -24,6 +24,7 @@ from areoscan.annotations.pixels import load_gray
 from areoscan.errors import AnnotationError
 from areoscan.models.card import ModelCard
 from areoscan.models.detectors import TorchDetector, anchor_sizes, build_detector
+from areoscan.train.classifier import init_from
 from areoscan.train.loop import _lr_lambda, seed_everything
 
 
@@ -33,6 +34,8 @@ class DetectorConfig:
 
     size: images are resized so their longer side is ``size`` (the model's ``min/max_size``).
     iterations: optimiser steps per epoch (default: one pass over the training images).
+    init: a trained detector whose matching tensors start the run (synthetic pretraining, or the
+    next chunk of a long run; the schedule restarts with its warm-up).
     """
 
     arch: str = "fasterrcnn"
@@ -49,6 +52,7 @@ class DetectorConfig:
     seed: int = 0
     augment: bool = True
     threads: int = 2
+    init: str | None = None
 
 
 def split_by_group(
@@ -193,6 +197,7 @@ def train_detector(
     anchors = anchor_sizes(_box_sides(train), cfg.backbone, scale)
     card = _card(name, train.classes, cfg, anchors)
     model = build_detector(cfg.arch, len(train.classes), **card.arch_kwargs)
+    init_info = init_from(model, cfg.init) if cfg.init else None
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = cfg.iterations or max(1, math.ceil(len(train.images) / cfg.batch_size))
@@ -240,6 +245,7 @@ def train_detector(
         "config": asdict(cfg),
         "seconds": round(time.monotonic() - started, 1),
         "kept_epoch": best[1],
+        "init": init_info,
         "train": _summary(train),
         "val": _summary(val) if val is not None else None,
         "history": history,

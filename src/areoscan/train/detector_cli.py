@@ -53,6 +53,13 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--channels", type=int, default=128, help="FPN width [128]")
     p.add_argument("--head", type=int, default=256, help="box head width [256]")
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="MODEL",
+        help="start from this detector's matching tensors (synthetic pretraining, or continue "
+        "a run in chunks)",
+    )
     p.add_argument("--no-augment", action="store_true", help="train on the images as they are")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="CPU threads [2]")
@@ -120,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         augment=not args.no_augment,
         threads=args.threads,
+        init=args.init,
     )
     command = "areoscan " + shlex.join(sys.argv[1:])
     card, best = train_detector(
