@@ -14,6 +14,7 @@ that must not count (no data; outside a partial mask inside a positive tile).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from areoscan.data.landmarks import landmark_rows
 from areoscan.errors import DataError
 from areoscan.io.sniff import RASTER_SUFFIXES
 from areoscan.io.tilefile import read_tile
+from areoscan.models.classify import resize_tile
+from areoscan.tiling import TileGrid
 
 IGNORE_INDEX = 255  # target value of pixels that must not count (no data, unknown)
 BINARY_VALUES: dict[int, int] = {0: 0, 1: 1}  # mask raster value -> output index
@@ -186,7 +189,6 @@ def scene_tiles(
         max_tiles: keep at most this many tiles, chosen at random with ``seed``.
     """
     from areoscan.io import open_raster
-    from areoscan.tiling import TileGrid
 
     class_values = BINARY_VALUES if class_values is None else class_values
     labels = _read_labels(Path(label_path))
@@ -258,7 +260,6 @@ def landmark_background_tiles(
     false-positive rates can be reported. Tiles of ``exclude_observations`` (a
     :func:`~areoscan.data.landmarks.landmark_holdout` list) are left out before the per-class limit is drawn.
     """
-    from areoscan.models.classify import resize_tile
 
     excluded = set(exclude_observations)
     rows = [r for r in landmark_rows(root) if r[2] not in excluded]
@@ -318,7 +319,6 @@ def real_coral_tiles(
     ``repeat`` times (sampling weight; augmentation makes the copies differ). ``exclude``: a regex;
     matching files are left out (held out for evaluation). Observation = the file.
     """
-    import re
 
     files = sorted(Path(folder).glob("*.png"))
     if exclude:

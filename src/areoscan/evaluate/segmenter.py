@@ -16,9 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from areoscan.data.landmarks import landmark_rows
 from areoscan.data.metrics import ConfusionAccumulator, binary_rates, scores
-from areoscan.data.seg_samples import IGNORE_INDEX
+from areoscan.data.seg_samples import IGNORE_INDEX, upsample_tile
 from areoscan.errors import DataError
+from areoscan.io.tilefile import read_tile
 
 # Real coral tiles are 0.25 m/px imagery downsampled ~3x (~0.75 m/px); the model works at 0.25.
 CORAL_TILE_UPSAMPLE = 3
@@ -101,8 +103,6 @@ def coral_tile_shares(
 
     Tiles are upsampled ``upsample``× (bicubic) to the 0.25 m/px training scale first.
     """
-    from areoscan.data.seg_samples import upsample_tile
-    from areoscan.io.tilefile import read_tile
 
     files = sorted(Path(folder).glob("*.png"))
     if not files:
@@ -122,8 +122,6 @@ def landmark_shares(
     ``observations`` keeps only those observations, ``exclude`` leaves these out (e.g. the ones
     the model was trained or validated on).
     """
-    from areoscan.data.landmarks import landmark_rows
-    from areoscan.io.tilefile import read_tile
 
     rows = landmark_rows(root)
     if observations is not None:
