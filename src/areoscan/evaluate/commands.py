@@ -11,6 +11,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "areoscan.evaluate.classifier_cli",
     "areoscan.evaluate.segmenter_cli",
     "areoscan.evaluate.detector_cli",
+    "areoscan.evaluate.table_cli",
 ]
 
 
