@@ -134,19 +134,29 @@ def via_options(args: argparse.Namespace) -> Any:
     )
 
 
-def _read(args: argparse.Namespace) -> Any:
-    """Read the annotations, printing each repair warning as one ``areoscan: warning:`` line."""
+def read_with_warnings(args: argparse.Namespace, source: Path) -> Any:
+    """Read ``source`` in ``args.format`` (with ``args.images``, ``args.classes`` and the VIA
+    options of :func:`add_via_options`), printing each repair warning as one
+    ``areoscan: warning:`` line.
+
+    Use it in every verb that reads user annotations, so all of them report repairs alike.
+    """
     from areoscan.annotations import read_annotations
 
     classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ann = read_annotations(
-            args.source, args.format, images=args.images, classes=classes, via=via_options(args)
+            source, args.format, images=args.images, classes=classes, via=via_options(args)
         )
     for w in caught:
         print(f"areoscan: warning: {w.message}", file=sys.stderr)
     return ann
+
+
+def _read(args: argparse.Namespace) -> Any:
+    """The annotations of ``args.source`` (see :func:`read_with_warnings`)."""
+    return read_with_warnings(args, args.source)
 
 
 def run_convert(args: argparse.Namespace) -> int:

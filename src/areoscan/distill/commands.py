@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
-from areoscan.annotations.commands import add_via_options, via_options
+from areoscan.annotations.commands import add_via_options, read_with_warnings
 
 
 def register(subparsers: Any) -> None:
@@ -86,7 +85,6 @@ def run_label(args: argparse.Namespace) -> int:
     """Read prompts, build the teacher, write the masks; one summary line; return 0."""
     import torch
 
-    from areoscan.annotations import read_annotations
     from areoscan.distill.label import label_images
     from areoscan.distill.teachers import make_teacher
     from areoscan.errors import DataError
@@ -103,14 +101,7 @@ def run_label(args: argparse.Namespace) -> int:
     args.images = args.images[0]
     if not args.images.is_dir():
         raise DataError(f"{args.images}: not a folder of images")
-    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        ann = read_annotations(
-            args.boxes, args.format, images=args.images, classes=classes, via=via_options(args)
-        )
-    for w in caught:
-        print(f"areoscan: warning: {w.message}", file=sys.stderr)
+    ann = read_with_warnings(args, args.boxes)
     teacher = make_teacher(args.teacher)
     say = (
         (lambda m: print(f"areoscan label: {m}", file=sys.stderr)) if sys.stderr.isatty() else None
