@@ -1,6 +1,7 @@
 """``areoscan detect IMAGES_OR_DIRS --model NAME --out DIR``: run a detector on image crops.
 
-Use it to see what a trained detector finds in crops (JPG / PNG / TIFF): it writes one COCO JSON of
+Use it to see what a trained detector finds in crops (JPG / PNG / TIFF, or PDS3 / ISIS3 / VRT / JP2
+crops through areoscan.io): it writes one COCO JSON of
 every detection (masks as RLE for Mask R-CNN) and an overlay PNG per image (boxes, class, score).
 Whole JP2 scenes go through ``areoscan scan`` instead.
 """
@@ -12,7 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".img", ".cub", ".vrt", ".jp2")
+#: map-projected products read through areoscan.io (bit depth from the label, any body)
+RASTER_ONLY = (".img", ".cub", ".vrt", ".jp2", ".lbl")
+MAX_CROP_PX = 64_000_000  # a crop, not a scene: scenes go through 'areoscan scan'
 COLOURS = ((255, 64, 64), (64, 200, 255), (255, 200, 0), (120, 255, 120), (255, 120, 255))
 
 
@@ -49,6 +53,25 @@ def _images(inputs: list[Path]) -> list[Path]:
     return found
 
 
+def load_pixels(path: Path) -> Any:
+    """(H, W) float32 in [0, 1] of a crop: PDS3 / ISIS3 / VRT / JP2 through areoscan.io (the same
+    [0, 1] scaling as a scan), other files through the annotation tools' reader."""
+    from areoscan.annotations.pixels import load_gray
+
+    if path.suffix.lower() not in RASTER_ONLY:
+        return load_gray(path)
+    from areoscan.errors import AnnotationError
+    from areoscan.io import open_raster
+
+    with open_raster(path) as raster:
+        h, w = raster.shape
+        if h * w > MAX_CROP_PX:
+            raise AnnotationError(
+                f"{path}: {h} x {w} px is a scene, not a crop; run 'areoscan scan' on it"
+            )
+        return raster.read(0)
+
+
 def _overlay(pixels: Any, instances: list[Any], classes: list[str], path: Path) -> None:
     import numpy as np
     from PIL import Image, ImageDraw
@@ -67,7 +90,6 @@ def _overlay(pixels: Any, instances: list[Any], classes: list[str], path: Path) 
 
 def run(args: argparse.Namespace) -> int:
     from areoscan.annotations import AnnotatedImage, AnnotationSet, default_group, write_coco
-    from areoscan.annotations.pixels import load_gray
     from areoscan.models.detectors import load_detector
 
     if not 0.0 <= args.min_score <= 1.0:
@@ -78,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     out: list[AnnotatedImage] = []
     shown = 0
     for path in paths:
-        pixels = load_gray(path)
+        pixels = load_pixels(path)
         found = detector.detect(pixels)
         sure = [i for i in found if (i.score or 0.0) >= args.min_score]
         shown += len(sure)
