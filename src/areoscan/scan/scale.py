@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from areoscan.errors import ScaleError
 from areoscan.models.card import ModelCard
+
+if TYPE_CHECKING:
+    from areoscan.io.raster import Raster
 
 DEFAULT_TOLERANCE = 2.0
 #: within this ratio of the training scale the image is used as is (choose_level's tolerance)
@@ -75,7 +78,7 @@ def decide_scale(
     return ScaleDecision(image_scale, ratio, target, note)
 
 
-def apply_scale_policy(raster: Any, cards: Sequence[ModelCard]) -> ScaleDecision:
+def apply_scale_policy(raster: Raster, cards: Sequence[ModelCard]) -> ScaleDecision:
     """Decide for ``raster`` (an :class:`areoscan.io.Raster`) and upsample it when the rule says so."""
     decision = decide_scale(raster.scale, cards, raster.path)
     if decision.factor > 1.0:
