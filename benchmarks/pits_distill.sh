@@ -19,10 +19,11 @@ if [[ $what == label || $what == all ]]; then
 fi
 if [[ $what == embed || $what == all ]]; then
   /usr/bin/time -f "embed: %e s wall, %U s user" \
-    python -m areoscan embed "$DATA/train/images" "$DATA/valid/images" --out "$OUT/emb" --threads 2
+    python -m areoscan embed "$DATA/train/images" "$DATA/valid/images" --out "$OUT/emb" \
+      --input-size "${INPUT:-256}" --threads 2
 fi
 if [[ $what == train || $what == all ]]; then
-  # 900 px crops at 0.25 m/px stretched to 512 px: the card records 0.44 m/px.
+  # 900 px crops at 0.25 m/px stretched to 256 px: the card records 0.88 m/px.
   /usr/bin/time -f "train: %e s wall, %U s user" \
     python -m areoscan train decoder --embeddings "$OUT/emb" --masks "$OUT/lab/masks" \
       --merge-classes pit --n "$N" --draws "$DRAWS" --epochs "$EPOCHS" --test-fraction 0.3 \
