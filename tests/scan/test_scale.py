@@ -46,3 +46,15 @@ def test_refused_beyond_tolerance_naming_both_scales() -> None:
 def test_card_tolerance_must_be_at_least_one() -> None:
     with pytest.raises(ModelError, match="scale_tolerance must be >= 1"):
         _card("bad", 0.25, tolerance=0.5)
+
+
+def test_shipped_brain_coral_models_tolerate_four_times() -> None:
+    """HiRISE RDRs at 0.5, 0.75 and 1 m/px are upsampled to 0.25 m/px; 2.9 m/px browse is refused."""
+    from areoscan.models.registry import load_card
+
+    cards = [load_card("brain-coral-screen"), load_card("brain-coral-unet")]
+    assert [c.scale_tolerance for c in cards] == [4.0, 4.0]
+    for image, factor in ((0.5, 2.0), (0.75, 3.0), (1.0, 4.0)):
+        assert decide_scale(image, cards).factor == pytest.approx(factor)
+    with pytest.raises(ScaleError, match="usable down to 1 m/px"):
+        decide_scale(2.9, cards)
