@@ -10,14 +10,6 @@ from pathlib import Path
 
 MAX_LINES = 100
 SRC = Path(__file__).resolve().parents[1] / "src" / "areoscan"
-# Being split by issue 20's train / evaluate work (branch issue-20a); remove each when it is done.
-# Nothing may be added here.
-KNOWN_LONG = {
-    "areoscan/evaluate/segmenter_cli.py run_evaluate",
-    "areoscan/train/classifier.py train_classifier",
-    "areoscan/train/classifier_cli.py register",
-    "areoscan/train/segmenter_cli.py add_data_arguments",
-}
 
 
 def long_functions(root: Path, limit: int = MAX_LINES) -> list[str]:
@@ -35,19 +27,8 @@ def long_functions(root: Path, limit: int = MAX_LINES) -> list[str]:
     return found
 
 
-def _key(entry: str) -> str:
-    """``areoscan/x.py name`` of a :func:`long_functions` entry."""
-    where, name = entry.split(" ")[:2]
-    return f"{where.rsplit(':', 1)[0]} {name}"
-
-
 def test_no_function_in_src_is_longer_than_100_lines():
-    assert [e for e in long_functions(SRC) if _key(e) not in KNOWN_LONG] == []
-
-
-def test_the_known_long_functions_are_still_long():
-    """A known long function that was split must leave KNOWN_LONG (the list only shrinks)."""
-    assert KNOWN_LONG <= {_key(e) for e in long_functions(SRC)}
+    assert long_functions(SRC) == []
 
 
 def test_the_check_finds_a_long_function(tmp_path):

@@ -110,19 +110,15 @@ def register(subparsers: Any) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Entry point of ``areoscan evaluate segmenter``."""
-    import numpy as np
     import torch
 
     from areoscan.data.sources import DEFAULT_SCENE_CACHE
     from areoscan.errors import DataError
     from areoscan.evaluate.segmenter import (
         TABLE_COLUMNS,
-        coral_tile_shares,
         evaluate_tiles,
-        landmark_shares,
         markdown_table,
         per_class_table,
-        seen_landmark_observations,
         table_row,
         tiles_per_second,
     )
@@ -178,40 +174,57 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         print(f"{card.name}: {tps:.3g} 1K×1K tiles/s ({args.backend})")
     if args.coral_tiles:
-        shares = coral_tile_shares(pred, args.coral_tiles, upsample=args.coral_upsample)
-        report["coral_tiles"] = shares
-        vals = np.array(list(shares.values()))
-        print(
-            f"\nreal brain-coral tiles (x{args.coral_upsample}): share marked coral mean {vals.mean():.3f}, "
-            f"min {vals.min():.3f}, max {vals.max():.3f} over {len(vals)} tiles"
-        )
-        print(
-            markdown_table(
-                ["tile", "share marked coral"], [[k, f"{v:.3f}"] for k, v in shares.items()]
-            )
-        )
+        report["coral_tiles"] = _coral_tiles(pred, args)
     if args.landmarks:
-        seen = set() if args.all_landmark_tiles else seen_landmark_observations(card)
-        lm = landmark_shares(pred, args.landmarks, exclude=seen)
-        report["landmarks"] = lm
-        report["landmark_observations_left_out"] = sorted(seen)
-        left = (
-            f", leaving out the {len(seen)} observations the model was trained or validated on"
-            if seen
-            else ""
-        )
-        print(f"\nreal landmark tiles (should be near 0){left}:")
-        print(
-            markdown_table(
-                ["class", "tiles", "mean share marked coral", "max share"],
-                [
-                    [k, str(v["tiles"]), f"{v['mean_share']:.4f}", f"{v['max_share']:.3f}"]
-                    for k, v in lm.items()
-                ],
-            )
-        )
+        report.update(_landmarks(pred, args))
     if args.json:
         with atomic_output(args.json) as tmp:
             Path(tmp).write_text(json.dumps(report, indent=2, default=float))
         print(f"\nwrote {args.json}")
     return 0
+
+
+def _coral_tiles(pred: Any, args: argparse.Namespace) -> dict[str, float]:
+    """Share of each real brain-coral tile marked coral (printed as a table)."""
+    import numpy as np
+
+    from areoscan.evaluate.segmenter import coral_tile_shares, markdown_table
+
+    shares = coral_tile_shares(pred, args.coral_tiles, upsample=args.coral_upsample)
+    vals = np.array(list(shares.values()))
+    print(
+        f"\nreal brain-coral tiles (x{args.coral_upsample}): share marked coral mean {vals.mean():.3f}, "
+        f"min {vals.min():.3f}, max {vals.max():.3f} over {len(vals)} tiles"
+    )
+    print(
+        markdown_table(["tile", "share marked coral"], [[k, f"{v:.3f}"] for k, v in shares.items()])
+    )
+    return shares
+
+
+def _landmarks(pred: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Share of real landmark tiles marked coral per class, leaving out observations the model saw."""
+    from areoscan.evaluate.segmenter import (
+        landmark_shares,
+        markdown_table,
+        seen_landmark_observations,
+    )
+
+    seen = set() if args.all_landmark_tiles else seen_landmark_observations(pred.card)
+    lm = landmark_shares(pred, args.landmarks, exclude=seen)
+    left = (
+        f", leaving out the {len(seen)} observations the model was trained or validated on"
+        if seen
+        else ""
+    )
+    print(f"\nreal landmark tiles (should be near 0){left}:")
+    print(
+        markdown_table(
+            ["class", "tiles", "mean share marked coral", "max share"],
+            [
+                [k, str(v["tiles"]), f"{v['mean_share']:.4f}", f"{v['max_share']:.3f}"]
+                for k, v in lm.items()
+            ],
+        )
+    )
+    return {"landmarks": lm, "landmark_observations_left_out": sorted(seen)}

@@ -289,27 +289,7 @@ def train_classifier(
         )
     train, val = samples.subset(tr), samples.subset(va)
     test = samples.subset(te) if len(te) else None
-    card = ModelCard(
-        name=cfg.name,
-        task="classification",
-        arch=cfg.arch,
-        mode=cfg.mode,
-        classes=list(samples.classes),
-        tile_size=cfg.size,
-        level=cfg.level,
-        scale_m_per_px=cfg.scale_m_per_px,
-        normalisation={
-            "input": "float32 = raw / (2**bit_depth - 1) (10-bit HiRISE: /1023; 8-bit tiles: /255)",
-            "kind": cfg.norm,
-            "mean": 0.5,
-            "std": 0.25,
-            "min_std": CLASSIFIER_MIN_STD,
-        },
-        resize="area",
-        positive_class=cfg.positive_class,
-        arch_kwargs={**cfg.arch_kwargs, "tta": cfg.tta},
-        split_rule=f"by observation id (group), stratified greedy, fractions {list(cfg.fractions)}, seed {cfg.seed}; test = original orientation only",
-    )
+    card = _new_card(samples, cfg)
     module: Any = build_module(card)
     init_info = init_from(module, cfg.init) if cfg.init else None
     n_cls = card.n_classes
@@ -370,18 +350,7 @@ def train_classifier(
         "fit": dataclasses.asdict(result),
     }
     if test is not None:
-        metrics["test"] = evaluate_split(module, card, test)
-        by_source = sorted(set(test.sources))
-        if len(by_source) > 1:
-            metrics["test_by_source"] = {
-                src: evaluate_split(
-                    module, card, test.subset([i for i, v in enumerate(test.sources) if v == src])
-                )
-                for src in by_source
-            }
-        strict = [i for i, v in enumerate(test.variants) if v == "orig"]
-        if 0 < len(strict) < len(test):
-            metrics["test_orig_variant_only"] = evaluate_split(module, card, test.subset(strict))
+        metrics.update(_test_metrics(module, card, test))
     card.metrics = metrics
     card.training = {
         "decision": decision,
@@ -401,6 +370,49 @@ def train_classifier(
     }
     card.training_manifest_sha256 = sha256_lines(train.manifest_lines())
     return TrainOutcome(module, card, result, {"train": tr, "val": va, "test": te})
+
+
+def _new_card(samples: SampleSet, cfg: ClassifierTrainConfig) -> ModelCard:
+    """The card of a classifier about to be trained (metrics and training notes come later)."""
+    return ModelCard(
+        name=cfg.name,
+        task="classification",
+        arch=cfg.arch,
+        mode=cfg.mode,
+        classes=list(samples.classes),
+        tile_size=cfg.size,
+        level=cfg.level,
+        scale_m_per_px=cfg.scale_m_per_px,
+        normalisation={
+            "input": "float32 = raw / (2**bit_depth - 1) (10-bit HiRISE: /1023; 8-bit tiles: /255)",
+            "kind": cfg.norm,
+            "mean": 0.5,
+            "std": 0.25,
+            "min_std": CLASSIFIER_MIN_STD,
+        },
+        resize="area",
+        positive_class=cfg.positive_class,
+        arch_kwargs={**cfg.arch_kwargs, "tta": cfg.tta},
+        split_rule=f"by observation id (group), stratified greedy, fractions {list(cfg.fractions)}, seed {cfg.seed}; test = original orientation only",
+    )
+
+
+def _test_metrics(module: Any, card: ModelCard, test: SampleSet) -> dict[str, Any]:
+    """Test scores: all tiles, per source when several, and original orientations only."""
+    out: dict[str, Any] = {}
+    out["test"] = evaluate_split(module, card, test)
+    by_source = sorted(set(test.sources))
+    if len(by_source) > 1:
+        out["test_by_source"] = {
+            src: evaluate_split(
+                module, card, test.subset([i for i, v in enumerate(test.sources) if v == src])
+            )
+            for src in by_source
+        }
+    strict = [i for i, v in enumerate(test.variants) if v == "orig"]
+    if 0 < len(strict) < len(test):
+        out["test_orig_variant_only"] = evaluate_split(module, card, test.subset(strict))
+    return out
 
 
 def _logits(module: Any, card: ModelCard, images: np.ndarray) -> np.ndarray:

@@ -68,6 +68,21 @@ def register(subparsers: Any) -> None:
         choices=["tile", "fixed"],
         help="first layer: per-tile standardisation or fixed [tile]",
     )
+    _add_recipe_arguments(p)
+    p.add_argument(
+        "--fractions",
+        type=_fractions,
+        default=(0.7, 0.15, 0.15),
+        help="train,val,test shares [0.7,0.15,0.15]",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads [2]")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
+    """The training recipe: epochs, optimiser, early stopping, class balance, loss, tuning, init."""
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument(
@@ -148,16 +163,6 @@ def register(subparsers: Any) -> None:
         metavar="MODEL",
         help="start from this model's weights where names and shapes match (fine-tuning)",
     )
-    p.add_argument(
-        "--fractions",
-        type=_fractions,
-        default=(0.7, 0.15, 0.15),
-        help="train,val,test shares [0.7,0.15,0.15]",
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads [2]")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -26,6 +26,30 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="folders of labelled scenes: X.JP2 + X_mask.tif (+ X_classes.tif for --target terrain)",
     )
+    _add_synth_arguments(g)
+    g.add_argument(
+        "--levels",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="L",
+        help="resolution levels to cut tiles from (default 0; '0 1' adds half resolution)",
+    )
+    g.add_argument(
+        "--tile", type=int, default=256, help="tile side in pixels at each level (default 256)"
+    )
+    g.add_argument(
+        "--max-tiles-per-scene",
+        type=int,
+        default=None,
+        metavar="N",
+        help="random subset of tiles per scene and level (default: all)",
+    )
+    _add_real_arguments(g)
+
+
+def _add_synth_arguments(g: Any) -> None:
+    """The ``--synth*`` arguments: synthetic scenes generated into the first ``--scenes`` folder."""
     g.add_argument(
         "--synth",
         type=int,
@@ -71,24 +95,10 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         default=LAYOUTS[0],
         help="coral layout of synthetic scenes: patches (default) or regions",
     )
-    g.add_argument(
-        "--levels",
-        type=int,
-        nargs="+",
-        default=[0],
-        metavar="L",
-        help="resolution levels to cut tiles from (default 0; '0 1' adds half resolution)",
-    )
-    g.add_argument(
-        "--tile", type=int, default=256, help="tile side in pixels at each level (default 256)"
-    )
-    g.add_argument(
-        "--max-tiles-per-scene",
-        type=int,
-        default=None,
-        metavar="N",
-        help="random subset of tiles per scene and level (default: all)",
-    )
+
+
+def _add_real_arguments(g: Any) -> None:
+    """Real tiles (landmarks, brain coral), the training target and partial masks."""
     g.add_argument(
         "--landmarks",
         type=Path,
