@@ -57,3 +57,31 @@ def test_table_verb_on_synthetic_tiles(tmp_path: Path, capsys):
     pct = sum(float(rows[0][k]) for k in ("TP%", "TN%", "FP%", "FN%"))
     assert pct == pytest.approx(100.0, abs=1e-3)
     assert 0.0 <= float(rows[0]["majority accuracy"]) <= 1.0 and float(rows[0]["1K×1K tiles/s"]) > 0
+
+
+@pytest.mark.slow
+def test_table_scores_the_unet_per_pixel_on_scenes(tmp_path: Path, capsys):
+    from areoscan.data.seg_samples import synthesize_scenes
+
+    scenes = tmp_path / "scenes"
+    synthesize_scenes(scenes, 1, seed=901, size=(512, 512), coral_fraction=0.4)
+    out = tmp_path / "table"
+    code = main(
+        ["evaluate", "table", "--models", "brain-coral-unet", "--data",
+         f"brain-coral-unet={scenes}", "--out", str(out), "--threads", "1"]
+    )  # fmt: skip
+    assert code in (0, 1)  # 1 only if the model collapsed onto one class
+    rows = list(csv.DictReader((tmp_path / "table.csv").open()))
+    assert [r["model"] for r in rows] == ["brain-coral-unet"] and int(rows[0]["test n"]) >= 1
+    pct = sum(float(rows[0][k]) for k in ("TP%", "TN%", "FP%", "FN%"))
+    assert pct == pytest.approx(100.0, abs=1e-3)
+    assert 0.0 <= float(rows[0]["F1"]) <= 1.0 and rows[0]["majority class"] == "background"
+    assert float(rows[0]["majority accuracy"]) == pytest.approx(1 - float(rows[0]["TP%"]) / 100
+        - float(rows[0]["FN%"]) / 100, abs=1e-3)  # fmt: skip
+
+
+def test_table_refuses_a_non_folder_for_a_segmenter(tmp_path: Path, capsys):
+    code = main(["evaluate", "table", "--models", "brain-coral-unet", "--data", "synth:8"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "folders of labelled scenes" in err and len(err.strip().splitlines()) == 1

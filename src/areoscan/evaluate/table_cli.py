@@ -5,7 +5,10 @@ tiles of observations it was trained or validated on are left out, as ``evaluate
 does) and gets one row — model, train n, test n, F1, TP%, TN%, FP%, FN%, 1K×1K tiles/s (the
 reference's columns), then accuracy, macro-F1 and the majority-class baseline (its accuracy and
 macro-F1) — written as Markdown and CSV. ``--data SPEC`` applies to every model;
-``--data MODEL=SPEC`` to one. Exit 1 if any model's predictions collapsed onto one class.
+``--data MODEL=SPEC`` to one. A segmenter (the brain-coral U-Net) is scored per pixel on folders
+of labelled scenes (X.JP2 + X_mask.tif at its scale; scenes it never saw), its row in the same
+columns: F1 and TP/TN/FP/FN % of the positive class, pixel accuracy, macro-F1 and the
+all-background baseline. Exit 1 if any model's predictions collapsed onto one class.
 """
 
 from __future__ import annotations
@@ -134,16 +137,58 @@ def evaluate_model(name: str, specs: list[str], args: argparse.Namespace) -> tup
     return (card.training.get("train") or {}).get("n", "?"), res
 
 
+def evaluate_segmenter(name: str, specs: list[str], args: argparse.Namespace) -> tuple[Any, dict]:
+    """(train n, result in ``evaluate_classifier``'s keys) of a segmenter, per pixel on scenes."""
+    import numpy as np
+
+    from areoscan.data.metrics import scores
+    from areoscan.data.seg_samples import scenes_dataset
+    from areoscan.evaluate.segmenter import evaluate_tiles, tiles_per_second
+    from areoscan.models.segmenters import load_segmenter
+
+    folders = [Path(s) for s in specs]
+    for folder in folders:
+        if not folder.is_dir():
+            raise DataError(
+                f"{folder}: a segmenter ({name}) is scored on folders of labelled scenes "
+                f"(X.JP2 + X_mask.tif); give --data {name}=DIR"
+            )
+    pred = load_segmenter(name, backend=args.backend)
+    card = pred.card
+    mode = "binary" if len(card.classes) == 2 else "terrain"
+    data = scenes_dataset(folders, [0], card.tile_size, mode, seed=args.seed)
+    m = evaluate_tiles(pred, data, batch_size=max(1, args.batch_size // 8))
+    cm = np.asarray(m["confusion"])
+    s = scores(cm, list(card.classes))
+    rates = {k: m.get(k, "–") for k in ("tp_pct", "tn_pct", "fp_pct", "fn_pct")}
+    result = {
+        **{k: s[k] for k in ("accuracy", "macro_f1", "majority_class")},
+        **{k: s[k] for k in ("majority_accuracy", "majority_macro_f1")},
+        "n": m["tiles"],
+        "is_screen": True,
+        "binary": {"f1": m["f1"], **rates},
+        "speed": {"area_1k_per_s": tiles_per_second(pred, size=512)},
+        "collapsed": m.get("collapsed"),
+    }
+    train_n = card.metrics.get("test", {}).get(
+        "train_tiles", card.training.get("data", {}).get("train", {}).get("tiles", "?")
+    )
+    return train_n, result
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from areoscan.models.card import write_bytes_atomic
+    from areoscan.models.registry import load_card
 
     torch.set_num_threads(max(1, args.threads))
     specs = data_for(args.models, args.data)
     rows, collapsed = [], []
     for name in args.models:
-        train_n, res = evaluate_model(name, specs[name], args)
+        task = load_card(name).task
+        evaluate = evaluate_segmenter if task == "segmentation" else evaluate_model
+        train_n, res = evaluate(name, specs[name], args)
         rows.append(table_row(name, train_n, res))
         if res.get("collapsed"):
             collapsed.append(f"{name}: {res['collapsed']}")
