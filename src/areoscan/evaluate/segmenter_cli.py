@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from areoscan.synth.params import FAMILIES, LAYOUTS
+from areoscan.synth.commands import add_pattern_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -52,20 +52,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--synth-coral", type=float, default=0.3, help="coral fraction of generated scenes"
     )
-    p.add_argument(
-        "--synth-families",
-        nargs="+",
-        choices=FAMILIES,
-        default=[FAMILIES[0]],
-        help="coral pattern families of synthetic scenes, taken in turn (default bandpass;"
-        " docs/synth.md)",
-    )
-    p.add_argument(
-        "--synth-layout",
-        choices=LAYOUTS,
-        default=LAYOUTS[0],
-        help="coral layout of synthetic scenes: patches (default) or regions",
-    )
+    add_pattern_arguments(p)
     p.add_argument(
         "--synth-sun-azimuth",
         type=float,

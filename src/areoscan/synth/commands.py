@@ -9,6 +9,25 @@ from typing import Any
 from areoscan.synth.params import FAMILIES, LAYOUTS
 
 
+def add_pattern_arguments(group: Any) -> None:
+    """``--synth-families`` / ``--synth-layout``: the coral pattern of scenes a verb generates
+    (``train segmenter`` and ``evaluate segmenter`` share them)."""
+    group.add_argument(
+        "--synth-families",
+        nargs="+",
+        choices=FAMILIES,
+        default=[FAMILIES[0]],
+        help="coral pattern families of synthetic scenes, taken in turn (default bandpass;"
+        " docs/synth.md)",
+    )
+    group.add_argument(
+        "--synth-layout",
+        choices=LAYOUTS,
+        default=LAYOUTS[0],
+        help="coral layout of synthetic scenes: patches (default) or regions",
+    )
+
+
 def _scene(args: argparse.Namespace) -> int:
     from areoscan.synth.scene import generate_scene
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from areoscan.data.sources import DEFAULT_SCENE_CACHE
-from areoscan.synth.params import FAMILIES, LAYOUTS
+from areoscan.synth.commands import add_pattern_arguments
 
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
@@ -81,20 +81,7 @@ def _add_synth_arguments(g: Any) -> None:
         default=0.3,
         help="coral fraction of synthetic scenes (default 0.3)",
     )
-    g.add_argument(
-        "--synth-families",
-        nargs="+",
-        choices=FAMILIES,
-        default=[FAMILIES[0]],
-        help="coral pattern families of synthetic scenes, taken in turn (default bandpass;"
-        " docs/synth.md)",
-    )
-    g.add_argument(
-        "--synth-layout",
-        choices=LAYOUTS,
-        default=LAYOUTS[0],
-        help="coral layout of synthetic scenes: patches (default) or regions",
-    )
+    add_pattern_arguments(g)
 
 
 def _add_real_arguments(g: Any) -> None:
