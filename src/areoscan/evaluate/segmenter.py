@@ -74,6 +74,13 @@ def evaluate_tiles(predictor: Any, data: Any, batch_size: int = 8) -> dict[str, 
     return out
 
 
+def train_tiles(card: Any) -> int | str:
+    """How many tiles a segmenter was trained on, from its card ("?" when the card does not say)."""
+    return card.metrics.get("test", {}).get(
+        "train_tiles", card.training.get("data", {}).get("train", {}).get("tiles", "?")
+    )
+
+
 def tiles_per_second(predictor: Any, size: int = 1024, batch: int = 2, repeats: int = 2) -> float:
     """1K×1K tiles per second (the reference's column), after one warm-up batch.
 

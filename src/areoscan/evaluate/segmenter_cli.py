@@ -108,6 +108,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         per_class_table,
         table_row,
         tiles_per_second,
+        train_tiles,
     )
     from areoscan.io import atomic_output
     from areoscan.models.segmenters import load_segmenter
@@ -120,9 +121,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             "nothing to evaluate on: give --scenes/--synth, --coral-tiles and/or --landmarks"
         )
     report: dict[str, Any] = {"model": card.name, "backend": args.backend}
-    train_n = card.metrics.get("test", {}).get(
-        "train_tiles", card.training.get("data", {}).get("train", {}).get("tiles", "?")
-    )
+    train_n = train_tiles(card)
     tps = tiles_per_second(pred, size=args.speed_size)
     report["tiles_per_s_1k"] = tps
     if args.scenes or args.synth:

@@ -143,7 +143,7 @@ def evaluate_segmenter(name: str, specs: list[str], args: argparse.Namespace) ->
 
     from areoscan.data.metrics import scores
     from areoscan.data.seg_samples import scenes_dataset
-    from areoscan.evaluate.segmenter import evaluate_tiles, tiles_per_second
+    from areoscan.evaluate.segmenter import evaluate_tiles, tiles_per_second, train_tiles
     from areoscan.models.segmenters import load_segmenter
 
     folders = [Path(s) for s in specs]
@@ -170,9 +170,7 @@ def evaluate_segmenter(name: str, specs: list[str], args: argparse.Namespace) ->
         "speed": {"area_1k_per_s": tiles_per_second(pred, size=512)},
         "collapsed": m.get("collapsed"),
     }
-    train_n = card.metrics.get("test", {}).get(
-        "train_tiles", card.training.get("data", {}).get("train", {}).get("tiles", "?")
-    )
+    train_n = train_tiles(card)
     return train_n, result
 
 
