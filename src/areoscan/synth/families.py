@@ -37,13 +37,10 @@ def prepare(lay: Layout) -> None:
         return
     f = lay.fields
     shape = f["coral"].shape
-    pc = f["coral"]
-    edge = np.exp(-np.abs(pc) / 12.0)  # patch margins are the most mantled
-    mantle = 0.5 * lay._noise(60, shape, PowerLaw(3.0, 15.0, 150.0)) + 0.05 + 0.35 * edge
-    mantle = np.clip(mantle + fp.dust, 0.0, 0.85)
-    bury = fp.burial * (0.7 + 0.6 * lay._noise(61, shape, PowerLaw(3.0, 20.0, 300.0)))
-    erode = fp.erosion * (0.6 + 0.6 * lay._noise(62, shape, PowerLaw(3.0, 20.0, 300.0)))
-    amp = 1.0 + 0.2 * lay._noise(63, shape, PowerLaw(3.0, 20.0, 200.0))
+    mantle = np.clip(lay.mantle(60, f["coral"]) + fp.dust, 0.0, 0.85)
+    bury = fp.burial * (0.7 + 0.6 * lay.noise(61, shape, PowerLaw(3.0, 20.0, 300.0)))
+    erode = fp.erosion * (0.6 + 0.6 * lay.noise(62, shape, PowerLaw(3.0, 20.0, 300.0)))
+    amp = 1.0 + 0.2 * lay.noise(63, shape, PowerLaw(3.0, 20.0, 200.0))
     f["fam_mantle"] = mantle.astype(np.float32)
     f["fam_bury"] = np.clip(bury, 0.0, 0.9).astype(np.float32)
     f["fam_erode"] = np.clip(erode, 0.0, 1.0).astype(np.float32)

@@ -132,7 +132,15 @@ class Layout:
         families.prepare(lay)
         return lay
 
-    def _noise(self, stream: int, shape: tuple[int, int], filt: Filter) -> np.ndarray:
+    def mantle(self, stream: int, coral: np.ndarray) -> np.ndarray:
+        """Unclipped mantle cover from noise ``stream`` and the coral field's signed distance
+        (patch margins are the most mantled); every coral family starts from it."""
+        edge = np.exp(-np.abs(coral) / 12.0)
+        return (
+            0.5 * self.noise(stream, coral.shape, PowerLaw(3.0, 15.0, 150.0)) + 0.05 + 0.35 * edge
+        )
+
+    def noise(self, stream: int, shape: tuple[int, int], filt: Filter) -> np.ndarray:
         """Unit-rms filtered noise on the coarse grid (global: computed once per scene)."""
         p = self.params
         rng = np.random.default_rng([p.seed & 0xFFFFFFFF, p.seed >> 32, 1000 + stream])
@@ -182,9 +190,9 @@ class Layout:
         if force_kind is Terrain.BRAIN_CORAL:
             coral_frac = 1.0
         if p.coral_layout == "regions":
-            patch = region_field(p, gy, gx, self._noise)
+            patch = region_field(p, gy, gx, self.noise)
         else:
-            patch = self._noise(1, shape, PowerLaw(3.4, 16.0, p.coral_patch_m))
+            patch = self.noise(1, shape, PowerLaw(3.4, 16.0, p.coral_patch_m))
         inside = self._coarse_footprint(hc, wc)
         if coral_frac >= 1.0:
             thr = -np.inf
@@ -200,12 +208,9 @@ class Layout:
         f["coral"] = pc
         # partial mantling (0 exposed .. 0.8 mostly buried) softens and lowers the ridges;
         # a slowly varying mix angle blends the two ridge fields (orientation, spacing drift)
-        edge = np.exp(-np.abs(pc) / 12.0)  # patch margins are the most mantled
-        mantle = np.clip(
-            0.5 * self._noise(2, shape, PowerLaw(3.0, 15.0, 150.0)) + 0.05 + 0.35 * edge, 0.0, 0.8
-        )
-        mix = 0.5 + 0.5 * np.tanh(1.5 * self._noise(3, shape, PowerLaw(3.0, 30.0, 300.0)))
-        amp = 1.0 + 0.2 * self._noise(4, shape, PowerLaw(3.0, 20.0, 200.0))
+        mantle = np.clip(self.mantle(2, pc), 0.0, 0.8)
+        mix = 0.5 + 0.5 * np.tanh(1.5 * self.noise(3, shape, PowerLaw(3.0, 30.0, 300.0)))
+        amp = 1.0 + 0.2 * self.noise(4, shape, PowerLaw(3.0, 20.0, 200.0))
         lam = 0.5 * sum(p.coral_wavelength)
         f["coral_cos"] = np.cos(mix * math.pi / 2).astype(np.float32)
         f["coral_sin"] = np.sin(mix * math.pi / 2).astype(np.float32)
@@ -224,7 +229,7 @@ class Layout:
         for k in kinds:
             b = p.kind_bias[p.kinds.index(int(k))] if int(k) in p.kinds else 0.0
             size = p.region_m * REGION_SCALE.get(k, 1.0)
-            lg = self._noise(10 + int(k), shape, PowerLaw(3.0, size / 8.0, size)) + b
+            lg = self.noise(10 + int(k), shape, PowerLaw(3.0, size / 8.0, size)) + b
             if k is Terrain.MANTLE:
                 lg = lg + 2.0 * near
             logits.append(lg.astype(np.float32))
@@ -243,14 +248,14 @@ class Layout:
         background kinds' weights ``wsum`` (the second half of :meth:`_make`)."""
         p, f, shape = self.params, self.fields, pc.shape
         # ---- relief (m): regional slopes + per-kind fractal, coral sits a little lower
-        relief = 4.0 * self._noise(20, shape, PowerLaw(4.0, 60.0, 2500.0))
-        frac = self._noise(21, shape, PowerLaw(3.2, 16.0, 150.0))
+        relief = 4.0 * self.noise(20, shape, PowerLaw(4.0, 60.0, 2500.0))
+        frac = self.noise(21, shape, PowerLaw(3.2, 16.0, 150.0))
         relief += frac * sum(COARSE_AMP[k] * wsum[k] for k in COARSE_AMP)
         a_coral = np.clip(pc / 8.0, 0.0, 1.0)
         a_coral = a_coral * a_coral * (3.0 - 2.0 * a_coral)
         relief -= 0.8 * a_coral
         # brain coral surfaces undulate over tens of metres (mounds, shallow troughs)
-        relief += CORAL_MOUNDS_M * a_coral * self._noise(22, shape, PowerLaw(3.5, 16.0, 120.0))
+        relief += CORAL_MOUNDS_M * a_coral * self.noise(22, shape, PowerLaw(3.5, 16.0, 120.0))
         f["relief"] = relief.astype(np.float32)
         fine = np.zeros(shape, np.float32)
         for k, fine_m in FINE_AMP.items():
@@ -258,7 +263,7 @@ class Layout:
         f["fine_amp"] = fine
 
         # ---- albedo: regional variation, dark or bright dunes, slightly brighter coral
-        alb = 1.0 + 0.05 * self._noise(30, shape, PowerLaw(3.0, 40.0, 1500.0))
+        alb = 1.0 + 0.05 * self.noise(30, shape, PowerLaw(3.0, 40.0, 1500.0))
         dune_alb = -0.25 if (p.seed % 3) else 0.12
         alb += dune_alb * wsum[Terrain.DUNES]
         if Terrain.TARS in kinds:
@@ -271,11 +276,11 @@ class Layout:
 
         # ---- dunes (large, asymmetric) and ripples (small, symmetric): phases in radians
         for j, (lam, th) in enumerate(zip(self.dune_wavelength, p.dune_theta, strict=True)):
-            warp = 1.2 * self._noise(40 + j, shape, PowerLaw(3.0, max(3.0 * lam, 16.0), 20.0 * lam))
+            warp = 1.2 * self.noise(40 + j, shape, PowerLaw(3.0, max(3.0 * lam, 16.0), 20.0 * lam))
             ph = 2.0 * math.pi * (gx * math.cos(th) + gy * math.sin(th)) / lam + 2 * math.pi * warp
             f[f"dune_phase{j}"] = ph.astype(np.float32)
             amp = np.clip(
-                0.6 + 0.6 * self._noise(44 + j, shape, PowerLaw(3.0, 40.0, 600.0)), 0.0, 1.2
+                0.6 + 0.6 * self.noise(44 + j, shape, PowerLaw(3.0, 40.0, 600.0)), 0.0, 1.2
             )
             f[f"dune_amp{j}"] = (amp * wsum[Terrain.DUNES]).astype(np.float32)
         if Terrain.TARS in kinds:
@@ -286,13 +291,13 @@ class Layout:
         """Phase and crest height of transverse aeolian ridges: straight-ish parallel crests."""
         p, shape = self.params, gx.shape
         lam, th = p.tar_wavelength, p.tar_theta
-        warp = 0.3 * self._noise(48, shape, PowerLaw(3.0, max(4.0 * lam, 16.0), 25.0 * lam))
-        warp += 0.12 * self._noise(50, shape, PowerLaw(3.0, max(1.5 * lam, 8.0), 5.0 * lam))
+        warp = 0.3 * self.noise(48, shape, PowerLaw(3.0, max(4.0 * lam, 16.0), 25.0 * lam))
+        warp += 0.12 * self.noise(50, shape, PowerLaw(3.0, max(1.5 * lam, 8.0), 5.0 * lam))
         ph = 2.0 * math.pi * ((gx * math.cos(th) + gy * math.sin(th)) / lam + warp)
         self.fields["tar_phase"] = ph.astype(np.float32)
         # crests break into segments a few spacings long, and crest height varies regionally
-        seg = self._noise(49, shape, PowerLaw(3.0, max(1.5 * lam, 8.0), 8.0 * lam))
-        reg = self._noise(51, shape, PowerLaw(3.0, 30.0, 400.0))
+        seg = self.noise(49, shape, PowerLaw(3.0, max(1.5 * lam, 8.0), 8.0 * lam))
+        reg = self.noise(51, shape, PowerLaw(3.0, 30.0, 400.0))
         amp = np.clip(0.9 + 0.7 * seg + 0.2 * reg, 0.0, 1.3)
         self.fields["tar_amp"] = (amp * weight).astype(np.float32)
 

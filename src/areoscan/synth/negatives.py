@@ -78,11 +78,11 @@ def layout_fields(lay: Layout, gy: np.ndarray, gx: np.ndarray) -> None:
     q = draw(lay.params.seed)
     if Terrain.LAYERED in lay.kinds:
         ramp = gx * math.cos(q.layer_theta) + gy * math.sin(q.layer_theta)
-        z = q.layer_slope * ramp + 6.0 * lay._noise(80, gy.shape, PowerLaw(3.0, 40.0, 600.0))
+        z = q.layer_slope * ramp + 6.0 * lay.noise(80, gy.shape, PowerLaw(3.0, 40.0, 600.0))
         lay.fields["layer_z"] = z.astype(np.float32)
     if Terrain.RIPPLES in lay.kinds:
         lmax = max(q.ripple_m)
-        warp = lay._noise(81, gy.shape, PowerLaw(3.0, 16.0, max(15.0 * lmax, 64.0)))
+        warp = lay.noise(81, gy.shape, PowerLaw(3.0, 16.0, max(15.0 * lmax, 64.0)))
         lay.fields["ripple_warp"] = (0.6 * warp).astype(np.float32)
 
 

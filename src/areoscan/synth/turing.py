@@ -94,7 +94,7 @@ def prepare(lay: Layout) -> TuringPattern:
     shape = lay.fields["coral"].shape
     warp = PowerLaw(3.0, max(16.0, 10.0 * lam), max(200.0, 60.0 * lam))
     for i, name in enumerate(WARP_FIELDS):
-        lay.fields[name] = (0.8 * lam * lay._noise(64 + i, shape, warp)).astype(np.float32)
+        lay.fields[name] = (0.8 * lam * lay.noise(64 + i, shape, warp)).astype(np.float32)
     coeffs = ndimage.spline_filter(u, order=3, mode="grid-wrap").astype(np.float32)
     return TuringPattern(coeffs, cell_m, 1.0 / max(float(u.std()), 1e-6))
 
