@@ -48,8 +48,8 @@ def screen_truth(mask_path: Path, screen: Any) -> np.ndarray:
     return np.asarray(shares)
 
 
-def scan_one(img: Path, mask: Path, out: Path, threads: int) -> dict[str, Any]:
-    """Scan one scene with the shipped models; IoU and the screen's tiles."""
+def scan_one(img: Path, mask: Path, out: Path, threads: int, **options: Any) -> dict[str, Any]:
+    """Scan one scene (the shipped models unless ``options`` name others); IoU and screen tiles."""
     import areoscan.scan.stages as stages
     from areoscan.scan import compare_masks, scan_image
 
@@ -64,7 +64,7 @@ def scan_one(img: Path, mask: Path, out: Path, threads: int) -> dict[str, Any]:
     stages.screen_image = spy  # type: ignore[assignment]
     try:
         t0 = time.perf_counter()
-        s = scan_image(img, out, threads=threads, progress=False)
+        s = scan_image(img, out, threads=threads, progress=False, **options)
         wall = time.perf_counter() - t0
     finally:
         stages.screen_image = orig  # type: ignore[assignment]

@@ -214,3 +214,25 @@ def test_onnx_backend_gives_the_same_mask_without_torch(patch_scene, test_models
                    progress=False, backend="onnx")  # fmt: skip
     assert np.array_equal(_mask(Path(a.output_dir)), _mask(Path(b.output_dir)))
     assert b.models["segment"]["name"] == "test-seg"
+
+
+def test_a_finer_image_without_a_level_near_the_model_is_resampled_onto_one(test_models, tmp_path):
+    """0.18 m/px: levels at 0.18 and 0.36 m/px; x1.44 puts level 1 on the segmenter's 0.25 m/px."""
+    screen, seg = test_models
+    img = background((512, 768))
+    img[100:300, 200:400] = 900
+    path = write_scene(tmp_path / "ESP_000002_2222_RED.JP2", img, scale=0.18)
+    s = scan_image(path, tmp_path / "out", screen_model=screen, segment_model=seg, fast=True,
+                   progress=False, min_area_m2=10)  # fmt: skip
+    assert s.levels["segment"]["level"] == 1 and s.levels["segment"]["note"] is None
+    assert s.levels["segment"]["scale_m_per_px"] == pytest.approx(0.25)
+    assert s.levels["screen"]["scale_m_per_px"] == pytest.approx(1.0)
+    policy = s.image["scale_policy"]
+    assert policy["upsample_factor"] == pytest.approx(1.44) and policy["image_m_per_px"] == 0.18
+    assert any("resampled x1.44" in n for n in s.notes)
+    assert s.regions == 1
+    assert s.total_area_m2 == pytest.approx(200 * 200 * 0.18**2, rel=0.05)
+    # the tolerance lives in ScanConfig: 50 % accepts level 0 (0.72x the model's scale) as is
+    s = scan_image(path, tmp_path / "loose", screen_model=screen, segment_model=seg, fast=True,
+                   progress=False, min_area_m2=10, level_tolerance=0.5)  # fmt: skip
+    assert s.image["scale_policy"]["upsample_factor"] == 1.0 and s.levels["segment"]["level"] == 0

@@ -58,3 +58,16 @@ def test_shipped_brain_coral_models_tolerate_four_times() -> None:
         assert decide_scale(image, cards).factor == pytest.approx(factor)
     with pytest.raises(ScaleError, match="usable down to 1 m/px"):
         decide_scale(2.9, cards)
+
+
+def test_alignment_puts_a_level_on_the_model_scale_only_when_none_is_near() -> None:
+    from areoscan.scan.scale import alignment_factor
+
+    assert alignment_factor(0.18, 6, 0.25, 0.1) == pytest.approx(0.36 / 0.25)  # level 1 -> 0.25
+    assert alignment_factor(0.3, 6, 1.0, 0.1) == pytest.approx(1.2)  # level 2 (1.2) -> 1.0
+    assert alignment_factor(0.26, 6, 0.25, 0.1) == 1.0  # within 10 %
+    assert alignment_factor(0.125, 6, 0.25, 0.1) == 1.0  # level 1 is exact
+    assert alignment_factor(0.18, 6, 0.25, 0.5) == 1.0  # a looser tolerance accepts level 0
+    assert alignment_factor(0.5, 6, 0.25, 0.1) == 1.0  # coarser: decide_scale's business
+    assert alignment_factor(0.18, 1, 0.25, 0.1) == 1.0  # no level 1 to land on
+    assert alignment_factor(None, 6, 0.25, 0.1) == alignment_factor(0.18, 6, None, 0.1) == 1.0

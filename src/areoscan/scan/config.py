@@ -54,6 +54,9 @@ class ScanConfig:
     segment_overlap: px shared by neighbouring segment tiles (None: 1/4 of the card's tile, 1/8
     with ``fast``).
     gdal_cache_mb: GDAL block cache while the scan reads and writes (MB).
+    level_tolerance: a model reads the pyramid level nearest its training scale when that level is
+    within this fraction of it (0.1); otherwise (an image finer than the segmenter, with no level
+    near its scale) the image is resampled so that one level lands on it (scan/scale.py).
     band: 1-based band of a multi-band image (a HiRISE COLOR product, an RGB mosaic); None: the
     image must have one band.
     """
@@ -77,6 +80,7 @@ class ScanConfig:
     segment_overlap: int | None = None
     gdal_cache_mb: int = GDAL_CACHE_MB
     band: int | None = None
+    level_tolerance: float = 0.1
 
     def with_options(self, **options: Any) -> ScanConfig:
         """A copy with some fields replaced (TypeError for a name that is not a field)."""
@@ -86,6 +90,8 @@ class ScanConfig:
         """ModelError when an option is out of range (the CLI checks its flags the same way)."""
         if self.backend not in BACKENDS:
             raise ModelError(f"unknown backend {self.backend!r}; choose auto, torch or onnx")
+        if not self.level_tolerance >= 0:
+            raise ModelError(f"level tolerance {self.level_tolerance} must be >= 0")
 
     def segment_tile_px(self, card_tile: int) -> int:
         """Side of the segmenter's tiles for a card trained on ``card_tile`` px tiles."""

@@ -11,11 +11,18 @@ model looks for. The rule, for each model with a scale:
   the finest model's training scale, and the summary says so;
 * coarser still (6 m/px CTX for that segmenter): :class:`~areoscan.errors.ScaleError`, one line
   naming both scales.
+
+Then :func:`align_levels`: a finer image whose pyramid has no level within the scan's
+``level_tolerance`` (:class:`~areoscan.scan.config.ScanConfig`, 10 %) of the segmenter's scale
+(a 0.18 m/px image for a 0.25 m/px model: levels at 0.18 and 0.36 m/px) is resampled so that one
+level lands on it (x1.44: level 1 becomes 0.25 m/px, read from the real level 0), rather than
+segmented 28 % finer or 44 % coarser than the model was trained at.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +83,46 @@ def decide_scale(
         f"resampled x{ratio:.3g} (bilinear) to {target:g} m/px"
     )
     return ScaleDecision(image_scale, ratio, target, note)
+
+
+def alignment_factor(
+    image_scale: float | None, levels: int, target: float | None, tolerance: float
+) -> float:
+    """Upsampling (>= 1) that puts a level of a ``levels``-level pyramid on ``target`` m/px.
+
+    1.0 when the scales are unknown, when the nearest level is within ``tolerance`` (a fraction)
+    of ``target``, or when the image is coarser than ``target`` (:func:`decide_scale` handles that).
+    """
+    if not image_scale or not target or image_scale >= target:
+        return 1.0
+    nearest = min(max(round(math.log2(target / image_scale)), 0), max(levels - 1, 0))
+    if abs(math.log2(image_scale * 2**nearest / target)) <= math.log2(1 + tolerance) + 1e-9:
+        return 1.0
+    coarser = math.ceil(math.log2(target / image_scale))  # first level coarser than the target
+    if coarser > levels - 1:
+        return 1.0  # too few levels to reach the target: the nearest level and a note
+    return image_scale * 2**coarser / target
+
+
+def align_levels(
+    raster: Raster, card: ModelCard, tolerance: float, decision: ScaleDecision
+) -> ScaleDecision:
+    """Upsample ``raster`` when no level is within ``tolerance`` of ``card``'s scale (see above).
+
+    Use it after :func:`apply_scale_policy`, with the segmenter's card; returns the decision to
+    report (``decision`` itself when nothing was resampled).
+    """
+    target = card.scale_m_per_px
+    factor = alignment_factor(raster.scale, raster.levels, target, tolerance)
+    if factor <= 1.0:
+        return decision
+    image_scale = raster.scale
+    raster.upsample(factor)
+    note = (
+        f"no level of the {image_scale:g} m/px image is within {tolerance:.0%} of model "
+        f"{card.name!r} ({target:g} m/px): resampled x{factor:.3g} (bilinear) so that one is"
+    )
+    return ScaleDecision(decision.image_scale, decision.factor * factor, target, note)
 
 
 def apply_scale_policy(raster: Raster, cards: Sequence[ModelCard]) -> ScaleDecision:

@@ -28,7 +28,7 @@ from areoscan.scan.config import ScanConfig
 from areoscan.scan.levels import LevelChoice, choose_level
 from areoscan.scan.quant import LEVELS
 from areoscan.scan.regions import CleanedGroup, clean_group
-from areoscan.scan.scale import apply_scale_policy
+from areoscan.scan.scale import align_levels, apply_scale_policy
 from areoscan.scan.screen import Screen, TileScreen, screen_image
 from areoscan.scan.segment import Band, SegmentStats, plan_bands, segment_groups
 from areoscan.scan.store import ClassStores, GroupStore
@@ -194,9 +194,11 @@ def open_stage(source: str | Path, run: ScanRun, cache_dir: Path | None = None) 
         notes.append("image has no georeference (no PDS3 label): outputs are in pixel coordinates")
     try:
         scaling = apply_scale_policy(raster, [screen_card, seg_card])  # ScaleError if too coarse
+        scaling = align_levels(raster, seg_card, cfg.level_tolerance, scaling)
         notes += [scaling.note] if scaling.note else []
-        shot = choose_level(raster.scale, raster.levels, screen_card, "screen")
-        seg = choose_level(raster.scale, raster.levels, seg_card, "segment")
+        tol = cfg.level_tolerance
+        shot = choose_level(raster.scale, raster.levels, screen_card, "screen", tol)
+        seg = choose_level(raster.scale, raster.levels, seg_card, "segment", tol)
     except BaseException:
         raster.close()
         raise
