@@ -117,7 +117,9 @@ def main() -> int:
         for scale in args.scales:
             b = int(round(scale / BASE_SCALE))
             scenes = [
-                p if b == 1 else binned_scene(*p, b, p[0].parent.with_name(p[0].parent.name + "-bin"))
+                p
+                if b == 1
+                else binned_scene(*p, b, p[0].parent.with_name(p[0].parent.name + "-bin"))
                 for p in pairs
             ]
             out = args.out / "scans" / f"{fam}-{b}"
