@@ -66,7 +66,7 @@ def main() -> None:
         pred = {}
         for way, tiles in ways.items():
             x = np.stack([resize_tile(t, card.tile_size, card.resize) for t in tiles])
-            pred[way] = decide(predict_tiles(runner, x), card)
+            pred[way] = decide(predict_tiles(runner, x, calibration=card.calibration), card)
         same = [float((pred[w] == pred["8-bit"]).mean()) for w in list(ways)[1:]]
         print(f"| {name} | " + " | ".join(f"{s:.3f}" for s in same) + " |")
 

@@ -108,6 +108,17 @@ def test_train_classifier_end_to_end_and_reproducible(class_folders, tmp_path):
     assert card.training["train"]["n"] == len(out1.splits["train"])
     assert len(card.training_manifest_sha256) == 64
     assert out1.fit.best_epoch >= 1
+    assert card.calibration is None  # not asked for: raw softmax, as before
+
+
+def test_multiclass_calibration_is_fitted_after_the_logit_offsets(class_folders):
+    data = load_source(str(class_folders), 32)
+    out = train_classifier(data, _cfg(calibrate="temperature"))
+    cal = out.card.calibration
+    assert cal["method"] == "temperature" and cal["n"] == len(out.splits["val"])
+    assert cal["ece_after"] <= cal["ece_before"] + 1e-9  # the fit minimises NLL, ECE follows here
+    with pytest.raises(DataError, match="--calibrate"):
+        train_classifier(data, _cfg(calibrate="isotonic"))
 
 
 @pytest.mark.slow
@@ -146,6 +157,8 @@ def test_cli_trains_a_screen_and_writes_a_loadable_model(class_folders, tmp_path
             "--quiet",
             "--fractions",
             "0.5,0.25,0.25",
+            "--calibrate",
+            "temperature",
         ]
     )
     assert args.func(args) == 0
@@ -155,6 +168,9 @@ def test_cli_trains_a_screen_and_writes_a_loadable_model(class_folders, tmp_path
     assert card.mode == "dct" and card.classes == ["background", "coral"]
     assert card.positive_class == "coral" and 0 < card.threshold < 1
     assert "binary" in card.metrics["test"]
+    cal = card.calibration
+    assert cal["method"] == "temperature" and cal["temperature"] > 0 and cal["n"] > 0
+    assert 0 <= cal["ece_after"] <= 1 and "validation split" in cal["fitted_on"]
     out = module(torch.rand(2, 1, 32, 32))
     assert out.shape == (2, 2)
 

@@ -69,7 +69,7 @@ def evaluate_classifier(
         raise DataError("no evaluation tiles left (all were in the model's training observations?)")
     y = map_labels(samples, card)
     t0 = time.perf_counter()
-    probs = predict_tiles(runner, samples.images, batch_size, progress)
+    probs = predict_tiles(runner, samples.images, batch_size, progress, card.calibration)
     seconds = time.perf_counter() - t0
     pred = decide(probs, card)
     cm = confusion_matrix(y, pred, card.n_classes)
@@ -136,7 +136,7 @@ def _swapped(
     swapped = img.copy()
     swapped[is_pos] = swap_brightness_contrast(img[is_pos], *stats["neg"])
     swapped[~is_pos] = swap_brightness_contrast(img[~is_pos], *stats["pos"])
-    pred = decide(predict_tiles(runner, swapped, batch_size), card)
+    pred = decide(predict_tiles(runner, swapped, batch_size, calibration=card.calibration), card)
     rates = binary_rates(confusion_matrix(is_pos, pred == pos, 2), positive=1)
     return {
         "positive_mean_sd_255": [round(v * 255, 1) for v in stats["pos"]],

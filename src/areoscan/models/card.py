@@ -21,6 +21,7 @@ from typing import Any
 
 from areoscan import __version__
 from areoscan.errors import ModelError
+from areoscan.models.calibration import Calibration
 
 TASKS = ("classification", "segmentation", "detection", "embedding-segmentation")
 MODES = ("spatial", "dct")
@@ -50,6 +51,9 @@ class ModelCard:
         resize: how a tile of another size is brought to ``tile_size`` (``"area"`` or ``"bilinear"``).
         threshold: decision threshold on the positive-class probability (binary screens), else None.
         positive_class: the class ``threshold`` applies to (binary screens), else None.
+        calibration: how logits become calibrated probabilities (``{"method": "temperature",
+            "temperature": T, ...}``, see :mod:`areoscan.models.calibration`), else None (raw
+            softmax / sigmoid). ``threshold`` is on the calibrated probability.
         arch_kwargs: every keyword needed to rebuild the module with the builder for ``task``/``arch``.
         training: free-form summary of the training data and run (counts per class, epochs, seed, command).
         training_manifest_sha256: sha256 of the canonical list of training samples.
@@ -74,6 +78,7 @@ class ModelCard:
     resize: str = "area"
     threshold: float | None = None
     positive_class: str | None = None
+    calibration: dict[str, Any] | None = None
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     training_manifest_sha256: str | None = None
@@ -114,6 +119,8 @@ class ModelCard:
             )
         if self.scale_tolerance is not None and not float(self.scale_tolerance) >= 1.0:
             raise ModelError(f"{where}: scale_tolerance must be >= 1, got {self.scale_tolerance}")
+        if self.calibration is not None:
+            Calibration.from_dict(self.calibration, where)
         if self.positive_class is not None and self.positive_class not in self.classes:
             raise ModelError(
                 f"{where}: positive_class {self.positive_class!r} is not in {self.classes}"

@@ -12,11 +12,13 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from areoscan.errors import DataError, OutputError
 from areoscan.io.tilefile import IMAGE_SUFFIXES, read_tile
+from areoscan.models.calibration import calibrate_logits
 from areoscan.models.card import ModelCard, write_bytes_atomic
 
 RESIZE_RULES = ("area", "bilinear")
@@ -66,14 +68,19 @@ def predict_tiles(
     tiles: np.ndarray,
     batch_size: int = 32,
     progress: bool = False,
+    calibration: dict[str, Any] | None = None,
 ) -> np.ndarray:
-    """Class probabilities (N, n_classes) for tiles (N, S, S) float32 in [0, 1] at the model's size."""
+    """Class probabilities (N, n_classes) for tiles (N, S, S) float32 in [0, 1] at the model's size.
+
+    Pass the card's ``calibration`` whenever the decision uses the card's threshold (it is on the
+    calibrated scale); None gives the raw softmax.
+    """
     out = []
     from areoscan.progress import progress_bar
 
     starts = range(0, len(tiles), batch_size)
     for i in progress_bar(starts, unit="batch", desc="classify", enabled=progress):
-        out.append(softmax(runner(tiles[i : i + batch_size])))
+        out.append(softmax(calibrate_logits(runner(tiles[i : i + batch_size]), calibration)))
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
@@ -115,7 +122,7 @@ def classify_paths(
     for i in range(0, len(files), 256):  # bounded memory for large folders
         chunk = files[i : i + 256]
         tiles = np.stack([resize_tile(read_tile(f), card.tile_size, card.resize) for f in chunk])
-        probs = predict_tiles(runner, tiles, batch_size, progress)
+        probs = predict_tiles(runner, tiles, batch_size, progress, card.calibration)
         labels = decide(probs, card)
         for f, p, y in zip(chunk, probs, labels, strict=True):
             row: dict[str, object] = {"file": str(f), "label": card.classes[int(y)]}

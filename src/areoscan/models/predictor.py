@@ -30,6 +30,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from areoscan.errors import ModelError
+from areoscan.models.calibration import calibrate_logits
 from areoscan.models.card import ModelCard
 
 _ROLES = {"segmentation": "segmenter", "classification": "classifier", "detection": "detector"}
@@ -145,7 +146,9 @@ class Predictor:
         return out[..., :h, :w] if out.ndim == 4 else out
 
     def __call__(self, tiles: np.ndarray) -> np.ndarray:
-        return probabilities(self.logits(tiles))
+        """Probabilities, calibrated when the card carries a calibration (see
+        :mod:`areoscan.models.calibration`; ``threshold`` is on the same scale)."""
+        return probabilities(calibrate_logits(self.logits(tiles), self.card.calibration))
 
     def labels(self, tiles: np.ndarray) -> np.ndarray:
         """Hard labels: positive where p >= threshold (one output), else the argmax (uint8)."""

@@ -32,6 +32,7 @@ from areoscan.data.metrics import binary_rates, confusion_matrix, scores
 from areoscan.data.samples import SampleSet
 from areoscan.data.splits import split_by_group
 from areoscan.errors import DataError
+from areoscan.models.calibration import METHODS, calibrate_logits, fit_calibration
 from areoscan.models.card import ModelCard, sha256_lines
 from areoscan.models.classify import predict_tiles, softmax
 from areoscan.models.export import TorchRunner
@@ -59,6 +60,9 @@ class ClassifierTrainConfig:
     (None: the threshold maximising validation F1). tune: tune logit offsets / threshold.
     init: a model (name or path) whose weights start this one wherever names and shapes match
     (e.g. pretrained on ``synth-terrain:N``); the classification head is always fresh.
+    calibrate: ``"temperature"`` fits a temperature on the validation logits after training and
+    stores it in the card (:mod:`areoscan.models.calibration`); a screen's threshold is then tuned
+    on the calibrated probabilities. None: raw softmax (the old cards).
     """
 
     name: str = "classifier"
@@ -83,6 +87,7 @@ class ClassifierTrainConfig:
     min_recall: float | None = None
     tune: bool = True
     init: str | None = None
+    calibrate: str | None = None
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
     fit: FitConfig = field(default_factory=FitConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -174,7 +179,8 @@ def predict_probs(
     module: nn.Module, card: ModelCard, images: np.ndarray, batch: int = 128
 ) -> np.ndarray:
     """Softmax probabilities for in-memory tiles (N, S, S)."""
-    return predict_tiles(TorchRunner(module, card, channels_last=False), images, batch)
+    runner = TorchRunner(module, card, channels_last=False)
+    return predict_tiles(runner, images, batch, calibration=card.calibration)
 
 
 def prior_shift(train_labels: np.ndarray, draw_weights: np.ndarray, n_classes: int) -> np.ndarray:
@@ -324,27 +330,9 @@ def train_classifier(
 
     t0 = time.monotonic()
     result = fit(module, batches, steps, loss_fn, validate, cfg.fit)
-    val_logits = _logits(module, card, val.images)
-    decision: dict[str, Any] = {"rule": "argmax"}
-    if cfg.tune and cfg.positive_class is not None:
-        pos = card.classes.index(cfg.positive_class)
-        card.threshold = tune_threshold(
-            softmax(val_logits)[:, pos], val.labels == pos, cfg.min_recall
-        )
-        decision = {"rule": f"p({cfg.positive_class}) >= threshold", "min_recall": cfg.min_recall}
-    elif cfg.tune:
-        # the prior the network learnt: draws x loss weights (logit adjustment undoes both)
-        effective = weights.numpy() * (loss_w.numpy()[train.labels] if loss_w is not None else 1.0)
-        shift = prior_shift(train.labels, effective, n_cls)
-        sweep = bias_sweep(val_logits, val.labels, shift)
-        tau = choose_tau(sweep)  # = tune_logit_bias: tau in 0..1 by mean(accuracy, macro-F1)
-        module.logit_bias.copy_(torch.as_tensor(tau * shift, dtype=torch.float32))
-        decision = {
-            "rule": "logits + tau * log(natural / sampled class frequency)",
-            "tau": tau,
-            "shift": [round(float(v), 6) for v in shift],
-            "validation_sweep": sweep,
-        }
+    # the prior the network learnt: draws x loss weights (logit adjustment undoes both)
+    effective = weights.numpy() * (loss_w.numpy()[train.labels] if loss_w is not None else 1.0)
+    decision = _tune_decision(module, card, val, cfg, prior_shift(train.labels, effective, n_cls))
     metrics: dict[str, Any] = {
         "validation": evaluate_split(module, card, val),
         "fit": dataclasses.asdict(result),
@@ -413,6 +401,52 @@ def _test_metrics(module: Any, card: ModelCard, test: SampleSet) -> dict[str, An
     if 0 < len(strict) < len(test):
         out["test_orig_variant_only"] = evaluate_split(module, card, test.subset(strict))
     return out
+
+
+def _tune_decision(
+    module: Any, card: ModelCard, val: SampleSet, cfg: ClassifierTrainConfig, shift: np.ndarray
+) -> dict[str, Any]:
+    """Tune the decision on validation (a screen's threshold, else the logit offsets ``tau *
+    shift`` in the module) and fit the card's calibration when asked; returns the decision notes."""
+    val_logits = _logits(module, card, val.images)
+    decision: dict[str, Any] = {"rule": "argmax"}
+    if cfg.positive_class is not None:
+        if cfg.calibrate:
+            card.calibration = _calibration(card, val_logits, val, cfg)
+        if cfg.tune:
+            pos = card.classes.index(cfg.positive_class)
+            p_val = softmax(calibrate_logits(val_logits, card.calibration))[:, pos]
+            card.threshold = tune_threshold(p_val, val.labels == pos, cfg.min_recall)
+            decision = {
+                "rule": f"p({cfg.positive_class}) >= threshold",
+                "min_recall": cfg.min_recall,
+            }
+        return decision
+    tau = 0.0
+    if cfg.tune:
+        sweep = bias_sweep(val_logits, val.labels, shift)
+        tau = choose_tau(sweep)  # = tune_logit_bias: tau in 0..1 by mean(accuracy, macro-F1)
+        module.logit_bias.copy_(torch.as_tensor(tau * shift, dtype=torch.float32))
+        decision = {
+            "rule": "logits + tau * log(natural / sampled class frequency)",
+            "tau": tau,
+            "shift": [round(float(v), 6) for v in shift],
+            "validation_sweep": sweep,
+        }
+    if cfg.calibrate:
+        card.calibration = _calibration(card, val_logits + tau * shift, val, cfg)
+    return decision
+
+
+def _calibration(
+    card: ModelCard, logits: np.ndarray, val: SampleSet, cfg: ClassifierTrainConfig
+) -> dict[str, Any]:
+    """The card's calibration fitted on the validation logits (after any logit offsets)."""
+    if cfg.calibrate not in METHODS:
+        raise DataError(f"--calibrate must be one of {METHODS}, got {cfg.calibrate!r}")
+    pos = card.classes.index(cfg.positive_class) if cfg.positive_class else None
+    where = f"validation split, {len(val)} tiles of {len(set(val.groups))} groups"
+    return fit_calibration(logits, val.labels, pos, where).to_dict()
 
 
 def _logits(module: Any, card: ModelCard, images: np.ndarray) -> np.ndarray:

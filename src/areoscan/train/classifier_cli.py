@@ -158,6 +158,13 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
         help="do not tune logit offsets / threshold on validation",
     )
     p.add_argument(
+        "--calibrate",
+        default=None,
+        metavar="METHOD",
+        help="'temperature': fit a calibration of the probabilities on the validation split and store it in the "
+        "card (a screen's threshold is then on the calibrated probability) [off]",
+    )
+    p.add_argument(
         "--init",
         default=None,
         metavar="MODEL",
@@ -209,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
         min_recall=args.min_recall,
         tune=args.tune,
         init=args.init,
+        calibrate=args.calibrate,
         fit=FitConfig(
             epochs=args.epochs,
             lr=args.lr,
