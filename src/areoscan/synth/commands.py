@@ -1,4 +1,5 @@
-"""``areoscan synth scene|tiles``: synthetic HiRISE-like scenes and labelled tile sets."""
+"""``areoscan synth scene|tiles|instances``: synthetic HiRISE-like scenes, labelled tile sets and
+crops with labelled object instances."""
 
 from __future__ import annotations
 
@@ -83,14 +84,37 @@ def _tiles(args: argparse.Namespace) -> int:
     return 0
 
 
+def _instances(args: argparse.Namespace) -> int:
+    from areoscan.synth.instance_config import InstanceConfig
+    from areoscan.synth.instances import make_instance_set
+
+    cfg = InstanceConfig(
+        size=args.size,
+        scale=args.scale,
+        classes=tuple(args.classes),
+        image_format=args.image_format,
+    )
+    ann = make_instance_set(args.out_dir, args.n, cfg, args.seed)
+    counts = ", ".join(f"{k} {v}" for k, v in ann.counts().items())
+    print(
+        f"{args.n} crops of {args.size} px in {args.out_dir} ({counts}; "
+        f"annotations.json, scenes.csv)"
+    )
+    return 0
+
+
 def register(subparsers: Any) -> None:
     """Add ``synth`` with its ``scene`` and ``tiles`` sub-verbs."""
-    text = "Generate synthetic HiRISE-like scenes (JP2 + label + exact masks) or labelled tiles."
+    text = (
+        "Generate synthetic HiRISE-like scenes (JP2 + label + exact masks), labelled tiles, or"
+        " crops with labelled object instances (COCO)."
+    )
     parser = subparsers.add_parser("synth", help=text, description=text)
     nested = parser.add_subparsers(dest="synth_what", metavar="WHAT")
     nested.required = True
     _add_scene(nested)
     _add_tiles(nested)
+    _add_instances(nested)
 
 
 def _add_scene(nested: Any) -> None:
@@ -199,3 +223,43 @@ def _add_tiles(nested: Any) -> None:
         "--threads", type=int, default=2, help="encoder threads for --level (default 2)"
     )
     tl.set_defaults(func=_tiles)
+
+
+def _add_instances(nested: Any) -> None:
+    from areoscan.synth.instance_config import IMAGE_FORMATS, INSTANCE_CLASSES, InstanceConfig
+
+    default = InstanceConfig()
+    ins = nested.add_parser(
+        "instances",
+        help="write crops with labelled craters / pits / boulders (COCO JSON, exact masks)",
+        description="Render HiRISE-like crops whose objects (craters, pits and skylights, boulders)"
+        " are labelled as instances (class, exact mask, box) in OUT_DIR/annotations.json (COCO,"
+        " RLE), images in OUT_DIR/images, sun and counts in OUT_DIR/scenes.csv: a pretraining set"
+        " for 'train detector --format coco'.",
+    )
+    ins.add_argument("out_dir", metavar="OUT_DIR", help="folder to write (created if missing)")
+    ins.add_argument("--n", type=int, required=True, help="number of crops")
+    ins.add_argument(
+        "--size", type=int, default=default.size, help=f"crop side in px (default {default.size})"
+    )
+    ins.add_argument("--seed", type=int, required=True, help="random seed of the set")
+    ins.add_argument(
+        "--classes",
+        nargs="+",
+        choices=INSTANCE_CLASSES,
+        default=list(default.classes),
+        help="object classes drawn and labelled, in category order (default all three)",
+    )
+    ins.add_argument(
+        "--scale",
+        type=float,
+        default=default.scale,
+        help=f"metres per pixel of the relief (default {default.scale})",
+    )
+    ins.add_argument(
+        "--image-format",
+        choices=IMAGE_FORMATS,
+        default=default.image_format,
+        help="png (default) or jp2 (8-bit lossless)",
+    )
+    ins.set_defaults(func=_instances)

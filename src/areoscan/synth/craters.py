@@ -97,8 +97,12 @@ def craters_near(lay: Layout, window: tuple[int, int, int, int]) -> Craters:
     return Craters(*(np.concatenate(a) for a in (rows, cols, diam, fresh)))
 
 
-def _profile(r: np.ndarray, fresh: float) -> np.ndarray:
-    """Height of a crater of unit diameter at radius r (in radii): bowl, rim, ejecta."""
+def crater_profile(r: np.ndarray, fresh: float) -> np.ndarray:
+    """Height of a crater of unit diameter at radius r (in radii): bowl, rim, ejecta.
+
+    Use it for any crater drawn as a height field (the scene craters here, the labelled
+    instance crops of :mod:`areoscan.synth.objects`): rim crest at r = 1, ejecta to r = EJECTA_R.
+    """
     depth = 0.05 + 0.15 * fresh
     rim = 0.008 + 0.032 * fresh
     bowl = -depth + (depth + rim) * np.minimum(r, 1.0) ** (2.0 + 2.0 * fresh)
@@ -136,7 +140,7 @@ def draw_craters(
         dy = (np.arange(ra, rb) + r0 + 0.5 - cy)[:, None]
         dx = (np.arange(ca, cb) + c0 + 0.5 - cx)[None, :]
         r = np.sqrt(dy * dy + dx * dx) / rad_px
-        height[ra:rb, ca:cb] += (d * _profile(r, float(fr))).astype(np.float32)
+        height[ra:rb, ca:cb] += (d * crater_profile(r, float(fr))).astype(np.float32)
         if label is not None and d >= LABEL_MIN_D_M:
             lr0, lc0 = label_origin
             la, lb = max(ra + r0 - lr0, 0), min(rb + r0 - lr0, label.shape[0])
