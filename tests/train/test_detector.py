@@ -9,11 +9,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from areoscan.annotations import AnnotatedImage, AnnotationSet, box_of_mask
+from areoscan.annotations import (
+    AnnotatedImage,
+    AnnotationSet,
+    box_ellipse,
+    box_of_mask,
+    read_annotations,
+)
 from areoscan.cli import main
 from areoscan.errors import AnnotationError
 from areoscan.models.detectors import anchor_sizes, load_detector
-from areoscan.train.detector import _augment, split_by_group
+from areoscan.train.detector import _augment, _sample, split_by_group
 
 
 def test_split_keeps_groups_whole():
@@ -104,12 +110,48 @@ def test_tiny_detector_trains_saves_loads_and_evaluates(tmp_path, arch, capsys):
     assert set(json.loads(res.read_text())) >= {"ap", "ap50", "ap75", "f1_50", "macro_f1_50"}
 
 
-def test_mask_rcnn_refuses_boxes_only(tmp_path, capsys):
-    (tmp_path / "images").mkdir()
-    (tmp_path / "labels").mkdir()
+def _boxes_only(root: Path) -> Path:
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
     for k in range(2):
-        Image.new("L", (32, 32)).save(tmp_path / "images" / f"g{k}.png")
-        (tmp_path / "labels" / f"g{k}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
-    argv = ["train", "detector", "--arch", "maskrcnn", "--data", str(tmp_path), "--format", "yolo"]
+        Image.new("L", (64, 64)).save(root / "images" / f"g{k}.png")
+        (root / "labels" / f"g{k}.txt").write_text("0 0.5 0.5 0.5 0.25\n")
+    return root
+
+
+def test_mask_rcnn_refuses_boxes_only(tmp_path, capsys):
+    data = _boxes_only(tmp_path / "d")
+    argv = ["train", "detector", "--arch", "maskrcnn", "--data", str(data), "--format", "yolo"]
     assert main([*argv, "--name", "x", "--out", str(tmp_path / "m"), "--quiet"]) == 2
-    assert "boxes only" in capsys.readouterr().err
+    assert "--box-masks ellipse" in capsys.readouterr().err
+
+
+def test_box_only_instances_train_on_their_ellipse(tmp_path):
+    ann = read_annotations(_boxes_only(tmp_path / "d"), "yolo")
+    rng = np.random.default_rng(0)
+    _, target = _sample(ann.images[0], ann.classes, True, rng, augment=False)
+    mask = target["masks"][0].numpy().astype(bool)
+    assert np.array_equal(mask, box_ellipse(ann.images[0].instances[0].box, 64, 64))
+    assert box_of_mask(mask) == tuple(target["boxes"][0].tolist()) == (16.0, 24.0, 48.0, 40.0)
+
+
+@pytest.mark.slow
+def test_mask_rcnn_trains_on_box_ellipses_without_validation(tmp_path):
+    data = _boxes_only(tmp_path / "d")
+    argv = ["train", "detector", "--arch", "maskrcnn", "--data", str(data), "--format", "yolo"]
+    small = ["--size", "64", "--channels", "16", "--head", "32", "--batch-size", "1"]
+    run = [
+        "--epochs",
+        "1",
+        "--iterations",
+        "1",
+        "--threads",
+        "1",
+        "--quiet",
+        "--box-masks",
+        "ellipse",
+    ]
+    assert main([*argv, *small, *run, "--val-fraction", "0", "--name", "x", "--out", str(tmp_path / "m")]) == 0  # fmt: skip
+    card = json.loads((tmp_path / "m" / "x.json").read_text())
+    assert card["training"]["config"]["box_masks"] == "ellipse"
+    assert card["training"]["val"] is None and card["training"]["train"]["images"] == 2

@@ -85,6 +85,26 @@ def box_of_mask(mask: np.ndarray) -> Box | None:
     return (float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1))
 
 
+def box_ellipse(box: Box, height: int, width: int) -> np.ndarray:
+    """The ellipse inscribed in a box, as a bool ``(height, width)`` mask (pixel centres inside it).
+
+    Use it when a box-only instance needs a mask: the shape a box alone implies (the distillation
+    teachers' baseline, and the training masks of a Mask R-CNN on box annotations such as the pits).
+    """
+    x0, y0, x1, y1 = box
+    rx, ry = max((x1 - x0) / 2, 0.5), max((y1 - y0) / 2, 0.5)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    # only the box's rows / columns can be inside: fill that window, not the whole frame
+    r0, r1 = max(int(np.floor(cy - ry)), 0), min(int(np.ceil(cy + ry)) + 1, height)
+    c0, c1 = max(int(np.floor(cx - rx)), 0), min(int(np.ceil(cx + rx)) + 1, width)
+    mask = np.zeros((height, width), bool)
+    if r1 > r0 and c1 > c0:
+        yy = np.arange(r0, r1, dtype=np.float32)[:, None] + 0.5
+        xx = np.arange(c0, c1, dtype=np.float32)[None, :] + 0.5
+        mask[r0:r1, c0:c1] = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1.0
+    return mask
+
+
 def clip_box(box: Box, width: int, height: int) -> Box:
     """Clip a box to the image frame ``[0, width] x [0, height]`` (may return an empty box)."""
     x0, y0, x1, y1 = box

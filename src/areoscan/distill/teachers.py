@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 from scipy import ndimage
 
+from areoscan.annotations.model import box_ellipse
 from areoscan.distill.prompts import Prompt
 from areoscan.errors import ModelError
 
@@ -82,14 +83,7 @@ class EllipseTeacher:
 
     def segment(self, image: np.ndarray, prompts: list[Prompt]) -> list[np.ndarray]:
         h, w = image.shape
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
-        out = []
-        for p in prompts:
-            x0, y0, x1, y1 = p.box_or_square(POINT_BOX, w, h)
-            rx, ry = max((x1 - x0) / 2, 0.5), max((y1 - y0) / 2, 0.5)
-            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-            out.append(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1.0)
-        return out
+        return [box_ellipse(p.box_or_square(POINT_BOX, w, h), h, w) for p in prompts]
 
 
 class GrabCutTeacher:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from areoscan.annotations.model import AnnotatedImage, AnnotationSet
+from areoscan.annotations.model import AnnotatedImage, AnnotationSet, Instance, box_ellipse
 from areoscan.annotations.pixels import load_gray
 from areoscan.errors import AnnotationError
 from areoscan.models.card import ModelCard
@@ -36,6 +36,8 @@ class DetectorConfig:
     iterations: optimiser steps per epoch (default: one pass over the training images).
     init: a trained detector whose matching tensors start the run (synthetic pretraining, or the
     next chunk of a long run; the schedule restarts with its warm-up).
+    box_masks: ``"ellipse"`` gives every box-only instance the ellipse inscribed in its box as its
+    Mask R-CNN training mask (boxes-only data such as the pits); None requires real masks.
     """
 
     arch: str = "fasterrcnn"
@@ -53,6 +55,7 @@ class DetectorConfig:
     augment: bool = True
     threads: int = 2
     init: str | None = None
+    box_masks: str | None = None
 
 
 def split_by_group(
@@ -86,15 +89,26 @@ def _box_sides(ann: AnnotationSet) -> list[float]:
     ]
 
 
+def _mask_of(inst: Instance, im: AnnotatedImage) -> np.ndarray:
+    """The instance's mask, or (box-only instance) the ellipse inscribed in its box."""
+    if inst.mask is not None:
+        return inst.mask
+    return box_ellipse(inst.box, im.height, im.width)
+
+
 def _sample(
     im: AnnotatedImage, classes: list[str], masks: bool, rng: np.random.Generator, augment: bool
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """One (image, target) pair in torchvision's form, augmented when asked."""
+    """One (image, target) pair in torchvision's form, augmented when asked.
+
+    masks: give Mask R-CNN targets (box-only instances get their box's ellipse: the caller checked
+    that this is allowed).
+    """
     pixels = load_gray(im.path, (im.height, im.width))
     boxes = np.array([i.box for i in im.instances], np.float32).reshape(-1, 4)
     labels = np.array([classes.index(i.label) + 1 for i in im.instances], np.int64)
     stack = (
-        np.stack([i.mask for i in im.instances if i.mask is not None]).astype(np.uint8)
+        np.stack([_mask_of(i, im) for i in im.instances]).astype(np.uint8)
         if masks and im.instances
         else np.zeros((0, im.height, im.width), np.uint8)
     )
@@ -185,9 +199,13 @@ def train_detector(
     from areoscan.progress import on_terminal
 
     masks = cfg.arch == "maskrcnn"
-    if masks and any(i.mask is None for im in train.images for i in im.instances):
+    if cfg.box_masks not in (None, "ellipse"):
+        raise AnnotationError(f"box masks {cfg.box_masks!r}: only 'ellipse' is known")
+    boxes_only = any(i.mask is None for im in train.images for i in im.instances)
+    if masks and boxes_only and cfg.box_masks is None:
         raise AnnotationError(
-            "Mask R-CNN needs masks and these annotations have boxes only; use --arch fasterrcnn"
+            "Mask R-CNN needs masks and these annotations have boxes only; use --arch fasterrcnn "
+            "or --box-masks ellipse"
         )
     if not train.images:
         raise AnnotationError("no training images")

@@ -37,7 +37,8 @@ def register(subparsers: Any) -> None:
         "--val-fraction",
         type=float,
         default=0.2,
-        help="without --val: fraction of images held out, by whole groups [0.2]",
+        help="without --val: fraction of images held out, by whole groups; 0 = train on every "
+        "image and keep the last epoch (a final fit whose length cross-validation chose) [0.2]",
     )
     p.add_argument("--classes", default=None, help="comma-separated class names in order")
     p.add_argument("--name", required=True, help="model name (file stem)")
@@ -59,6 +60,12 @@ def register(subparsers: Any) -> None:
         metavar="MODEL",
         help="start from this detector's matching tensors (synthetic pretraining, or continue "
         "a run in chunks)",
+    )
+    p.add_argument(
+        "--box-masks",
+        choices=("ellipse",),
+        default=None,
+        help="Mask R-CNN on box-only annotations: train on the ellipse inscribed in each box",
     )
     p.add_argument("--no-augment", action="store_true", help="train on the images as they are")
     p.add_argument("--seed", type=int, default=0)
@@ -93,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             ("--batch-size", args.batch_size >= 1),
             ("--size", args.size >= 32),
             ("--iterations", args.iterations is None or args.iterations >= 1),
-            ("--val-fraction", 0.0 < args.val_fraction < 1.0),
+            ("--val-fraction", 0.0 <= args.val_fraction < 1.0),
             ("--lr", args.lr > 0),
         )
         if not ok
@@ -111,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"areoscan: error: --val classes {sorted(unknown)} are not in --data's")
                 return 2
         train = ann
+    elif args.val_fraction == 0:
+        train, val = ann, None
     else:
         train, val = split_by_group(ann, args.val_fraction, args.seed)
     cfg = DetectorConfig(
@@ -128,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         augment=not args.no_augment,
         threads=args.threads,
         init=args.init,
+        box_masks=args.box_masks,
     )
     command = "areoscan " + shlex.join(sys.argv[1:])
     card, best = train_detector(
