@@ -2,8 +2,12 @@
 
 ``teacher``: how well each promptable teacher turns the scenes' tight boxes into masks — per-instance
 IoU (mean, median, 10th percentile) and image-level IoU (union of an image's masks against the union
-of its true masks, the study's ">90 % with box prompts" measure), for GrabCut, the inscribed-ellipse
-baseline and, with ``--sam CHECKPOINT[:KIND]``, SAM.
+of its true masks, the study's ">90 % with box prompts" measure), for GrabCut, the rim contour, the
+inscribed-ellipse baseline and, with ``--sam CHECKPOINT[:KIND]``, SAM.
+
+``real-teacher``: for ``areoscan label`` outputs on real boxes (no hand masks), how each teacher's
+masks sit in their boxes: bounding-box IoU with the prompt box, fill, IoU with the box ellipse,
+fallbacks and empty masks (see :func:`box_agreement`).
 
 ``active``: active choice (``areoscan label suggest``'s uncertainty) against random choice on the
 N-shot curve: generated pit/mound scenes with exact class maps, embedded once by the shipped U-Net
@@ -12,6 +16,9 @@ random order, active choice adds the pool images the current decoder is least su
 held-out scenes; writes the table and a PNG of both curves to --out.
 
     python benchmarks/bench_distill.py teacher [--scenes 40] [--classes pit,mound] [--sam CKPT]
+        [--floor dark,plains]     # plains: pits whose floor is the plains' grey (real HiRISE look)
+        [--loose 0,0.2,0.4]       # boxes grown by up to this fraction per edge (real boxes are loose)
+    python benchmarks/bench_distill.py real-teacher LABEL_DIR ...   # real boxes, no hand masks
     python benchmarks/bench_distill.py active [--pool 60] [--test 30] [--n 4,8,12,16,24] [--draws 3]
 
 ``sam-cost``: CPU seconds of SAM's image encoder (one 1024 px pass = one image of ``areoscan label
@@ -43,14 +50,25 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a & b) / union) if union else 1.0
 
 
-def teacher_quality(teacher: Teacher, seeds: list[int], classes: tuple[str, ...]) -> dict:
-    """Per-instance and image-level IoU of ``teacher`` on the scenes of ``seeds``."""
+def teacher_quality(
+    teacher: Teacher,
+    seeds: list[int],
+    classes: tuple[str, ...],
+    floor: str = "dark",
+    loose: float = 0.0,
+) -> dict:
+    """Per-instance and image-level IoU of ``teacher`` on the scenes of ``seeds``.
+
+    loose: each box edge moves out by a random 0..``loose`` of the box's side (seeded): the real
+    pits boxes are not tight (a pit often spans half its box).
+    """
     per_instance, per_image = [], []
+    rng = np.random.default_rng(0)
     t0 = time.perf_counter()
     for s in seeds:
-        scene = pit_scene(s, classes=classes)
+        scene = pit_scene(s, classes=classes, floor=floor)
         h, w = scene.image.shape
-        boxes = [Instance(i.label, i.box) for i in scene.instances]
+        boxes = [Instance(i.label, _loosen(i.box, loose, rng, w, h)) for i in scene.instances]
         masks = teacher.segment(scene.image, prompts_of(AnnotatedImage("s", h, w, boxes, "g")))
         truth = [i.mask for i in scene.instances]
         per_instance += [_iou(m, t) for m, t in zip(masks, truth, strict=True)]
@@ -58,6 +76,8 @@ def teacher_quality(teacher: Teacher, seeds: list[int], classes: tuple[str, ...]
     inst = np.array(per_instance)
     return {
         "teacher": teacher.name,
+        "floor": floor,
+        "loose": loose,
         "scenes": len(seeds),
         "instances": int(inst.size),
         "instance_iou_mean": round(float(inst.mean()), 4),
@@ -66,6 +86,70 @@ def teacher_quality(teacher: Teacher, seeds: list[int], classes: tuple[str, ...]
         "image_iou_mean": round(float(np.mean(per_image)), 4),
         "seconds_per_scene": round((time.perf_counter() - t0) / len(seeds), 3),
     }
+
+
+def _loosen(box, loose: float, rng: np.random.Generator, w: int, h: int):
+    """``box`` with each edge moved out by a random 0..``loose`` of its side, clipped to the image."""
+    x0, y0, x1, y1 = box
+    g = rng.uniform(0, loose, 4) * np.array([x1 - x0, y1 - y0, x1 - x0, y1 - y0])
+    return (max(0.0, x0 - g[0]), max(0.0, y0 - g[1]), min(w, x1 + g[2]), min(h, y1 + g[3]))
+
+
+def box_agreement(folder: Path) -> dict:
+    """How an ``areoscan label`` output's masks sit in their prompt boxes (no hand masks needed).
+
+    mask_box_iou: IoU of each mask's bounding box with its prompt box (a tight expert box means a
+    good mask spans it: 1.0 for the inscribed ellipse by construction); fill: mask area / box area
+    (the inscribed ellipse fills 0.785); ellipse_iou: IoU with the box's inscribed ellipse (how far
+    the teacher departs from the box prior); fallbacks: masks the teacher replaced by the ellipse.
+    """
+    from pycocotools import mask as mask_utils
+
+    from areoscan.annotations import box_of_mask
+    from areoscan.distill.prompts import Prompt
+    from areoscan.distill.teachers import EllipseTeacher
+
+    doc = json.loads((folder / "annotations.json").read_text())
+    sizes = {im["id"]: (im["height"], im["width"]) for im in doc["images"]}
+    box_iou, fill, ell_iou, fallbacks, empty = [], [], [], 0, 0
+    for a in doc["annotations"]:
+        attrs = a.get("attributes", {})
+        mask = mask_utils.decode(a["segmentation"]).astype(bool)
+        box = tuple(float(v) for v in attrs["prompt_box"])
+        fallbacks += attrs.get("teacher_fallback") == "ellipse"
+        tight = box_of_mask(mask)
+        if tight is None:
+            empty += 1
+            box_iou.append(0.0)
+            fill.append(0.0)
+            ell_iou.append(0.0)
+            continue
+        h, w = sizes[a["image_id"]]
+        (ell,) = EllipseTeacher().segment(np.zeros((h, w), np.uint8), [Prompt("x", box)])
+        box_iou.append(_box_iou(tight, box))
+        fill.append(mask.sum() / max((box[2] - box[0]) * (box[3] - box[1]), 1.0))
+        ell_iou.append(_iou(mask, ell))
+    n = len(box_iou)
+    return {
+        "labels": str(folder),
+        "teacher": doc["annotations"][0]["attributes"].get("teacher") if n else None,
+        "masks": n,
+        "empty": empty,
+        "fallbacks": fallbacks,
+        "mask_box_iou_mean": round(float(np.mean(box_iou)), 4),
+        "mask_box_iou_p10": round(float(np.percentile(box_iou, 10)), 4),
+        "fill_median": round(float(np.median(fill)), 4),
+        "ellipse_iou_median": round(float(np.median(ell_iou)), 4),
+        "ellipse_like": round(float(np.mean(np.array(ell_iou) > 0.95)), 4),
+    }
+
+
+def _box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def scene_examples(seeds: list[int], classes: tuple[str, ...], folder: Path, size: int):
@@ -157,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--scenes", type=int, default=40)
     t.add_argument("--classes", default="pit,mound")
     t.add_argument("--sam", default=None, help="SAM checkpoint[:KIND] to score as well")
+    t.add_argument("--floor", default="dark,plains", help="pit looks: dark and/or plains floors")
+    t.add_argument("--loose", default="0", help="box looseness values, e.g. 0,0.2,0.4")
+    r = sub.add_parser("real-teacher", help="teacher masks of real boxes: agreement with the box")
+    r.add_argument("labels", nargs="+", type=Path, help="'areoscan label' output folders")
     a = sub.add_parser("active", help="active vs random choice on the N-shot curve")
     a.add_argument("--pool", type=int, default=60)
     a.add_argument("--test", type=int, default=30)
@@ -177,9 +265,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "teacher":
         classes = tuple(c.strip() for c in args.classes.split(","))
         seeds = list(range(1000, 1000 + args.scenes))
-        specs = ["ellipse", "grabcut"] + ([f"sam:{args.sam}"] if args.sam else [])
-        for spec in specs:
-            print(json.dumps(teacher_quality(make_teacher(spec), seeds, classes)))
+        specs = ["ellipse", "grabcut", "rim"] + ([f"sam:{args.sam}"] if args.sam else [])
+        for floor in args.floor.split(","):
+            for loose in (float(v) for v in args.loose.split(",")):
+                for spec in specs:
+                    res = teacher_quality(make_teacher(spec), seeds, classes, floor, loose)
+                    print(json.dumps(res))
+    if args.what == "real-teacher":
+        for folder in args.labels:
+            print(json.dumps(box_agreement(folder)))
     return 0
 
 

@@ -20,9 +20,12 @@ def register(subparsers: Any) -> None:
     """Add ``label``."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "label",
-        help="masks from boxes/points by a promptable teacher (GrabCut offline, or SAM checkpoint)",
+        help="masks from boxes/points by a promptable teacher (GrabCut or rim offline, or SAM)",
         description="Turn box (and point) annotations into one mask per instance with a promptable "
-        "teacher: 'grabcut' (OpenCV, offline, no weights) or 'sam:CHECKPOINT[:vit_b|vit_l|vit_h]' "
+        "teacher: 'grabcut' (OpenCV, offline, no weights; objects that differ in tone from their "
+        "surroundings), 'rim' (offline; a contour along the object's outline inside the box: pits "
+        "whose floor looks like the plains), 'ellipse' (the box's inscribed ellipse, the baseline) "
+        "or 'sam:CHECKPOINT[:vit_b|vit_l|vit_h]' "
         "(Segment Anything from a checkpoint you supply; nothing is downloaded). Writes "
         "OUT/annotations.json (COCO, masks as RLE), OUT/masks/*.png (class maps: 0 background, "
         "k = category id), OUT/instances/*.png (16-bit instance maps) and OUT/overlays/*.png.",
@@ -38,7 +41,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--teacher",
         default="grabcut",
-        help="grabcut | sam:CHECKPOINT[:vit_b|vit_l|vit_h] [grabcut]",
+        help="grabcut | rim | ellipse | sam:CHECKPOINT[:vit_b|vit_l|vit_h] [grabcut]",
     )
     g = p.add_argument_group(
         "label suggest IMAGES --model NAME --k K",

@@ -190,7 +190,7 @@ def _hide_neighbours(
     return out
 
 
-TEACHER_HELP = "grabcut | sam:CHECKPOINT[:vit_b|vit_l|vit_h]"
+TEACHER_HELP = "grabcut | rim | ellipse | sam:CHECKPOINT[:vit_b|vit_l|vit_h]"
 
 
 def make_teacher(spec: str) -> Teacher:
@@ -200,6 +200,10 @@ def make_teacher(spec: str) -> Teacher:
         return GrabCutTeacher()
     if text == "ellipse":
         return EllipseTeacher()
+    if text == "rim":
+        from areoscan.distill.rim import RimTeacher
+
+        return RimTeacher()
     if text.startswith("sam:"):
         from areoscan.distill.sam import SamTeacher, parse_sam_spec
 
