@@ -15,7 +15,7 @@ strip and ``_mirrored`` flips of a crop always fall in the same fold. Whole grou
 (flipped copies included: they are augmentation); testing keeps one image per source crop
 (:func:`areoscan.annotations.source_name`), so a crop and its mirror are not scored twice. The
 report pools the held-out detections of all folds into one
-:func:`~areoscan.evaluate.detection.detection_metrics` (AP, AP50, macro-F1 at IoU 0.5, per class).
+:func:`~areoscan.data.detection.detection_metrics` (AP, AP50, macro-F1 at IoU 0.5, per class).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class BoxesOnly:
 
 
 def run_fold(args: argparse.Namespace, ann: AnnotationSet) -> None:
-    from areoscan.evaluate.detect_run import detect_all
+    from areoscan.data.detection import detect_all
 
     train, test = split(ann, args.fold, args.folds, args.seed)
     stem = args.out / f"fold{args.fold}_{args.model}"
@@ -144,7 +144,7 @@ def run_fold(args: argparse.Namespace, ann: AnnotationSet) -> None:
 
 
 def report(args: argparse.Namespace) -> None:
-    from areoscan.evaluate.detection import detection_metrics, format_detection_report
+    from areoscan.data.detection import detection_metrics, format_detection_report
 
     results = {}
     for model in ("log-blobs", "fasterrcnn", "maskrcnn"):

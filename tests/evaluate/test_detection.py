@@ -11,8 +11,8 @@ from PIL import Image
 
 from areoscan.annotations import AnnotatedImage, AnnotationSet, Instance
 from areoscan.cli import main
+from areoscan.data.detection import best_f1, detection_metrics
 from areoscan.evaluate.blobs import LogBlobs
-from areoscan.evaluate.detection import best_f1, detection_metrics
 
 
 def _box_set(boxes_per_image: list[list[tuple[str, tuple, float | None]]]) -> AnnotationSet:
@@ -86,7 +86,7 @@ def _pits(root: Path, n: int = 3, seed: int = 0) -> Path:
 
 def test_log_blobs_find_dark_discs(tmp_path):
     from areoscan.annotations import read_annotations
-    from areoscan.evaluate.detect_run import detect_all
+    from areoscan.data.detection import detect_all
 
     truth = read_annotations(_pits(tmp_path / "d"), "yolo")
     blobs = LogBlobs.fit(truth)

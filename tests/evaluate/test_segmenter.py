@@ -9,19 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from areoscan.data.seg_samples import IGNORE_INDEX, SegSet
-from areoscan.evaluate.segmenter import (
+from areoscan.data.landmarks import seen_landmark_observations
+from areoscan.data.seg_metrics import (
     TABLE_COLUMNS,
-    coral_tile_shares,
     evaluate_tiles,
-    landmark_shares,
     markdown_table,
     metrics_from_confusion,
     per_class_table,
-    seen_landmark_observations,
     table_row,
     tiles_per_second,
 )
+from areoscan.data.seg_samples import IGNORE_INDEX, SegSet
+from areoscan.evaluate.segmenter import coral_tile_shares, landmark_shares
 from areoscan.models.card import ModelCard
 from areoscan.models.segmenters import SegmentPredictor
 
@@ -73,6 +72,11 @@ def test_evaluate_tiles_counts_pixels_and_ignores_255() -> None:
     assert m["precision"] == 1.0 and m["recall"] == pytest.approx(8 / 12)
     assert m["fn_pct"] == pytest.approx(100 * 4 / 28)
     assert m["by_source"]["landmark:crater"]["fpr"] == 0.0
+    # accuracy and the majority-class baseline for a binary model too (24 of 28 pixels right;
+    # the majority class is background: 16 of 28 pixels)
+    assert m["accuracy"] == pytest.approx(24 / 28) and m["majority_class"] == "background"
+    assert m["majority_accuracy"] == pytest.approx(16 / 28)
+    assert m["majority_macro_f1"] == pytest.approx((2 * 16 / (16 + 28)) / 2)
     row = table_row("fake", 10, m, 3.0)
     assert len(row) == len(TABLE_COLUMNS) and row[3] == "0.667"
     assert "| brain_coral | 0.667 |" in per_class_table(m)

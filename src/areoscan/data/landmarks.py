@@ -11,11 +11,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from areoscan.data.splits import assign_groups
 from areoscan.errors import DataError
+
+if TYPE_CHECKING:
+    from areoscan.models.card import ModelCard
 
 V1_TO_V3 = {
     "other": "other",
@@ -149,3 +153,12 @@ def landmark_holdout(roots: Sequence[str | Path], fraction: float, seed: int = 0
     groups = [r[2] for r in rows]
     part = assign_groups(groups, labels, (1.0 - fraction, fraction), seed=seed)
     return sorted({g for g, k in zip(groups, part, strict=True) if k == 1})
+
+
+def seen_landmark_observations(card: ModelCard) -> set[str]:
+    """Landmark observations a segmenter's card says it (or the model it was fine-tuned from) was
+    trained or validated on: leave them out when scoring it, record them in a fine-tune's card."""
+    training = card.training or {}
+    data = training.get("data", {})
+    seen = {o for k in ("train", "val") for o in data.get(k, {}).get("landmark_observations", [])}
+    return seen | set(training.get("init_landmark_observations", []))

@@ -6,7 +6,7 @@ of the raters marked it; connected regions become instances). Figures per class,
 images: pixel IoU and pixel F1 (Dice) for every rater pair, and for each rater against the
 consensus of all raters and against the consensus of the *others* (leave-one-out: the fair
 yardstick for a model, which is not part of any consensus), plus instance F1 at IoU 0.5 scored by
-:func:`~areoscan.evaluate.detection.detection_metrics` (one side as truth, the other as detections).
+:func:`~areoscan.data.detection.detection_metrics` (one side as truth, the other as detections).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def _pixel_scores(a: AnnotationSet, b: AnnotationSet) -> dict[str, dict[str, flo
 
 def _instance_f1(truth: AnnotationSet, other: AnnotationSet) -> dict[str, float | None]:
     """Instance F1 at mask IoU 0.5 per class, ``other``'s instances all scored 1 (no threshold)."""
-    from areoscan.evaluate.detection import detection_metrics
+    from areoscan.data.detection import detection_metrics
 
     dets = AnnotationSet(
         list(truth.classes),

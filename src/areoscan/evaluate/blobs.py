@@ -1,7 +1,7 @@
 """The classical detection baseline: Laplacian-of-Gaussian blobs (scikit-image), one class.
 
 Use :class:`LogBlobs` as the floor a learnt detector must clear, scored by the same
-:func:`~areoscan.evaluate.detection.detection_metrics` (as the majority class is for classifiers).
+:func:`~areoscan.data.detection.detection_metrics` (as the majority class is for classifiers).
 :meth:`LogBlobs.fit` takes from labelled data only what a hand-tuned classical pipeline would be
 told: the object size range, whether objects are darker or brighter than their surroundings, and
 the commonest class (every blob gets it). Each blob is a disc of radius ``sigma * sqrt(2)`` scored

@@ -1,6 +1,6 @@
 """Precision-recall curves of a detection evaluation as one PNG.
 
-Use :func:`pr_curves_png` on the dict :func:`~areoscan.evaluate.detection.detection_metrics`
+Use :func:`pr_curves_png` on the dict :func:`~areoscan.data.detection.detection_metrics`
 returns: one curve per class at IoU 0.5 (COCO's interpolated precision, the curve AP50 integrates).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from areoscan.evaluate.detection import RECALL_GRID
+from areoscan.data.detection import RECALL_GRID
 from areoscan.io.atomic import atomic_output
 
 

@@ -1,31 +1,15 @@
-"""Run a detector over annotated images: the bridge between detectors and the metrics.
+"""Which detector ``--model`` names: the ``log-blobs`` baseline or a trained detector model.
 
-Use :func:`resolve_detector` to turn ``--model`` into something with ``detect(image)`` (the
-``log-blobs`` baseline, or a trained torchvision detector) and :func:`detect_all` to get its
-detections as an :class:`AnnotationSet` on the truth's images, ready for
-:func:`~areoscan.evaluate.detection.detection_metrics`.
+Use :func:`resolve_detector` to turn ``--model`` into a :class:`~areoscan.data.detection.Detector`
+(something with ``detect(image)``); :func:`~areoscan.data.detection.detect_all` then gives its
+detections on the truth's images, ready for :func:`~areoscan.data.detection.detection_metrics`.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
-import numpy as np
-
-from areoscan.annotations.model import AnnotatedImage, AnnotationSet, Instance
-from areoscan.annotations.pixels import load_gray
+from areoscan.annotations.model import AnnotationSet
+from areoscan.data.detection import Detector
 from areoscan.errors import ModelError
-
-
-class Detector(Protocol):
-    """Anything that finds instances in one ``(H, W)`` float32 [0, 1] image."""
-
-    name: str
-    classes: list[str]
-
-    def detect(self, image: np.ndarray) -> list[Instance]: ...
-
-    def describe(self) -> dict[str, object]: ...
 
 
 def resolve_detector(name: str, truth: AnnotationSet, threads: int = 2) -> Detector:
@@ -47,16 +31,3 @@ def resolve_detector(name: str, truth: AnnotationSet, threads: int = 2) -> Detec
             f"{name}: the data's classes {missing} are not the model's ({', '.join(detector.classes)})"
         )
     return detector
-
-
-def detect_all(detector: Detector, truth: AnnotationSet, progress: bool = True) -> AnnotationSet:
-    """The detector's instances on every image of ``truth`` (classes outside the truth's dropped)."""
-    from tqdm import tqdm
-
-    wanted = set(truth.classes)
-    images: list[AnnotatedImage] = []
-    for im in tqdm(truth.images, desc="detect", unit="img", disable=not progress, leave=False):
-        found = detector.detect(load_gray(im.path, (im.height, im.width)))
-        kept = [i for i in found if i.label in wanted]
-        images.append(AnnotatedImage(im.path, im.height, im.width, kept, im.group))
-    return AnnotationSet(list(truth.classes), images)

@@ -1,7 +1,7 @@
 """``areoscan evaluate detector``: COCO AP, F1 at IoU 0.5, PR curves of a detector on annotated images.
 
 Use it for every detector figure (a trained model, the ``log-blobs`` classical baseline, or a COCO
-results file from another tool) so they are all scored by :mod:`areoscan.evaluate.detection`.
+results file from another tool) so they are all scored by :mod:`areoscan.data.detection`.
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ def agnostic(ann: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from areoscan.annotations import read_coco_results
-    from areoscan.evaluate.detect_run import detect_all, resolve_detector
-    from areoscan.evaluate.detection import detection_metrics, format_detection_report
+    from areoscan.data.detection import detect_all, detection_metrics, format_detection_report
+    from areoscan.evaluate.detect_run import resolve_detector
     from areoscan.models.card import write_bytes_atomic
 
     if args.max_dets < 1:

@@ -1,6 +1,7 @@
 """``areoscan evaluate segmenter``: pixel metrics on labelled scenes, coral share on real tiles.
 
-Only argument parsing and printing live here; the work is in :mod:`areoscan.evaluate.segmenter`.
+Only argument parsing and printing live here; the work is in :mod:`areoscan.data.seg_metrics`
+(scores on labelled tiles) and :mod:`areoscan.evaluate.segmenter` (shares on real tiles).
 """
 
 from __future__ import annotations
@@ -99,9 +100,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Entry point of ``areoscan evaluate segmenter``."""
     import torch
 
-    from areoscan.data.sources import DEFAULT_SCENE_CACHE
-    from areoscan.errors import DataError
-    from areoscan.evaluate.segmenter import (
+    from areoscan.data.seg_metrics import (
         TABLE_COLUMNS,
         evaluate_tiles,
         markdown_table,
@@ -110,6 +109,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         tiles_per_second,
         train_tiles,
     )
+    from areoscan.data.sources import DEFAULT_SCENE_CACHE
+    from areoscan.errors import DataError
     from areoscan.io import atomic_output
     from areoscan.models.segmenters import load_segmenter
 
@@ -174,7 +175,8 @@ def _coral_tiles(pred: Any, args: argparse.Namespace) -> dict[str, float]:
     """Share of each real brain-coral tile marked coral (printed as a table)."""
     import numpy as np
 
-    from areoscan.evaluate.segmenter import coral_tile_shares, markdown_table
+    from areoscan.data.seg_metrics import markdown_table
+    from areoscan.evaluate.segmenter import coral_tile_shares
 
     shares = coral_tile_shares(pred, args.coral_tiles, upsample=args.coral_upsample)
     vals = np.array(list(shares.values()))
@@ -190,11 +192,9 @@ def _coral_tiles(pred: Any, args: argparse.Namespace) -> dict[str, float]:
 
 def _landmarks(pred: Any, args: argparse.Namespace) -> dict[str, Any]:
     """Share of real landmark tiles marked coral per class, leaving out observations the model saw."""
-    from areoscan.evaluate.segmenter import (
-        landmark_shares,
-        markdown_table,
-        seen_landmark_observations,
-    )
+    from areoscan.data.landmarks import seen_landmark_observations
+    from areoscan.data.seg_metrics import markdown_table
+    from areoscan.evaluate.segmenter import landmark_shares
 
     seen = set() if args.all_landmark_tiles else seen_landmark_observations(pred.card)
     lm = landmark_shares(pred, args.landmarks, exclude=seen)

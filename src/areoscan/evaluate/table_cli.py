@@ -139,11 +139,8 @@ def evaluate_model(name: str, specs: list[str], args: argparse.Namespace) -> tup
 
 def evaluate_segmenter(name: str, specs: list[str], args: argparse.Namespace) -> tuple[Any, dict]:
     """(train n, result in ``evaluate_classifier``'s keys) of a segmenter, per pixel on scenes."""
-    import numpy as np
-
-    from areoscan.data.metrics import scores
+    from areoscan.data.seg_metrics import evaluate_tiles, tiles_per_second, train_tiles
     from areoscan.data.seg_samples import scenes_dataset
-    from areoscan.evaluate.segmenter import evaluate_tiles, tiles_per_second, train_tiles
     from areoscan.models.segmenters import load_segmenter
 
     folders = [Path(s) for s in specs]
@@ -158,12 +155,10 @@ def evaluate_segmenter(name: str, specs: list[str], args: argparse.Namespace) ->
     mode = "binary" if len(card.classes) == 2 else "terrain"
     data = scenes_dataset(folders, [0], card.tile_size, mode, seed=args.seed)
     m = evaluate_tiles(pred, data, batch_size=max(1, args.batch_size // 8))
-    cm = np.asarray(m["confusion"])
-    s = scores(cm, list(card.classes))
     rates = {k: m.get(k, "–") for k in ("tp_pct", "tn_pct", "fp_pct", "fn_pct")}
     result = {
-        **{k: s[k] for k in ("accuracy", "macro_f1", "majority_class")},
-        **{k: s[k] for k in ("majority_accuracy", "majority_macro_f1")},
+        **{k: m[k] for k in ("accuracy", "macro_f1", "majority_class")},
+        **{k: m[k] for k in ("majority_accuracy", "majority_macro_f1")},
         "n": m["tiles"],
         "is_screen": True,
         "binary": {"f1": m["f1"], **rates},

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from areoscan.evaluate.segmenter import TABLE_COLUMNS, markdown_table, table_row
+from areoscan.data.seg_metrics import TABLE_COLUMNS, markdown_table, table_row
 
 
 def config_label(config: Any) -> str:

@@ -2,7 +2,7 @@
 
 Use :func:`train_detector` (the ``areoscan train detector`` verb is a thin wrapper): it draws
 augmented images (flips, 90-degree turns, gain / offset), steps AdamW on a warm-up + cosine schedule,
-scores the validation images with :func:`~areoscan.evaluate.detection.detection_metrics` after every
+scores the validation images with :func:`~areoscan.data.detection.detection_metrics` after every
 epoch, keeps the best epoch's weights (by validation AP50) and writes safetensors + card. When there
 is no separate validation set, :func:`split_by_group` holds out whole groups (observations), so no
 copy or sibling tile of a validation image is trained on.
@@ -21,6 +21,7 @@ import torch
 
 from areoscan.annotations.model import AnnotatedImage, AnnotationSet, Instance, box_ellipse
 from areoscan.annotations.pixels import load_gray
+from areoscan.data.detection import detect_all, detection_metrics
 from areoscan.errors import AnnotationError
 from areoscan.models.card import ModelCard
 from areoscan.models.detectors import TorchDetector, anchor_sizes, build_detector
@@ -171,9 +172,6 @@ def _card(name: str, classes: list[str], cfg: DetectorConfig, anchors: list[int]
 
 
 def _evaluate(model: torch.nn.Module, card: ModelCard, val: AnnotationSet) -> dict[str, Any]:
-    from areoscan.evaluate.detect_run import detect_all
-    from areoscan.evaluate.detection import detection_metrics
-
     model.eval()
     dets = detect_all(TorchDetector(model, card), val, progress=False)
     res = detection_metrics(val, dets, iou_type="bbox")

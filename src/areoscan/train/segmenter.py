@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from areoscan.data.landmarks import seen_landmark_observations
+from areoscan.data.seg_metrics import evaluate_tiles, tiles_per_second
 from areoscan.data.seg_samples import IGNORE_INDEX, SegSet
 from areoscan.train.losses import make_loss
 from areoscan.train.phases import Phase, configure, parse_schedule, phase_logits_and_target
@@ -267,7 +269,6 @@ def fit_and_save(
     Returns (card, test metrics). The card records the config, data summaries, the manifest hash,
     the split rule, the command line and the held-out metrics.
     """
-    from areoscan.evaluate.segmenter import evaluate_tiles, tiles_per_second
     from areoscan.models.card import ModelCard, sha256_lines
     from areoscan.models.norm import SEGMENTER_MIN_STD
     from areoscan.models.registry import save_model
@@ -277,7 +278,6 @@ def fit_and_save(
     n_classes = len(config.classes)
     inherited: dict[str, Any] = {}
     if config.init:  # a fine-tune has also seen what its starting model was trained on
-        from areoscan.evaluate.segmenter import seen_landmark_observations
         from areoscan.models.registry import load_card
 
         inherited["init_landmark_observations"] = sorted(

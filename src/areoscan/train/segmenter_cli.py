@@ -380,7 +380,7 @@ def _command_line() -> str:
 
 def run_train(args: argparse.Namespace) -> int:
     """Entry point of ``areoscan train segmenter``."""
-    from areoscan.evaluate.segmenter import (
+    from areoscan.data.seg_metrics import (
         TABLE_COLUMNS,
         markdown_table,
         per_class_table,

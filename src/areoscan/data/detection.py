@@ -6,7 +6,8 @@ re-implemented), F1 at IoU 0.5 at each class's best score threshold (from ``COCO
 matches) with its macro mean, precision-recall curves at IoU 0.5, and an image-level "contains the
 feature" confusion matrix at those thresholds. Masks are compared when both sides have them
 (``segm``), else boxes (``bbox``). Classes with no true instance get no AP or F1 (``None``) and are
-left out of the means.
+left out of the means. :func:`detect_all` runs a :class:`Detector` over the truth's images to get
+the detections side; training (validation AP) and ``evaluate detector`` both use the two.
 """
 
 from __future__ import annotations
@@ -14,17 +15,45 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from areoscan.annotations.coco_out import coco_dict
-from areoscan.annotations.model import AnnotationSet
+from areoscan.annotations.model import AnnotatedImage, AnnotationSet, Instance
+from areoscan.annotations.pixels import load_gray
 
 # COCO's recall grid (101 points) on which precision is interpolated.
 RECALL_GRID = np.linspace(0.0, 1.0, 101)
+
+
+class Detector(Protocol):
+    """Anything that finds instances in one ``(H, W)`` float32 [0, 1] image."""
+
+    name: str
+    classes: list[str]
+
+    def detect(self, image: np.ndarray) -> list[Instance]: ...
+
+    def describe(self) -> dict[str, object]: ...
+
+
+def detect_all(detector: Detector, truth: AnnotationSet, progress: bool = True) -> AnnotationSet:
+    """The detector's instances on every image of ``truth`` (classes outside the truth's dropped).
+
+    Use it to get the detections :func:`detection_metrics` scores against ``truth``.
+    """
+    from tqdm import tqdm
+
+    wanted = set(truth.classes)
+    images: list[AnnotatedImage] = []
+    for im in tqdm(truth.images, desc="detect", unit="img", disable=not progress, leave=False):
+        found = detector.detect(load_gray(im.path, (im.height, im.width)))
+        kept = [i for i in found if i.label in wanted]
+        images.append(AnnotatedImage(im.path, im.height, im.width, kept, im.group))
+    return AnnotationSet(list(truth.classes), images)
 
 
 def iou_type_for(truth: AnnotationSet, dets: AnnotationSet) -> str:
