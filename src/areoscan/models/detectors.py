@@ -22,6 +22,7 @@ from torch import nn
 
 from areoscan.annotations.model import Instance
 from areoscan.models.card import ModelCard
+from areoscan.models.predictor import Instances, register_tile_loader
 from areoscan.models.registry import register_builder
 
 DETECTOR_ARCHS = ("fasterrcnn", "maskrcnn")
@@ -232,6 +233,65 @@ def _box_mask(box: tuple[float, float, float, float], shape: tuple[int, ...]) ->
     x0, y0, x1, y1 = (int(round(v)) for v in box)
     mask[max(y0, 0) : max(y1, y0 + 1), max(x0, 0) : max(x1, x0 + 1)] = True
     return mask
+
+
+class TileDetector:
+    """A trained detector as the scan's :class:`~areoscan.models.predictor.InstanceModel`.
+
+    Use it for tile batches (``areoscan scan --detector``, or ``--segment-model`` through
+    :class:`~areoscan.models.predictor.InstancePixels`); use :class:`TorchDetector` for single
+    images of any size (metrics, ``areoscan detect``). ``detect(tiles)`` takes float32
+    ``(N, 1, H, W)`` in [0, 1] already at the model's scale (the scan resamples them to
+    ``tile_size``) and returns one :class:`~areoscan.models.predictor.Instances` per tile in tile
+    pixels, labels indexing :attr:`classes` (0 = background, as for a segmenter). Every instance the
+    network returns is kept (down to its ``score_thresh``); the caller applies :attr:`threshold`.
+    """
+
+    def __init__(self, module: nn.Module, card: ModelCard) -> None:
+        self.module = module.eval()
+        self.card = card
+
+    @property
+    def tile_size(self) -> int:
+        """Side the network was trained at (its ``min_size`` / ``max_size``)."""
+        return int(self.card.tile_size)
+
+    @property
+    def threshold(self) -> float:
+        """Score threshold of a published detection: the card's, else 0.5."""
+        return 0.5 if self.card.threshold is None else float(self.card.threshold)
+
+    @property
+    def classes(self) -> list[str]:
+        """``background`` then the card's object classes (index = torchvision label)."""
+        return ["background", *self.card.classes]
+
+    @torch.inference_mode()
+    def detect(self, tiles: np.ndarray) -> list[Instances]:
+        """Instances of each tile of a float32 ``(N, 1, H, W)`` (or ``(N, H, W)``) batch."""
+        x = torch.from_numpy(np.ascontiguousarray(tiles, np.float32))
+        if x.ndim == 3:
+            x = x[:, None]
+        outs = self.module(list(x))
+        found = []
+        for out in outs:
+            masks = out["masks"][:, 0].numpy() >= 0.5 if "masks" in out else None
+            found.append(
+                Instances(
+                    out["boxes"].numpy().astype(np.float32),
+                    out["scores"].numpy().astype(np.float32),
+                    out["labels"].numpy().astype(np.int64),
+                    masks,
+                )
+            )
+        return found
+
+
+@register_tile_loader("detection")
+def load_tile_detector(model: Any, backend: str, threads: int) -> TileDetector:
+    """The scan's loader of detection models (torch on every backend: no ONNX path yet)."""
+    detector = load_detector(str(model), threads=threads)
+    return TileDetector(detector.module, detector.card)
 
 
 def load_detector(name: str, threads: int = 2) -> TorchDetector:

@@ -278,7 +278,10 @@ def as_pixel_model(model: TileModel) -> PixelModel:
 
 
 # Model kinds the scan can run on tiles: card task -> module whose import registers its loader.
-TILE_TASK_MODULES: dict[str, str] = {"segmentation": "areoscan.models.segmenters"}
+TILE_TASK_MODULES: dict[str, str] = {
+    "segmentation": "areoscan.models.segmenters",
+    "detection": "areoscan.models.detectors",
+}
 TileLoader = Callable[[str | Path, str, int], TileModel]
 _LOADERS: dict[str, TileLoader] = {}
 

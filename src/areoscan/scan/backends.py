@@ -19,7 +19,13 @@ from typing import Any
 
 from areoscan.errors import ModelError
 from areoscan.models.card import ModelCard
-from areoscan.models.predictor import PixelModel, Predictor, as_pixel_model, load_tile_model
+from areoscan.models.predictor import (
+    InstanceModel,
+    PixelModel,
+    Predictor,
+    as_pixel_model,
+    load_tile_model,
+)
 
 _EXPORT = (
     "import sys\n"
@@ -135,6 +141,16 @@ def load_segment(model: str | Path, backend: str, threads: int) -> PixelModel:
     if backend == "torch":
         _torch_threads(threads)
     return as_pixel_model(load_tile_model(model, task, backend, threads))
+
+
+def load_detect(model: str | Path, threads: int) -> InstanceModel:
+    """The detect stage's model (:mod:`areoscan.scan.detect`): a detector on torch, whatever the
+    scan's backend (detectors have no ONNX path in the scan yet)."""
+    _torch_threads(threads)
+    detector = load_tile_model(model, "detection", "torch", threads)
+    if not isinstance(detector, InstanceModel):
+        raise ModelError(f"{model}: not an instance detector")
+    return detector
 
 
 def _torch_threads(threads: int) -> None:

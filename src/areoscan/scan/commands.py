@@ -93,6 +93,17 @@ def register(sub: Any) -> None:
     p.add_argument("--segment-overlap", type=_int_at_least(0), metavar="PX",
                    help="px shared by neighbouring segment tiles (default: a quarter of the "
                         "model card's tile, an eighth with --fast)")  # fmt: skip
+    p.add_argument("--detector", default=DEFAULTS.detector, metavar="NAME",
+                   help="also detect objects with this detector (shipped name, folder or .json): "
+                        "detections.gpkg / .geojson, outlined in the quick-look")  # fmt: skip
+    p.add_argument("--detect-gate", action="store_true", default=DEFAULTS.detect_gate,
+                   help="run the detector only around the screen's flagged tiles "
+                        "(default: over the whole image)")  # fmt: skip
+    p.add_argument("--detect-min-score", type=_probability, metavar="P",
+                   help="publish detections scoring >= P (default: the detector's card, else 0.5)")  # fmt: skip
+    p.add_argument("--detect-overlap", type=_int_at_least(0), metavar="PX",
+                   help="px (at the detector's scale) shared by neighbouring detector tiles "
+                        "(default: a quarter of its tile)")  # fmt: skip
     p.add_argument("--min-area", type=float, default=DEFAULTS.min_area_m2, metavar="M2",
                    help="drop regions smaller than M2 square metres (default %(default)g)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -136,12 +147,17 @@ def run_scan(args: argparse.Namespace) -> int:
         segment_tile=args.segment_tile,
         segment_overlap=args.segment_overlap,
         band=args.band,
+        detector=args.detector,
+        detect_gate=args.detect_gate,
+        detect_min_score=args.detect_min_score,
+        detect_overlap=args.detect_overlap,
     )
     summary = scan_image(args.image, args.out, config, progress=not args.quiet)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:
-        print(f"{summary.observation_id}: {summary.status}, {summary.regions} regions, "
+        found = f", {summary.detections} detections" if summary.detect else ""
+        print(f"{summary.observation_id}: {summary.status}, {summary.regions} regions{found}, "
               f"{summary.total_area_m2:.0f} m2 ({summary.percent_of_footprint:.2f}% of the footprint); "
               f"outputs in {summary.output_dir}")  # fmt: skip
     return 0

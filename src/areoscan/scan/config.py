@@ -59,6 +59,16 @@ class ScanConfig:
     near its scale) the image is resampled so that one level lands on it (scan/scale.py).
     band: 1-based band of a multi-band image (a HiRISE COLOR product, an RGB mosaic); None: the
     image must have one band.
+    detector: an object detector (shipped name, folder or ``.json``) run over the image
+    (:mod:`areoscan.scan.detect`); None: no detect stage. detect_gate: run it only around the
+    screen's flagged tiles (as the segmenter); False (default): over the whole image, since the
+    screen looks for another landform than most detectors. detect_overlap: px of the detector's
+    own scale shared by neighbouring tiles (None: a quarter of its tile, 256 of 1024: larger than
+    the objects, so each is seen whole by one tile). detect_min_score: smallest score published
+    (None: the card's threshold, else 0.5). detect_nms_iou: same-class detections of different
+    views overlapping more than this are one object (the best score kept). detect_merge_ios: a
+    piece cut by a tile edge joins the detection covering this fraction of its box. detect_batch:
+    tiles per detector call.
     """
 
     screen_model: str | Path = "brain-coral-screen"
@@ -81,6 +91,13 @@ class ScanConfig:
     gdal_cache_mb: int = GDAL_CACHE_MB
     band: int | None = None
     level_tolerance: float = 0.1
+    detector: str | Path | None = None
+    detect_gate: bool = False
+    detect_overlap: int | None = None
+    detect_min_score: float | None = None
+    detect_nms_iou: float = 0.5
+    detect_merge_ios: float = 0.5
+    detect_batch: int = 2
 
     def with_options(self, **options: Any) -> ScanConfig:
         """A copy with some fields replaced (TypeError for a name that is not a field)."""
@@ -92,6 +109,15 @@ class ScanConfig:
             raise ModelError(f"unknown backend {self.backend!r}; choose auto, torch or onnx")
         if not self.level_tolerance >= 0:
             raise ModelError(f"level tolerance {self.level_tolerance} must be >= 0")
+        for name in ("detect_nms_iou", "detect_merge_ios"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ModelError(f"{name} must be in (0, 1], not {getattr(self, name)}")
+        if self.detect_batch < 1:
+            raise ModelError(f"detect_batch must be at least 1, not {self.detect_batch}")
+
+    def detect_overlap_px(self, model_tile: int) -> int:
+        """Px (at the detector's scale) shared by neighbouring detect tiles: a quarter tile."""
+        return int(self.detect_overlap) if self.detect_overlap is not None else model_tile // 4
 
     def segment_tile_px(self, card_tile: int) -> int:
         """Side of the segmenter's tiles for a card trained on ``card_tile`` px tiles."""

@@ -43,6 +43,8 @@ OUTPUT_FILES = (
     "regions.gpkg",
     "regions.geojson",
     "quicklook.png",
+    "detections.gpkg",
+    "detections.geojson",
     "summary.json",
 )
 
@@ -243,39 +245,63 @@ def _rounded(obj: Any, digits: int) -> Any:
 
 def write_regions(folder: Path, regions: Regions, raster: Raster, name: str) -> tuple[Path, Path]:
     """Write ``regions.gpkg`` (image CRS) and ``regions.geojson`` (lon/lat) into ``folder``."""
+    return write_features(folder, "regions", regions.records, regions.geometries, regions.fields,
+                          raster, name)  # fmt: skip
+
+
+#: columns written as integers / text (every other column is float64, None = NaN)
+INT_FIELDS = frozenset({"region_id", "detection_id", "area_px", "row0", "col0", "row1", "col1",
+                        "class_id", "truncated"})  # fmt: skip
+TEXT_FIELDS = frozenset({"class_name"})
+
+
+def _column(key: str, values: list[Any]) -> np.ndarray:
+    """A GeoPackage column of field ``key`` (typed by :data:`INT_FIELDS` / :data:`TEXT_FIELDS`)."""
+    if key in INT_FIELDS:
+        return np.asarray(values, dtype=np.int64)
+    if key in TEXT_FIELDS:
+        return np.asarray(values, dtype=object)
+    return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def write_features(
+    folder: Path,
+    stem: str,
+    records: list[dict[str, Any]],
+    geometries: list[Any],
+    fields: tuple[str, ...],
+    raster: Raster,
+    name: str,
+) -> tuple[Path, Path]:
+    """Write ``stem.gpkg`` (layer ``stem``, image CRS) and ``stem.geojson`` (lon/lat) into ``folder``.
+
+    Use it for any polygons a scan publishes (regions, detections): ``records[i]`` holds the
+    ``fields`` of polygon ``geometries[i]`` (image CRS metres, or level-0 pixels without a
+    georeference); the first field is the feature id; column types follow :data:`INT_FIELDS` and
+    :data:`TEXT_FIELDS`.
+    """
     import shapely
     from pyogrio.raw import write
     from shapely.geometry import mapping
 
     georef = raster.georef
-    gpkg, geojson = folder / "regions.gpkg", folder / "regions.geojson"
+    gpkg, geojson = folder / f"{stem}.gpkg", folder / f"{stem}.geojson"
     geoms = [shapely.geometry.MultiPolygon([g]) if g.geom_type == "Polygon" else g
-             for g in regions.geometries]  # fmt: skip
-    fields = regions.fields
-    columns: list[np.ndarray] = []
-    for key in fields:
-        values = [r[key] for r in regions.records]
-        if key in ("region_id", "area_px", "row0", "col0", "row1", "col1", "class_id"):
-            columns.append(np.asarray(values, dtype=np.int64))
-        elif key == "class_name":
-            columns.append(np.asarray(values, dtype=object))
-        else:
-            columns.append(
-                np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
-            )
+             for g in geometries]  # fmt: skip
+    columns = [_column(key, [r[key] for r in records]) for key in fields]
     try:
         with warnings.catch_warnings():  # no CRS is expected for an image without georeference
             warnings.filterwarnings("ignore", message=".*'crs' was not provided")
-            _write_gpkg(write, gpkg, geoms, columns, fields, georef)
+            _write_gpkg(write, gpkg, geoms, columns, fields, georef, stem)
     except Exception as exc:  # pyogrio raises its own error types
         raise OutputError(f"{gpkg}: cannot write the GeoPackage ({exc})") from None
     features = []
-    for rec, geom in zip(regions.records, regions.geometries, strict=True):
+    for rec, geom in zip(records, geometries, strict=True):
         g = _lonlat_geometry(geom, georef) if georef is not None else geom
         features.append(
             {
                 "type": "Feature",
-                "id": rec["region_id"],
+                "id": rec[fields[0]],
                 "properties": rec,
                 "geometry": _rounded(mapping(g), 7 if georef is not None else 2),
             }
@@ -305,6 +331,7 @@ def _write_gpkg(
     columns: list[np.ndarray],
     fields: tuple[str, ...],
     georef: Any,
+    layer: str = "regions",
 ) -> None:
     import shapely
 
@@ -314,7 +341,7 @@ def _write_gpkg(
         np.asarray(wkb, dtype=object),
         columns,
         list(fields),
-        layer="regions",
+        layer=layer,
         driver="GPKG",
         geometry_type="MultiPolygon",
         crs=georef.crs.to_wkt() if georef is not None else None,

@@ -41,7 +41,8 @@ def scan_image(
     import rasterio
 
     from areoscan.io.heap import limit_heap_growth
-    from areoscan.scan.backends import load_screen, load_segment
+    from areoscan.scan.backends import load_detect, load_screen, load_segment
+    from areoscan.scan.detect import detect_stage
     from areoscan.scan.publish import publish_stage
     from areoscan.scan.stages import (
         ScanRun,
@@ -80,8 +81,16 @@ def scan_image(
                 regions = vectorise_stage(opened, cleaned, run)
             else:
                 notes.append("nothing flagged by the screen: not segmented, no mask.tif written")
-            summary = publish_stage(folder, opened, screened, cleaned, regions, run, notes)
-    run.say(f"{summary.status}: {summary.regions} regions, {summary.total_area_m2:.0f} m² "
+            detections = None
+            if cfg.detector is not None:
+                with run.clock.stage("load_models"):
+                    detector = load_detect(cfg.detector, cfg.threads)
+                detections = detect_stage(opened, screened, detector, run)
+                del detector
+            summary = publish_stage(folder, opened, screened, cleaned, regions, run, notes,
+                                    detections)  # fmt: skip
+    run.say(f"{summary.status}: {summary.regions} regions, {summary.detections} detections, "
+            f"{summary.total_area_m2:.0f} m² "
             f"({summary.percent_of_footprint:.2f}% of the footprint) in {summary.timings['total']:.1f} s "
             f"-> {summary.output_dir}")  # fmt: skip
     return summary

@@ -2,8 +2,8 @@
 
 Use :func:`publish_stage` last, inside the :class:`~areoscan.scan.outputs.OutputFolder` the scan
 writes into: ``mask.tif`` (only when something was segmented), ``salience.tif``, ``regions.gpkg``,
-``regions.geojson``, ``quicklook.png`` and, built from the stages' results, ``summary.json``; the
-folder then appears as ``OUT/<OBSERVATION_ID>`` in one rename.
+``regions.geojson``, ``detections.gpkg`` and ``detections.geojson`` (with a detector),
+``quicklook.png`` and, built from the stages' results, ``summary.json``; the folder then appears as ``OUT/<OBSERVATION_ID>`` in one rename.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 
 from areoscan.scan import quicklook
+from areoscan.scan.detect import Detections
 from areoscan.scan.outputs import (
     OutputFolder,
     RowReader,
+    write_features,
     write_json,
     write_mask_cog,
     write_regions,
@@ -66,8 +68,12 @@ def _class_rows(cleaned: Cleaned, g: int, row0: int, row1: int) -> np.ndarray:
 
 
 def publish_stage(folder: OutputFolder, opened: Opened, screened: Screen, cleaned: Cleaned | None,
-                  regions: Regions, run: ScanRun, notes: list[str]) -> ScanSummary:  # fmt: skip
-    """Write every output and ``summary.json``, publish the folder; return the summary."""
+                  regions: Regions, run: ScanRun, notes: list[str],
+                  detections: Detections | None = None) -> ScanSummary:  # fmt: skip
+    """Write every output and ``summary.json``, publish the folder; return the summary.
+
+    detections: the detect stage's result (None: no detector; no detections files).
+    """
     raster, clock = opened.raster, run.clock
     with clock.stage("write"):
         outputs = []
@@ -78,14 +84,19 @@ def publish_stage(folder: OutputFolder, opened: Opened, screened: Screen, cleane
                        _transform(opened, screened.level), raster.crs)  # fmt: skip
         write_regions(folder.tmp, regions, raster, opened.observation_id)
         outputs += ["salience.tif", "regions.gpkg", "regions.geojson"]
+        if detections is not None:
+            write_features(folder.tmp, "detections", detections.records, detections.geometries,
+                           detections.fields, raster, opened.observation_id)  # fmt: skip
+            outputs += ["detections.gpkg", "detections.geojson"]
+        outlines = detections.geometries if detections is not None else []
         _, ql_level = quicklook.write_quicklook(folder.path("quicklook.png"), raster, regions.geometries,
-                                      screened.flagged, screened.level)  # fmt: skip
+                                      screened.flagged, screened.level, detections=outlines)  # fmt: skip
         outputs.append("quicklook.png")
     if cleaned is not None:
         cleaned.predicted.close()
     summary = build_summary(opened, screened, cleaned, regions, run.config,
                             output_dir=str(folder.final), quicklook_level=ql_level,
-                            notes=notes)  # fmt: skip
+                            notes=notes, detections=detections)  # fmt: skip
     summary.outputs = [*outputs, "summary.json"]
     summary.timings = {**clock.timings, "total": clock.total()}
     summary.peak_rss_mb = dict(clock.peak_rss)

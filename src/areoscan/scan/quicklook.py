@@ -2,12 +2,13 @@
 
 Use :func:`write_quicklook` at the end of a scan. It decodes the finest level whose long side is at
 most ``max_side`` px (1563 × 2500 px for a 25,000 × 40,000 image), stretches the contrast over the
-footprint, draws the flagged screen tiles in thin cyan and the regions' outlines in red, and saves
-an RGB PNG.
+footprint, draws the flagged screen tiles in thin cyan, the regions' outlines in red and the
+detections' outlines in yellow, and saves an RGB PNG.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,15 @@ def _rings(geom: Any) -> list[np.ndarray]:
     return rings
 
 
+def _ring_pixels(raster: Raster, ring: np.ndarray, level: int) -> np.ndarray:
+    """(x, y) image coordinates at ``level`` of a ring in map coordinates (or level-0 pixels)."""
+    georef = raster.georef
+    if georef is None:
+        return ring / 2**level
+    rows, cols = georef.xy_to_pixel(ring[:, 0], ring[:, 1], level=level)
+    return np.column_stack([np.atleast_1d(cols) + 0.5, np.atleast_1d(rows) + 0.5])
+
+
 def write_quicklook(
     path: Path,
     raster: Raster,
@@ -54,13 +64,15 @@ def write_quicklook(
     flagged: list[Window],
     screen_level: int,
     max_side: int = 2560,
+    detections: Sequence[Any] = (),
 ) -> tuple[Path, int]:
     """Write the quick-look PNG; return (path, level used).
 
     geometries: region polygons as written by :mod:`areoscan.scan.vectorize` (map coordinates, or
     level-0 pixels without georeference). flagged: flagged tiles at ``screen_level``. The level is
     never finer than the screen's, which the scan has decoded already (and which is all a remote
-    image read by the packet holds of an image with nothing flagged).
+    image read by the packet holds of an image with nothing flagged). detections: outlines of
+    detected objects (same coordinates as ``geometries``), drawn in yellow.
     """
     from PIL import Image, ImageDraw
 
@@ -76,16 +88,12 @@ def write_quicklook(
     for w in flagged:
         box = (w.col * f, w.row * f, (w.col + w.width) * f - 1, (w.row + w.height) * f - 1)
         draw.rectangle(box, outline=(0, 200, 255), width=1)
-    georef = raster.georef
     width = max(2, round(max(im.size) / 800))
-    for geom in geometries:
-        for ring in _rings(geom):
-            if georef is not None:
-                rows, cols = georef.xy_to_pixel(ring[:, 0], ring[:, 1], level=level)
-                pts = np.column_stack([np.atleast_1d(cols) + 0.5, np.atleast_1d(rows) + 0.5])
-            else:
-                pts = ring / 2**level
-            draw.line([tuple(p) for p in pts.tolist()], fill=(255, 40, 40), width=width)
+    for geoms, colour in ((geometries, (255, 40, 40)), (detections, (255, 220, 0))):
+        for geom in geoms:
+            for ring in _rings(geom):
+                pts = _ring_pixels(raster, ring, level)
+                draw.line([tuple(p) for p in pts.tolist()], fill=colour, width=width)
     with atomic_output(path) as tmp:
         im.save(tmp, format="PNG", compress_level=3)
     return path, level

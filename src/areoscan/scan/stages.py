@@ -69,6 +69,8 @@ class Opened:
     segment_level: LevelChoice
     notes: list[str] = field(default_factory=list)
     scale_policy: dict[str, Any] = field(default_factory=dict)  # scan/scale.py's decision
+    detect_card: ModelCard | None = None  # the detector's (config.detector), if any
+    detect_level: LevelChoice | None = None
 
 
 @dataclass
@@ -167,6 +169,17 @@ def _load_cards(cfg: ScanConfig) -> tuple[ModelCard, ModelCard, int]:
     return screen_card, seg_card, seg_tile
 
 
+def _detect_card(cfg: ScanConfig) -> ModelCard | None:
+    """The detector's card (None without one); ModelError when it is not a detector."""
+    if cfg.detector is None:
+        return None
+    card = _card(cfg.detector)
+    if card.task != "detection":
+        raise ModelError(f"--detector {cfg.detector}: {card.name!r} is a {card.task} model, "
+                         "not a detector")  # fmt: skip
+    return card
+
+
 def open_stage(source: str | Path, run: ScanRun, cache_dir: Path | None = None) -> Opened:
     """Resolve the backend, read the model cards, open the image and choose each model's level.
 
@@ -188,27 +201,31 @@ def open_stage(source: str | Path, run: ScanRun, cache_dir: Path | None = None) 
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     with clock.stage("open"):
         screen_card, seg_card, _ = _load_cards(cfg)
+        det_card = _detect_card(cfg)
         raster = open_raster(source, cache_dir=cache_dir, threads=cfg.threads, band=cfg.band)
     obs = safe_name(raster.observation_id or raster.path.stem)
     if raster.georef is None:
         notes.append("image has no georeference (no PDS3 label): outputs are in pixel coordinates")
     try:
-        scaling = apply_scale_policy(raster, [screen_card, seg_card])  # ScaleError if too coarse
+        cards = [screen_card, seg_card] + ([det_card] if det_card is not None else [])
+        scaling = apply_scale_policy(raster, cards)  # ScaleError if too coarse
         scaling = align_levels(raster, seg_card, cfg.level_tolerance, scaling)
         notes += [scaling.note] if scaling.note else []
         tol = cfg.level_tolerance
         shot = choose_level(raster.scale, raster.levels, screen_card, "screen", tol)
         seg = choose_level(raster.scale, raster.levels, seg_card, "segment", tol)
+        det = None if det_card is None else choose_level(raster.scale, raster.levels, det_card,
+                                                         "detect", tol)  # fmt: skip
     except BaseException:
         raster.close()
         raise
-    notes += [n for n in (shot.note, seg.note) if n]
+    notes += [n for n in (shot.note, seg.note, det.note if det else None) if n]
     for note in notes:
         run.say(note)
     run.say(f"{obs}: {raster.shape[0]} x {raster.shape[1]} px, {raster.levels} levels, "
             f"scale {raster.scale} m/px; screen at level {shot.level}, segment at level {seg.level}")  # fmt: skip
     return Opened(raster, obs, str(source), backend, screen_card, seg_card, shot, seg, notes,
-                  scaling.to_dict())  # fmt: skip
+                  scaling.to_dict(), det_card, det)  # fmt: skip
 
 
 def screen_stage(opened: Opened, screener: TileScreen, run: ScanRun) -> Screen:

@@ -19,6 +19,7 @@ from areoscan.models.card import ModelCard
 
 if TYPE_CHECKING:
     from areoscan.scan.config import ScanConfig
+    from areoscan.scan.detect import Detections
     from areoscan.scan.screen import Screen
     from areoscan.scan.stages import Cleaned, Opened
     from areoscan.scan.vectorize import Regions
@@ -32,6 +33,8 @@ class ScanSummary:
     scale: image map scale (m/px, None without a label). levels: screen/segment level choices.
     flagged_tiles / screened_tiles: screen counts. regions: number of regions; total_area_m2 and
     percent_of_footprint: their extent. centre_lat / centre_lon: image centre (east lon 0–360).
+    detections: objects found by the detect stage (``--detector``; 0 without one); detect: how
+    it ran and the count per class (empty without a detector).
     timings: seconds per stage. peak_rss_mb: the process's peak resident memory (MB) when each
     stage ended (monotone: the first stage reaching the final value set the peak). models: name,
     architecture, date and weights hash of each model.
@@ -51,6 +54,8 @@ class ScanSummary:
     percent_of_footprint: float = 0.0
     centre_lat: float | None = None
     centre_lon: float | None = None
+    detections: int = 0
+    detect: dict[str, Any] = field(default_factory=dict)
     image: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
@@ -141,10 +146,12 @@ def build_summary(
     output_dir: str,
     quicklook_level: int,
     notes: list[str],
+    detections: Detections | None = None,
 ) -> ScanSummary:
     """The summary of a scan from its stages' results (``cleaned`` is None when nothing was flagged).
 
-    notes: everything unusual the stages reported, in order.
+    notes: everything unusual the stages reported, in order. detections: the detect stage's
+    result (None: the scan had no detector).
     """
     raster, shot, seg = opened.raster, opened.screen_level, opened.segment_level
     fp_px0 = float(screened.footprint.sum()) * 4.0**shot.level
@@ -159,6 +166,9 @@ def build_summary(
         seg_info = {**predicted.planned.plan.to_dict(), **predicted.stats.to_dict()}
         if predicted.multiclass:
             seg_info["classes"] = _per_class(predicted.classes, regions)
+    models = {"screen": model_info(opened.screen_card), "segment": model_info(opened.segment_card)}
+    if opened.detect_card is not None:
+        models["detect"] = model_info(opened.detect_card)
     return ScanSummary(
         observation_id=opened.observation_id,
         status="done" if n_flag else "empty",
@@ -185,10 +195,9 @@ def build_summary(
             "bytes_in_file": raster.bytes_total,
             "bytes_fetched": raster.bytes_fetched,
         },
-        models={
-            "screen": model_info(opened.screen_card),
-            "segment": model_info(opened.segment_card),
-        },
+        models=models,
+        detections=len(detections) if detections is not None else 0,
+        detect=dict(detections.info) if detections is not None else {},
         parameters={
             "fast": config.fast,
             "threads": config.threads,
