@@ -5,6 +5,13 @@ landmarks have 2 impact-ejecta tiles and 3 spider observations in all): every ob
 out exactly once, and the confusion matrices of the K held-out folds are pooled, so every tile of
 every class is counted once, by a model that never saw its observation.
 
+Screens (a ``--positive-class`` model) also get a per-fold table of held-out recall, FP rate and
+both with brightness/contrast swapped between the groups; ``--eval-data`` scores the folds on other
+specs than the training ones (e.g. the landmark sets with their own classes, for the FP rate per
+landmark class). ``--only-fold K`` trains and scores one fold (one CPU slot per fold; run it for
+each K, the table comes with the last). Synthetic specs are never held out; a tile without an
+observation id (the 12 real brain-coral tiles) is its own group, so folds hold out whole tiles.
+
 Run (training arguments after ``--``, without ``--out``, ``--test-pattern`` or ``--fractions``)::
 
     .venv/bin/python benchmarks/cv_classifier.py --folds 4 --jobs 2 --out /tmp/cv -- \
@@ -58,14 +65,50 @@ def _name(train_args: list[str]) -> str:
 
 
 def fold_groups(specs: list[str], folds: int, seed: int) -> list[list[str]]:
-    """Observation ids of each fold, stratified by class (rare classes spread first)."""
+    """Observation ids of each fold, stratified by class (rare classes spread first).
+
+    Synthetic sources are left out (they are never held out: every fold trains on them). A tile
+    without an observation id is its own group (e.g. the 12 real brain-coral tiles), so it is held
+    out alone."""
     from areoscan.data.samples import concat, load_source
     from areoscan.data.splits import assign_groups
 
-    samples = concat([load_source(s, 32, "area", 0, 1.0, 0) for s in specs])
+    real = [s for s in specs if not s.startswith("synth")]
+    samples = concat([load_source(s, 32, "area", 0, 1.0, 0) for s in real])
     part = assign_groups(samples.groups, samples.labels, [1.0 / folds] * folds, seed)
     groups = np.array(samples.groups)
     return [sorted(set(groups[part == k].tolist())) for k in range(folds)]
+
+
+def key_pattern(groups: list[str]) -> str:
+    """``--test-pattern`` of a fold: each group as it appears in sample keys (an observation id,
+    or the file stem of a tile that is its own group, e.g. ``brain-coral-tiles/bc_tile_r0c0``)."""
+    return "(" + "|".join(re.escape(g.rsplit("/", 1)[-1]) for g in groups) + ")"
+
+
+def screen_rows(results: list[dict]) -> tuple[list[list], dict]:
+    """Per fold and pooled: held-out recall on positives, FP rate on negatives, and both again
+    with brightness/contrast swapped between the groups (screens only)."""
+    rows, tot = [], np.zeros(6)
+    for k, r in enumerate(results):
+        cm = np.asarray(r["confusion"], dtype=np.int64)
+        pos = list(r["per_class"]).index(next(c for c in r["per_class"] if "coral" in c.lower()))
+        n_pos, n_neg = int(cm[pos].sum()), int(cm.sum() - cm[pos].sum())
+        tp, fp = int(cm[pos, pos]), int(cm[:, pos].sum() - cm[pos, pos])
+        sw = r.get("swapped_brightness", {})
+        sw_tp = round(sw.get("recall", float("nan")) * n_pos)
+        sw_fp = round(sw.get("fpr", float("nan")) * n_neg)
+        tot += [n_pos, tp, n_neg, fp, sw_tp, sw_fp]
+        rows.append([k, n_pos, tp / max(n_pos, 1), n_neg, fp / max(n_neg, 1),
+                     sw_tp / max(n_pos, 1), sw_fp / max(n_neg, 1)])  # fmt: skip
+    n_pos, tp, n_neg, fp, sw_tp, sw_fp = tot
+    pooled_row = {
+        "positives": int(n_pos), "recall": tp / max(n_pos, 1), "negatives": int(n_neg),
+        "fp_rate": fp / max(n_neg, 1), "swapped_recall": sw_tp / max(n_pos, 1),
+        "swapped_fp_rate": sw_fp / max(n_neg, 1),
+    }  # fmt: skip
+    rows.append(["pooled", *pooled_row.values()])
+    return rows, pooled_row
 
 
 def _run_all(cmds: list[tuple[list[str], Path]], jobs: int) -> None:
@@ -157,20 +200,36 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--tau-report", action="store_true", help="also compare decision-offset rules")
+    ap.add_argument(
+        "--eval-data",
+        action="append",
+        default=None,
+        metavar="SPEC",
+        help="score the held-out folds on these specs (default: the training --data specs); e.g. "
+        "the landmark sets with their own classes, for the FP rate per class",
+    )
+    ap.add_argument(
+        "--only-fold",
+        type=int,
+        default=None,
+        help="train and evaluate this fold only (one CPU slot per fold); the table is printed "
+        "when every fold is done",
+    )
     args = ap.parse_args(argv[:split])
     train_args = argv[split + 1 :]
     for bad in ("--out", "--test-pattern", "--fractions"):
         if bad in train_args:
             sys.exit(f"cv_classifier: do not pass {bad} after --; the script sets it per fold")
     specs, name = _data_specs(train_args), _name(train_args)
+    eval_specs = args.eval_data or specs
     folds = fold_groups(specs, args.folds, args.seed)
     py = [sys.executable, "-m", "areoscan"]
     todo = []
     for k, obs in enumerate(folds):
         out = args.out / f"fold{k}"
-        if (out / f"{name}.json").exists():
+        if (out / f"{name}.json").exists() or args.only_fold not in (None, k):
             continue
-        pattern = "(" + "|".join(re.escape(g) for g in obs) + ")"
+        pattern = key_pattern(obs)
         cmd = [*py, "train", "classifier", *train_args, "--test-pattern", pattern]
         cmd += ["--fractions", "0.85,0.15,0", "--threads", "1", "--quiet", "--out", str(out)]
         todo.append((cmd, args.out / f"fold{k}.log"))
@@ -181,9 +240,14 @@ def main() -> None:
     for k, obs in enumerate(folds):
         out = args.out / f"fold{k}"
         ev = out / "eval.json"
-        if not ev.exists():
+        if args.only_fold not in (None, k):
+            if not ev.exists():
+                print(f"fold {k} not done yet: run --only-fold {k}")
+                return
+        elif not ev.exists():
             cmd = [*py, "evaluate", "classifier", "--model", str(out / f"{name}.json")]
-            cmd += [a for s in specs for a in ("--data", s)] + ["--json", str(ev)]
+            cmd += ["--threads", "1"]
+            cmd += [a for s in eval_specs for a in ("--data", s)] + ["--json", str(ev)]
             # exit 1 = collapsed predictions: still a result (the JSON says so)
             subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL)
         if not ev.exists():
@@ -224,6 +288,12 @@ def main() -> None:
     if total.get("collapsed"):
         print(f"!!! {total['collapsed']}")
     doc = {"folds": folds, "per_fold": results, "pooled": total}
+    if results[0].get("is_screen"):
+        rows, doc["screen"] = screen_rows(results)
+        heads = ["fold", "positives", "recall", "negatives", "FP rate", "swapped recall",
+                 "swapped FP rate"]  # fmt: skip
+        print("\nscreen on held-out observations (swapped: brightness/contrast of the other group)")
+        print(table(heads, rows))
     if args.tau_report:
         doc["tau_rules"] = tau_report(
             [args.out / f"fold{k}" / f"{name}.json" for k in range(args.folds)], specs

@@ -138,6 +138,45 @@ def test_synth_partly_covered_tiles_are_labelled_by_their_coral_share():
 
 
 @pytest.mark.slow
+def test_synth_mix_adds_hard_negative_kinds_and_families():
+    from areoscan.data.samples import SynthMix, from_synth
+
+    plain = from_synth(160, 32, seed=2)
+    mix = SynthMix(("cells", "bandpass"), "regions", ("tars", "ripples"))
+    s = load_source("synth:160", 32, seed=2, mix=mix)
+    slugs = {k.split("/")[1] for k in s.keys}
+    assert {"tars", "ripples"} <= slugs  # the hard negatives are among the background patches
+    assert {"tars", "ripples"}.isdisjoint({k.split("/")[1] for k in plain.keys})
+    assert set(s.labels.tolist()) == {0, 1}
+    coral = [i for i, k in enumerate(s.keys) if k.startswith("synth/brain_coral/")]
+    same = [i for i, k in enumerate(plain.keys) if k.startswith("synth/brain_coral/")]
+    assert coral and same and not np.array_equal(s.images[coral[0]], plain.images[same[0]])
+    with pytest.raises(DataError, match="unknown synthetic terrain kind"):
+        from_synth(8, 32, mix=SynthMix(extra_kinds=("lava",)))
+
+
+def test_cut_spec_tiles_large_images_at_their_own_resolution(tmp_path):
+    from areoscan.data.samples import cut_tiles
+
+    img = np.arange(100 * 90, dtype=np.float32).reshape(100, 90) / 9000
+    pieces = cut_tiles(img, 32, 3)
+    assert list(pieces) == [f"/{r}_{c}" for r in (0, 34, 68) for c in (0, 29, 58)]
+    assert np.array_equal(pieces["/34_29"], img[34:66, 29:61])
+    assert list(cut_tiles(img[:20], 32, 3)) == [""]  # smaller than a tile: resized, one tile
+    root = tmp_path / "crops"
+    root.mkdir()
+    for i in range(2):
+        Image.fromarray((img * 255).astype(np.uint8)).save(root / f"ESP_01234{i}_1755_RED_x.png")
+    s = load_source(f"cut2:{root}@background", 32)
+    assert len(s) == 8 and s.classes == ["background"]
+    assert sorted(set(s.groups)) == ["ESP_012340_1755", "ESP_012341_1755"]
+    assert s.keys[1].endswith("ESP_012340_1755_RED_x.png/0_58")
+    for bad in ("cut:x@a", "cut0:x@a", "cutx:y"):
+        with pytest.raises(DataError, match="cutK"):
+            load_source(bad, 32)
+
+
+@pytest.mark.slow
 def test_image_mask_pair_tiles_by_coverage_at_a_level(tmp_path):
     from areoscan.data.samples import from_image_mask
     from areoscan.io import write_geotiff, write_jp2

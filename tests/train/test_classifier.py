@@ -121,6 +121,16 @@ def test_multiclass_calibration_is_fitted_after_the_logit_offsets(class_folders)
         train_classifier(data, _cfg(calibrate="isotonic"))
 
 
+def test_screen_with_hard_negative_mining_records_each_round(class_folders):
+    data = load_source(str(class_folders), 32)
+    cfg = _cfg(positive_class="stripes", min_recall=0.9, mine_rounds=1, mine_epochs=1)
+    out = train_classifier(data, cfg)
+    (round1,) = out.card.training["hard_negative_mining"]
+    assert 0 < round1["threshold"] < 1 and round1["negatives_scored"] > 0
+    per_source = out.card.training["train"]["per_source"]
+    assert per_source.get("hard-negatives", 0) == round1["false_positives"]
+
+
 @pytest.mark.slow
 def test_cli_trains_a_screen_and_writes_a_loadable_model(class_folders, tmp_path, capsys):
     parser = argparse.ArgumentParser()

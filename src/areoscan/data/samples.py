@@ -220,11 +220,14 @@ def from_landmarks_v1(root: Path, size: int, resize: str = "area") -> SampleSet:
 
 
 def from_folder(
-    root: Path, size: int, resize: str = "area", as_class: str | None = None
+    root: Path, size: int, resize: str = "area", as_class: str | None = None, cut: int = 0
 ) -> SampleSet:
     """``root/<class>/*.png|jpg|tif`` (or a flat folder when ``as_class`` is given).
 
     Group = HiRISE observation id in the file name, else the file stem (each tile on its own).
+    ``cut`` > 0: each image gives ``cut`` x ``cut`` tiles of ``size`` px at its own resolution
+    (spread evenly over it, no resizing) instead of one resized tile — for large crops such as the
+    900 px HiRISE pit crops, whose texture a screen must see at the scale it scans.
     """
     if as_class:
         per_class = {as_class: _images_in(root)}
@@ -239,14 +242,33 @@ def from_folder(
     tiles, labels, groups, keys = [], [], [], []
     for ci, (c, files) in enumerate(per_class.items()):
         for f in files:
-            tiles.append(resize_tile(read_tile(f), size, resize))
-            labels.append(ci)
-            groups.append(find_observation_id(f.name) or f"{root.name}/{f.stem}")
-            keys.append(f"{root.name}/{c}/{f.name}")
+            img = read_tile(f)
+            pieces = cut_tiles(img, size, cut) if cut else {"": resize_tile(img, size, resize)}
+            for where, tile in pieces.items():
+                tiles.append(tile)
+                labels.append(ci)
+                groups.append(find_observation_id(f.name) or f"{root.name}/{f.stem}")
+                keys.append(f"{root.name}/{c}/{f.name}{where}")
     n = len(labels)
     return SampleSet(
         _stack(tiles, size), np.array(labels), classes, groups, keys, ["orig"] * n, [root.name] * n
     )
+
+
+def cut_tiles(img: np.ndarray, size: int, per_side: int) -> dict[str, np.ndarray]:
+    """``per_side`` x ``per_side`` tiles of ``size`` px spread evenly over ``img`` (they overlap when
+    it is smaller than ``per_side * size``), keyed ``/ROW_COL``; an image smaller than one tile is
+    resized to it."""
+    h, w = img.shape
+    if h < size or w < size:
+        return {"": resize_tile(img, size, "bilinear")}
+    rows = np.linspace(0, h - size, per_side).round().astype(int)
+    cols = np.linspace(0, w - size, per_side).round().astype(int)
+    return {
+        f"/{r}_{c}": np.ascontiguousarray(img[r : r + size, c : c + size], dtype=np.float32)
+        for r in dict.fromkeys(rows.tolist())
+        for c in dict.fromkeys(cols.tolist())
+    }
 
 
 def _images_in(folder: Path) -> list[Path]:
@@ -264,6 +286,23 @@ def coral_tile_label(labels: np.ndarray, partial_min: float) -> int | None:
     return 0 if share == 0.0 else None
 
 
+@dataclass(frozen=True)
+class SynthMix:
+    """What ``synth:N`` tiles are made of.
+
+    families: coral pattern families, taken in turn by the coral and mixed patches (``bandpass``,
+    ``turing``, ``cells``; :mod:`areoscan.synth.families`). layout: where the coral of a mixed crop
+    lies (``patches`` or ``regions``). extra_kinds: hard-negative kinds (slugs of
+    ``areoscan.synth.EXTRA_KINDS``: tars, knobby, layered, ripples, rim_polygons) added to the
+    background kinds of the background and mixed patches. The default is the mix every recipe so
+    far was trained on (same tiles, same pixels).
+    """
+
+    families: tuple[str, ...] = ("bandpass",)
+    layout: str = "patches"
+    extra_kinds: tuple[str, ...] = ()
+
+
 def from_synth(
     n: int,
     size: int,
@@ -272,6 +311,7 @@ def from_synth(
     positive_share: float = 0.3,
     partial_share: float = 0.25,
     partial_min: float = 0.15,
+    mix: SynthMix = SynthMix(),
 ) -> SampleSet:
     """About ``n`` synthetic tiles from :func:`areoscan.synth.render_patch`: ``brain_coral`` vs ``background``.
 
@@ -280,29 +320,41 @@ def from_synth(
     ``partial_share`` are mixed-scene crops holding 15-60 % coral, whose tiles are ``brain_coral``
     when at least ``partial_min`` of their pixels are coral, ``background`` when none are, and
     left out in between: a screen must flag the partly covered tiles at a patch's edge, since the
-    segmenter only sees flagged tiles. The rest cycle through every background kind and
-    coral-free mixed crops.
+    segmenter only sees flagged tiles. The rest cycle through every background kind (``mix``'s
+    hard negatives included) and coral-free mixed crops.
     """
     try:
         from areoscan.synth import BACKGROUNDS, Terrain, render_patch
     except ImportError as exc:
         raise DataError(f"synth:{n}: areoscan.synth is not available ({exc})") from None
+    try:
+        extra = [Terrain.parse(k) for k in mix.extra_kinds]
+    except (KeyError, ValueError):
+        raise DataError(f"unknown synthetic terrain kind in {list(mix.extra_kinds)}") from None
     rng = np.random.default_rng(seed)
     tiles, labels, keys, groups = [], [], [], []
-    kinds: list[object] = [*BACKGROUNDS, None]
+    kinds: list[Terrain | None] = [*BACKGROUNDS, *extra, None]
+    mixed_kinds = [*BACKGROUNDS, *extra] if extra else None  # None: the defaults, same pixels
     for i in range((n + 3) // 4):
         s = int(rng.integers(0, 2**31 - 1))
         draw = rng.random()
+        fam = mix.families[i % len(mix.families)]
         if draw < positive_share:
-            img, lab = render_patch(Terrain.BRAIN_CORAL, 2 * size, scale=scale, seed=s)
+            img, lab = render_patch(Terrain.BRAIN_CORAL, 2 * size, scale, s, family=fam)
             slug = "brain_coral"
         elif draw < positive_share + partial_share:
             frac = float(rng.uniform(0.15, 0.6))
-            img, lab = render_patch(None, 2 * size, scale=scale, seed=s, coral_fraction=frac)
+            img, lab = render_patch(
+                None, 2 * size, scale, s, coral_fraction=frac, family=fam, layout=mix.layout,
+                kinds=mixed_kinds,
+            )  # fmt: skip
             slug = "partial"
         else:
-            kind: object = kinds[i % len(kinds)]
-            img, lab = render_patch(kind, 2 * size, scale=scale, seed=s, coral_fraction=0.0)  # type: ignore[arg-type]
+            kind = kinds[i % len(kinds)]
+            img, lab = render_patch(
+                kind, 2 * size, scale, s, coral_fraction=0.0, family=fam, layout=mix.layout,
+                kinds=mixed_kinds,
+            )  # fmt: skip
             slug = getattr(kind, "slug", "mixed")
         name = f"synth/{slug}/{s}"
         for r in (0, size):
@@ -443,16 +495,29 @@ class _NoMask:
 
 
 def load_source(
-    spec: str, size: int, resize: str = "area", level: int = 2, scale: float = 1.0, seed: int = 0
+    spec: str,
+    size: int,
+    resize: str = "area",
+    level: int = 2,
+    scale: float = 1.0,
+    seed: int = 0,
+    mix: SynthMix = SynthMix(),
 ) -> SampleSet:
     """One ``--data`` spec -> SampleSet.
 
     ``DIR`` (landmarks v3 / v1 / class folders, detected from the files), ``DIR@CLASS`` or
     ``FILE.jp2@CLASS`` (every tile gets CLASS), ``IMAGE.jp2`` (with ``IMAGE_mask.tif``; tiles at
     ``level``), ``synth:N`` (N synthetic tiles at ``scale`` m/px, seeded by ``seed``: coral vs
-    background), ``synth-terrain:N`` (N synthetic tiles labelled by terrain kind, 1–6 m/px).
+    background, made as ``mix`` says), ``cutK:DIR[@CLASS]`` (each image of a folder cut into K x K
+    tiles at its own resolution, see :func:`from_folder`), ``synth-terrain:N`` (N synthetic tiles labelled by terrain
+    kind, 1–6 m/px).
     """
-    target = None
+    target, cut = None, 0
+    if spec.startswith("cut"):
+        head, _, rest = spec.partition(":")
+        if not rest or not head[3:].isdigit() or int(head[3:]) < 1:
+            raise DataError(f"{spec}: expected cutK:DIR[@CLASS] with K >= 1 tiles per side")
+        cut, spec = int(head[3:]), rest
     if spec.startswith("synth-terrain:"):
         try:
             n = int(spec.split(":", 1)[1])
@@ -464,7 +529,7 @@ def load_source(
             n = int(spec.split(":", 1)[1])
         except ValueError:
             raise DataError(f"{spec}: expected synth:N with N a number of tiles") from None
-        return from_synth(n, size, scale=scale, seed=seed)
+        return from_synth(n, size, scale=scale, seed=seed, mix=mix)
     if "@" in spec:
         spec, target = spec.rsplit("@", 1)
     path = Path(spec)
@@ -477,7 +542,7 @@ def load_source(
     elif (path / "labels.txt").is_file() and (path / "classmap.csv").is_file():
         out = from_landmarks_v1(path, size, resize)
     elif target and _images_in(path):
-        out = from_folder(path, size, resize, as_class=target)
+        out = from_folder(path, size, resize, as_class=target, cut=cut)
     else:
-        out = from_folder(path, size, resize)
+        out = from_folder(path, size, resize, cut=cut)
     return relabel(out, target) if target else out

@@ -7,6 +7,7 @@ footprint) when you need the exact uint16 DN a scene file would hold, without wr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,8 @@ def render_patch(
     incidence: float | None = None,
     coral_fraction: float = 0.2,
     family: str = "bandpass",
+    layout: str = "patches",
+    kinds: Iterable[Terrain | str | int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One tile: image float32 in [0, 1] (10-bit DN / 1023) and labels uint8 (Terrain ids).
 
@@ -57,7 +60,9 @@ def render_patch(
     are all coral, partly mantled in places); ``None`` gives a crop of a mixed scene with
     ``coral_fraction`` coral. No footprint: every pixel is data. Deterministic per seed;
     about 0.1 s for 256 x 256 px. ``family`` picks the coral pattern (see
-    :mod:`areoscan.synth.families`).
+    :mod:`areoscan.synth.families`), ``layout`` where the coral of a mixed crop lies (``patches``
+    or ``regions``) and ``kinds`` the background kinds of a mixed crop (e.g. the defaults plus the
+    hard negatives of ``EXTRA_KINDS``; None: the defaults).
     """
     h, w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
     force = Terrain.parse(kind) if kind is not None else None
@@ -71,6 +76,8 @@ def render_patch(
         incidence=incidence,
         footprint=False,
         family=family,
+        layout=layout,
+        kinds=kinds,
     )
     lay = Layout.build(p, force_kind=force)
     dn, lab = render_window(lay, (0, 0, h, w))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,7 @@ from areoscan.models.export import TorchRunner
 from areoscan.models.norm import CLASSIFIER_MIN_STD
 from areoscan.models.registry import build_module
 from areoscan.train.loop import FitConfig, FitResult, fit, seed_everything
+from areoscan.train.mining import false_positives, mining_fit, with_hard_negatives
 
 
 @dataclass
@@ -63,6 +64,10 @@ class ClassifierTrainConfig:
     calibrate: ``"temperature"`` fits a temperature on the validation logits after training and
     stores it in the card (:mod:`areoscan.models.calibration`); a screen's threshold is then tuned
     on the calibrated probabilities. None: raw softmax (the old cards).
+    mine_rounds / mine_epochs: hard-negative mining for screens (:mod:`areoscan.train.mining`):
+    after training, the training negatives the screen flags at its validation-tuned threshold are
+    added as a source of their own and training goes on for ``mine_epochs``; repeated
+    ``mine_rounds`` times (0: off).
     """
 
     name: str = "classifier"
@@ -88,6 +93,8 @@ class ClassifierTrainConfig:
     tune: bool = True
     init: str | None = None
     calibrate: str | None = None
+    mine_rounds: int = 0
+    mine_epochs: int = 6
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
     fit: FitConfig = field(default_factory=FitConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -299,23 +306,9 @@ def train_classifier(
     module: Any = build_module(card)
     init_info = init_from(module, cfg.init) if cfg.init else None
     n_cls = card.n_classes
-    weights = torch.from_numpy(
-        sampling_weights(
-            train.labels, n_cls, cfg.balance, train.sources if cfg.balance_sources else None
-        )
-    )
-    steps = cfg.steps_per_epoch or max(1, int(np.ceil(len(train) / cfg.batch_size)))
     gen = torch.Generator().manual_seed(cfg.seed)
     aug = Augment(cfg.augment, seed=cfg.seed + 1)
-    images_t = torch.from_numpy(train.images)
-    labels_t = torch.from_numpy(train.labels)
-
-    def batches(epoch: int):
-        idx = torch.multinomial(weights, steps * cfg.batch_size, replacement=True, generator=gen)
-        for s in range(steps):
-            b = idx[s * cfg.batch_size : (s + 1) * cfg.batch_size]
-            yield aug(images_t[b][:, None]), labels_t[b]
-
+    batches, weights, steps = _draws(train, cfg, n_cls, gen, aug)
     loss_w = inverse_frequency(train.labels, n_cls) if cfg.class_weighted_loss else None
     loss_fn = nn.CrossEntropyLoss(weight=loss_w, label_smoothing=cfg.label_smoothing)
 
@@ -330,6 +323,20 @@ def train_classifier(
 
     t0 = time.monotonic()
     result = fit(module, batches, steps, loss_fn, validate, cfg.fit)
+    mining: list[dict[str, Any]] = []
+    for _ in range(cfg.mine_rounds if cfg.positive_class is not None else 0):
+        pos = card.classes.index(str(cfg.positive_class))
+        t = tune_threshold(predict_probs(module, card, val.images)[:, pos], val.labels == pos,
+                           cfg.min_recall)  # fmt: skip
+        hard = false_positives(train, predict_probs(module, card, train.images)[:, pos], pos, t)
+        mining.append(hard.summary)
+        if not len(hard.indices):
+            break
+        train = with_hard_negatives(train, hard.indices)
+        batches, weights, steps = _draws(train, cfg, n_cls, gen, aug)
+        result = fit(
+            module, batches, steps, loss_fn, validate, mining_fit(cfg.fit, cfg.mine_epochs)
+        )
     # the prior the network learnt: draws x loss weights (logit adjustment undoes both)
     effective = weights.numpy() * (loss_w.numpy()[train.labels] if loss_w is not None else 1.0)
     decision = _tune_decision(module, card, val, cfg, prior_shift(train.labels, effective, n_cls))
@@ -343,6 +350,7 @@ def train_classifier(
     card.training = {
         "decision": decision,
         "init": init_info,
+        "hard_negative_mining": mining,
         "command": command,
         "seconds": round(time.monotonic() - t0, 1),
         "train": train.summary(),
@@ -401,6 +409,33 @@ def _test_metrics(module: Any, card: ModelCard, test: SampleSet) -> dict[str, An
     if 0 < len(strict) < len(test):
         out["test_orig_variant_only"] = evaluate_split(module, card, test.subset(strict))
     return out
+
+
+def _draws(
+    train: SampleSet,
+    cfg: ClassifierTrainConfig,
+    n_cls: int,
+    gen: torch.Generator,
+    aug: Augment,
+) -> tuple[Callable[[int], Iterator[tuple[torch.Tensor, torch.Tensor]]], torch.Tensor, int]:
+    """One epoch's batches of ``train`` drawn by class (and source) weight, augmented; the draw
+    weights; the steps per epoch."""
+    weights = torch.from_numpy(
+        sampling_weights(
+            train.labels, n_cls, cfg.balance, train.sources if cfg.balance_sources else None
+        )
+    )
+    steps = cfg.steps_per_epoch or max(1, int(np.ceil(len(train) / cfg.batch_size)))
+    images_t = torch.from_numpy(train.images)
+    labels_t = torch.from_numpy(train.labels)
+
+    def batches(epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        idx = torch.multinomial(weights, steps * cfg.batch_size, replacement=True, generator=gen)
+        for s in range(steps):
+            b = idx[s * cfg.batch_size : (s + 1) * cfg.batch_size]
+            yield aug(images_t[b][:, None]), labels_t[b]
+
+    return batches, weights, steps
 
 
 def _tune_decision(

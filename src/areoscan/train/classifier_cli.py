@@ -11,6 +11,8 @@ from typing import Any
 
 from areoscan.data.sources import DATA_HELP
 from areoscan.errors import DataError
+from areoscan.synth.classes import EXTRA_KINDS
+from areoscan.synth.commands import add_pattern_arguments
 
 
 def _fractions(text: str) -> tuple[float, float, float]:
@@ -69,6 +71,7 @@ def register(subparsers: Any) -> None:
         help="first layer: per-tile standardisation or fixed [tile]",
     )
     _add_recipe_arguments(p)
+    _add_synth_arguments(p)
     p.add_argument(
         "--fractions",
         type=_fractions,
@@ -79,6 +82,33 @@ def register(subparsers: Any) -> None:
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads [2]")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
+
+
+def _add_synth_arguments(p: argparse.ArgumentParser) -> None:
+    """What ``synth:N`` tiles are made of (coral families, layout, hard-negative kinds) and the
+    hard-negative mining of a screen."""
+    g = p.add_argument_group("synthetic tiles (synth:N) and hard negatives")
+    add_pattern_arguments(g)
+    g.add_argument(
+        "--synth-negatives",
+        nargs="+",
+        choices=[t.slug for t in EXTRA_KINDS],
+        default=[],
+        metavar="KIND",
+        help="hard-negative terrain kinds added to the synthetic backgrounds: "
+        + ", ".join(t.slug for t in EXTRA_KINDS)
+        + " [none]",
+    )
+    g.add_argument(
+        "--mine-rounds",
+        type=int,
+        default=0,
+        help="screens: rounds of hard-negative mining (score the training negatives, add the ones "
+        "flagged at the validation threshold as a source of their own, train on) [0]",
+    )
+    g.add_argument(
+        "--mine-epochs", type=int, default=6, help="epochs per mining round, at half the lr [6]"
+    )
 
 
 def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
@@ -173,7 +203,7 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from areoscan.data.samples import concat, load_source
+    from areoscan.data.samples import SynthMix, concat, load_source
     from areoscan.models.registry import save_model
     from areoscan.train.classifier import ClassifierTrainConfig, train_classifier
     from areoscan.train.loop import FitConfig, seed_everything
@@ -182,9 +212,12 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"--size must be a multiple of 32, got {args.size}")
     seed_everything(args.seed, args.threads)
     scale = args.scale if args.scale is not None else 1.0
+    mix = SynthMix(tuple(args.synth_families), args.synth_layout, tuple(args.synth_negatives))
     sets = []
     for i, spec in enumerate(args.data):
-        s = load_source(spec, args.size, level=args.level, scale=scale, seed=args.seed + 1000 * i)
+        s = load_source(
+            spec, args.size, level=args.level, scale=scale, seed=args.seed + 1000 * i, mix=mix
+        )
         print(f"{spec}: {len(s)} tiles {s.counts()}", file=sys.stderr)
         sets.append(s)
     classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
@@ -217,6 +250,8 @@ def run(args: argparse.Namespace) -> int:
         tune=args.tune,
         init=args.init,
         calibrate=args.calibrate,
+        mine_rounds=args.mine_rounds,
+        mine_epochs=args.mine_epochs,
         fit=FitConfig(
             epochs=args.epochs,
             lr=args.lr,
