@@ -109,3 +109,48 @@ def test_init_starts_from_another_models_weights(tmp_path) -> None:
     mine = dict(model.named_parameters())
     for name, value in source.named_parameters():
         assert torch.allclose(mine[name], value, atol=1e-8), name
+
+
+def test_coarsen_tile_removes_detail_finer_than_the_product_and_keeps_nodata() -> None:
+    from areoscan.train.segmenter import coarsen_batch, coarsen_tile
+
+    cols = np.arange(64)
+    fine = np.tile(np.where(cols % 2 == 0, 0.3, 0.7), (64, 1)).astype(np.float32)  # 2-px period
+    broad = np.tile(0.3 + 0.4 * (cols // 16 % 2), (64, 1)).astype(np.float32)  # 32-px period
+    fine[:8] = 0.0  # no data
+    out = coarsen_tile(fine, 4.0)
+    assert out.shape == fine.shape and out.dtype == np.float32
+    assert (out[:8] == 0).all() and (out[8:] > 0).all()
+    assert out[16:48, 8:56].std() < 0.1 * fine[16:48, 8:56].std()  # the 2-px ridges average out
+    kept = coarsen_tile(broad, 2.0)
+    assert np.abs(kept - broad)[:, 20:28].max() < 0.05  # a 32-px pattern survives a bin-2 product
+    rng = np.random.default_rng(0)
+    batch = np.stack([broad] * 6)
+    assert coarsen_batch(batch, 0.0, rng) is batch  # off: untouched, no random draw
+    changed = [not np.array_equal(a, broad) for a in coarsen_batch(batch, 1.0, rng)]
+    assert all(changed)
+
+
+def test_calibrate_segmenter_undoes_an_overconfident_model_and_keeps_its_decisions() -> None:
+    from areoscan.models.calibration import calibrate_logits
+    from areoscan.train.seg_calibrate import calibrate_segmenter, pixel_sample
+
+    class Overconfident(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 20.0 * (x - 0.5)  # true log-odds are 4 * (x - 0.5): five times too sure
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0.01, 1.0, (6, 32, 32)).astype(np.float32)
+    truth = rng.random(images.shape) < 1 / (1 + np.exp(-4.0 * (images - 0.5)))
+    targets = truth.astype(np.uint8)
+    targets[:, :4] = IGNORE_INDEX  # no data: never scored
+    val = SegSet(images, targets, [f"o{i}" for i in range(6)], ["toy"] * 6)
+    cal, threshold = calibrate_segmenter(Overconfident(), val, threshold=0.6)
+    assert cal["method"] == "temperature" and cal["temperature"] == pytest.approx(5.0, rel=0.15)
+    assert cal["ece_after"] < cal["ece_before"] and cal["n"] == 6 * 28 * 32
+    z = 20.0 * (images - 0.5)
+    raw = 1 / (1 + np.exp(-z)) >= 0.6
+    calibrated = 1 / (1 + np.exp(-calibrate_logits(z, cal))) >= threshold
+    assert np.array_equal(raw, calibrated)  # the same pixels pass the moved threshold
+    zs, ys = pixel_sample(z[:, None], targets, max_pixels=100)
+    assert zs.shape == (100, 1) and set(np.unique(ys)) <= {0, 1}

@@ -42,6 +42,11 @@ class SegTrainConfig:
         augment: flips / rotations / gamma / noise on the fly.
         max_minutes: stop early (after the current epoch) past this wall time.
         init: start from this model's weights wherever names and shapes match (fine-tuning).
+        coarsen: share of training tiles shown as a coarser product would look at the model's
+            scale (:func:`coarsen_tile`: block mean by 1.5-4x, then bilinear back), as the scan
+            shows a 0.5-1 m/px image upsampled to a 0.25 m/px model (issue 19). 0: off.
+        calibrate: ``"temperature"`` fits a temperature on validation pixels after training and
+            stores it in the card, the threshold moved with it (:mod:`areoscan.train.seg_calibrate`).
     """
 
     arch: str = "slim-unet"
@@ -57,6 +62,8 @@ class SegTrainConfig:
     augment: bool = True
     max_minutes: float | None = None
     init: str | None = None
+    coarsen: float = 0.0
+    calibrate: str | None = None
 
     @property
     def n_outputs(self) -> int:
@@ -92,6 +99,41 @@ def augment_batch(
             xi = np.where(valid, noisy, 0.0)
         x[i], y[i] = xi.astype(np.float32), yi
     return x, y
+
+
+def coarsen_tile(x: np.ndarray, factor: float) -> np.ndarray:
+    """``x`` (S, S; 0 = no data) as a product ``factor`` times coarser, resampled back to S x S.
+
+    Use it to teach a segmenter images coarser than its scale that the scan upsamples to it (a
+    1 m/px bin-4 product for a 0.25 m/px model): the mean of the valid pixels over blocks of
+    ``factor`` px (area), then bilinear to the tile's grid; no-data pixels stay 0.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    side = x.shape[-1]
+    small = max(2, round(side / factor))
+    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None, None]
+    valid = (t > 0).float()
+    num = F.interpolate(t * valid, size=(small, small), mode="area")
+    den = F.interpolate(valid, size=(small, small), mode="area")
+    low = num / den.clamp_min(1e-6)
+    up = F.interpolate(low, size=x.shape, mode="bilinear", align_corners=False)[0, 0].numpy()
+    return np.where(x > 0, np.clip(up, 1e-6, 1.0), 0.0).astype(np.float32)
+
+
+def coarsen_batch(x: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Each tile, with probability ``share``, through :func:`coarsen_tile` at a factor in 1.5-4."""
+    if share <= 0:
+        return x
+    picks = np.asarray(rng.random(x.shape[0]) < share)
+    factors = np.exp(rng.uniform(np.log(1.5), np.log(4.0), x.shape[0]))
+    if not picks.any():
+        return x
+    x = x.copy()
+    for i in np.flatnonzero(picks):
+        x[i] = coarsen_tile(x[i], float(factors[i]))
+    return x
 
 
 def predict_probs(model: Any, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
@@ -187,6 +229,7 @@ def train_segmenter(
                 xb, yb = train.images[idx], train.targets[idx]
                 if config.augment:
                     xb, yb = augment_batch(xb, yb, rng)
+                    xb = coarsen_batch(xb, config.coarsen, rng)
                 x = torch.from_numpy(np.ascontiguousarray(xb[:, None])).contiguous(
                     memory_format=torch.channels_last
                 )
@@ -315,6 +358,12 @@ def fit_and_save(
         training_manifest_sha256=sha256_lines(splits["train"].manifest()),
         split_rule=split_rule or "by observation (scene id / landmark source_image), never by tile",
     )
+    if config.calibrate and binary and len(splits["val"]):
+        from areoscan.train.seg_calibrate import calibrate_segmenter
+
+        card.calibration, card.threshold = calibrate_segmenter(
+            model, splits["val"], float(hist["threshold"])
+        )
     _, card_path = save_model(model, card, out_dir)
     predictor = load_segmenter(card_path)
     metrics = evaluate_tiles(predictor, splits["test"]) if len(splits["test"]) else {}

@@ -299,6 +299,21 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
         help="tile side for the tiles/s figure in the card (default 1024: the 1K×1K column)",
     )
     g.add_argument("--quiet", action="store_true", help="no progress bars")
+    g.add_argument(
+        "--coarsen",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="share of training tiles shown as a 1.5-4x coarser product resampled back to the "
+        "model's scale (scale robustness; default 0)",
+    )
+    g.add_argument(
+        "--calibrate",
+        choices=("temperature",),
+        default=None,
+        help="fit a temperature on the validation pixels after training and store it in the card "
+        "(calibrated probabilities, same decisions; default: raw)",
+    )
     g.add_argument("--init", metavar="MODEL",
                    help="start from MODEL's weights where names and shapes match (fine-tuning)")  # fmt: skip
 
@@ -327,6 +342,8 @@ def config_from_args(args: argparse.Namespace, arch: str, classes: list[str]) ->
         threads=args.threads,
         max_minutes=args.max_minutes,
         init=getattr(args, "init", None),
+        coarsen=getattr(args, "coarsen", 0.0),
+        calibrate=getattr(args, "calibrate", None),
     )
 
 
