@@ -135,7 +135,14 @@ def _instance_f1(truth: AnnotationSet, other: AnnotationSet) -> dict[str, float 
     return {c: v["f1_50"] for c, v in res["per_class"].items()}
 
 
-def _scores(truth: AnnotationSet, other: AnnotationSet, instances: bool) -> dict[str, Any]:
+def score_pair(
+    truth: AnnotationSet, other: AnnotationSet, instances: bool = True
+) -> dict[str, Any]:
+    """Class -> ``iou``, ``f1`` (pooled pixels) and ``instance_f1_50`` of ``other`` against ``truth``.
+
+    Use it to score anything (a rater, a model's masks) against a reference on the same images
+    with the agreement figures' own metric; ``other``'s instances all count (no score threshold).
+    """
     pix = _pixel_scores(truth, other)
     inst = _instance_f1(truth, other) if instances else {}
     return {c: {**pix[c], "instance_f1_50": inst.get(c)} for c in truth.classes}
@@ -157,14 +164,14 @@ def agreement(raters: dict[str, AnnotationSet], instances: bool = True) -> dict[
     }
     for i, a in enumerate(names):
         for j in range(i + 1, len(names)):  # every figure is symmetric: fill both halves
-            s = _scores(raters[a], raters[names[j]], instances)
+            s = score_pair(raters[a], raters[names[j]], instances)
             for c in classes:
                 for m, v in s[c].items():
                     pairwise[c][m][i][j] = pairwise[c][m][j][i] = v
     everyone = consensus(raters)
-    vs_all = {r: _scores(everyone, raters[r], instances) for r in names}
+    vs_all = {r: score_pair(everyone, raters[r], instances) for r in names}
     vs_others = {
-        r: _scores(consensus(raters, [o for o in names if o != r]), raters[r], instances)
+        r: score_pair(consensus(raters, [o for o in names if o != r]), raters[r], instances)
         for r in names
     }
     return {
