@@ -64,7 +64,7 @@ def train_on_consensus(
 
 def detections(detector: Any, test: AnnotationSet, min_score: float) -> AnnotationSet:
     """The detector's instances with score >= ``min_score`` on the held-out images."""
-    from areoscan.evaluate.detect_run import detect_all
+    from areoscan.data.detection import detect_all
 
     found = detect_all(detector, test, progress=False)
     return AnnotationSet(
