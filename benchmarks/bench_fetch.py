@@ -123,7 +123,7 @@ def terrain(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
     return out
 
 
-def make_image(order: str, size: tuple[int, int], precinct: int | None) -> Path:
+def make_image(order: str, size: tuple[int, int], precinct: int | None, threads: int = 1) -> Path:
     """The benchmark JP2 in ``order`` (cached), with a HiRISE-like label beside it."""
     from areoscan.io import Jp2Layout, label_centred_on, write_jp2, write_label
 
@@ -133,7 +133,7 @@ def make_image(order: str, size: tuple[int, int], precinct: int | None) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         layout = Jp2Layout(order, precinct, 1, markers=True)
-        write_jp2(path, terrain(size), numres=8, layout=layout)
+        write_jp2(path, terrain(size), numres=8, threads=threads, layout=layout)
         print(
             f"  wrote {path} ({path.stat().st_size / 2**20:.1f} MiB) in {time.perf_counter() - t0:.0f} s"
         )

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from areoscan.errors import LabelError, RasterError
-from areoscan.io import Raster, open_raster, write_geotiff, write_jp2, write_label
+from areoscan.io import Jp2Layout, Raster, open_raster, write_geotiff, write_jp2, write_label
 from areoscan.io.georef import label_centred_on
 from areoscan.io.window import Window
 
@@ -70,6 +70,21 @@ def test_windows_at_levels_and_clipping(scene: tuple[Path, np.ndarray, Any]) -> 
             r.read(0, (400, 0, 10, 10))
         with pytest.raises(RasterError, match="level 4 is not in 0..3"):
             r.read(4)
+
+
+def test_windows_of_a_multi_tile_file(tmp_path: Path, texture: Any) -> None:
+    data = texture((300, 260), seed=4, border=False)
+    path = write_jp2(tmp_path / "tiled.jp2", data, numres=3, layout=Jp2Layout(tile=128))
+    full1 = glymur.Jp2kr(str(path))[::2, ::2]
+    with pytest.warns(UserWarning, match="9 tiles"), open_raster(path, threads=1) as r:
+        windows = [(10, 10, 50, 60), (100, 120, 60, 50), (140, 0, 10, 130)]
+        for y, x, h, w in windows:  # one level after the other: the same decoder would serve
+            np.testing.assert_array_equal(r.read_raw(0, (y, x, h, w)), data[y : y + h, x : x + w])
+        for y, x, h, w in windows:
+            np.testing.assert_array_equal(
+                r.read_raw(1, (y // 2, x // 2, h // 2, w // 2)),
+                full1[y // 2 : y // 2 + h // 2, x // 2 : x // 2 + w // 2],
+            )
 
 
 def test_read_scales_by_bit_depth(scene: tuple[Path, np.ndarray, Any]) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import glymur
 import numpy as np
 import pytest
 
@@ -117,6 +118,7 @@ def products(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
         "rpcl": Jp2Layout("RPCL", None, 1, markers=True),
         "lrcp-precincts-layers": Jp2Layout("LRCP", 32, 3, markers=True),
         "no-markers": Jp2Layout("RPCL", 32, 1, markers=False),
+        "tiles": Jp2Layout("RPCL", 32, 1, markers=True, tile=128),
     }
     for name, layout in layouts.items():
         out[name] = write_jp2(
@@ -202,6 +204,23 @@ def test_prefetch_windows_at_once(
         assert len(server.requests) == n  # everything was fetched by prefetch
 
 
+def test_multi_tile_windows_by_the_packet(
+    server: RangeServer, products: dict[str, bytes], tmp_path: Path
+) -> None:
+    url = _publish(server, products, "tiles")
+    jp2 = glymur.Jp2k(str(_local(tmp_path, products, "tiles")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "JPEG2000 has 9 tiles"
+        with open_raster(url, cache_dir=tmp_path / "cache") as r:
+            for level in (1, 0):  # several windows, across tile edges, on each level
+                full = jp2[:: 2**level, :: 2**level] if level else jp2[:]
+                for r0, c0, h, w in [(5, 7, 40, 50), (50, 50, 60, 70), (0, 0, 16, 16)]:
+                    win = (r0 >> level, c0 >> level, h, w) if level else (r0, c0, h, w)
+                    want = full[win[0] : win[0] + h, win[1] : win[1] + w]
+                    assert np.array_equal(r.read_raw(level, win), want)
+            assert r.bytes_fetched < r.bytes_total
+
+
 @pytest.mark.parametrize("fault", ["no-range", "shifted"])
 def test_untrustworthy_range_server_falls_back_to_whole_download(
     server: RangeServer, products: dict[str, bytes], tmp_path: Path, fault: str
@@ -245,6 +264,29 @@ def test_packets_cut_short_fail_in_one_line(
     data = products["rpcl"]
     for a, b in held:
         assert rf.read_held(a, b - a) == data[a:b]
+
+
+def test_max_bytes_bounds_reads_by_the_packet(
+    server: RangeServer, products: dict[str, bytes], tmp_path: Path
+) -> None:
+    url = _publish(server, products, "lrcp-precincts-layers")
+    size = len(products["lrcp-precincts-layers"])
+    with (
+        open_raster(url, cache_dir=tmp_path / "c", max_bytes=size // 2) as r,
+        open_raster(_local(tmp_path, products, "lrcp-precincts-layers")) as ref,
+    ):
+        assert np.array_equal(r.read_raw(3), ref.read_raw(3))  # a low level fits
+        held, n = r.bytes_fetched, len(server.requests)
+        with pytest.raises(FetchError, match=f"more than max_bytes={size // 2}") as info:
+            r.read_raw(0)
+        assert "\n" not in str(info.value)
+        assert len(server.requests) == n and r.bytes_fetched == held  # refused before asking
+        assert np.array_equal(r.read_raw(2), ref.read_raw(2))  # the image stays readable
+    with (
+        open_raster(url, cache_dir=tmp_path / "d", max_bytes=size) as r,
+        open_raster(_local(tmp_path, products, "lrcp-precincts-layers")) as ref,
+    ):
+        assert np.array_equal(r.read_raw(0), ref.read_raw(0))  # the whole file is allowed
 
 
 def test_range_arithmetic() -> None:

@@ -142,6 +142,25 @@ def test_process_image_never_raises(tmp_path: Path):
     assert result["status"] == "failed" and "nor a safe file stem" in result["error"]
 
 
+def test_reads_by_the_packet_get_the_size_limit(tmp_path: Path, monkeypatch):
+    from areoscan.survey import engine
+
+    url = "http://archive.invalid/ESP_011401_2200_RED.JP2"
+    # the image can be read by the packet: the scan gets the URL, the folder and the job's limit
+    monkeypatch.setattr(engine, "_remote_source", lambda job, folder, options: (url, 10_000))
+    seen: dict = {}
+
+    def scan(source, out_dir, **kwargs):
+        seen.update(kwargs, source=source)
+        raise engine.RasterError(f"{source}: stop here")
+
+    job = {"observation_id": "ESP_011401_2200", "url": url, "remote": True, "max_bytes": 5000}
+    result = process_image(job, str(tmp_path), SurveyOptions(), scan)
+    assert result["status"] == "failed" and "stop here" in result["error"]
+    assert seen["source"] == url and seen["max_bytes"] == 5000
+    assert seen["cache_dir"] == tmp_path / "downloads" / "ESP_011401_2200"
+
+
 def test_remote_jobs_with_http_faults(tmp_path: Path, client):
     from areoscan.survey.jobs import Selection
     from areoscan.survey.sources import collect_jobs

@@ -61,7 +61,11 @@ class Jp2Backend:
         self._decoder: Any = None
 
     def read(self, level: int, window: Window) -> np.ndarray:
-        """Decode a window with the persistent decoder of ``level`` (opened on first use)."""
+        """Decode a window with the persistent decoder of ``level`` (opened on first use).
+
+        Multi-tile files get a fresh decoder per window: OpenJPEG repeats decode areas on one
+        decoder for single-tile images only (a second area of a tiled file fails).
+        """
         from areoscan.io.jp2decoder import Jp2Decoder
 
         r0, c0, h, w = window
@@ -73,6 +77,8 @@ class Jp2Backend:
                 self.close()
                 self._decoder = Jp2Decoder(self.path, level, self.threads, self.raw_codestream)
             data = self._decoder.decode(x0, y0, x1, y1)
+            if self.tiles > 1:
+                self.close()
         except Exception as exc:
             self.close()
             raise RasterError(

@@ -5,7 +5,9 @@ of the same image: OpenJPEG (≥ 2.3) keeps the compressed data of a single-tile
 decode and lets ``opj_set_decode_area`` + ``opj_decode`` be repeated, so each further window costs
 only its own code-blocks instead of re-reading and re-parsing the whole (gigabyte) codestream, as a
 fresh ``glymur.Jp2kr`` slice does. Memory: the compressed tile (about the file size) stays resident
-while the decoder is open. Not thread-safe: one decoder per thread/process.
+while the decoder is open. Not thread-safe: one decoder per thread/process. Multi-tile files: one
+window per decoder (OpenJPEG refuses a second area); :class:`areoscan.io.jp2backend.Jp2Backend`
+opens a fresh one for each.
 """
 
 from __future__ import annotations

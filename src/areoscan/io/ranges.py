@@ -88,12 +88,15 @@ class RangeFile:
 
     Create with :meth:`open`, which asks for the first ``PREFIX`` bytes and learns the size.
     ``fetched`` counts bytes held (from this or earlier runs); ``requests`` the requests made.
+    max_bytes: the most bytes the copy may hold (None: no limit); a fetch that would pass it fails
+    with one line before any request (a survey's ``--max-image-mb`` bounds partial reads too).
     """
 
     def __init__(self, url: str, path: Path, size: int, *, timeout: float, retries: int,
                  backoff: float, in_flight: int = IN_FLIGHT, gap: int | None = None,
-                 validator: str | None = None) -> None:  # fmt: skip
+                 validator: str | None = None, max_bytes: int | None = None) -> None:  # fmt: skip
         self.url, self.path, self.size, self.validator = url, path, size, validator
+        self.max_bytes = max_bytes
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.in_flight, self.gap = max(1, in_flight), GAP if gap is None else gap
         self.requests = 0
@@ -108,14 +111,15 @@ class RangeFile:
 
     @classmethod
     def open(cls, url: str, path: Path, *, timeout: float = 30, retries: int = 5,
-             backoff: float = 0.5, in_flight: int = IN_FLIGHT, gap: int | None = None) -> RangeFile:  # fmt: skip
+             backoff: float = 0.5, in_flight: int = IN_FLIGHT, gap: int | None = None,
+             max_bytes: int | None = None) -> RangeFile:  # fmt: skip
         """Start (or resume) the sparse copy of ``url``: one Range request for its first bytes."""
         path.parent.mkdir(parents=True, exist_ok=True)
         first: list[bytes] = []
         tag: dict[str, str] = {}
         size = _request(url, 0, PREFIX, None, timeout, retries, backoff, first.append, tag)
         rf = cls(url, path, size, timeout=timeout, retries=retries, backoff=backoff,
-                 in_flight=in_flight, gap=gap, validator=tag.get("v"))  # fmt: skip
+                 in_flight=in_flight, gap=gap, validator=tag.get("v"), max_bytes=max_bytes)  # fmt: skip
         rf.requests = 1
         rf._store(0, b"".join(first))
         return rf
@@ -158,6 +162,12 @@ class RangeFile:
         ]
         if not jobs:
             return 0
+        more = sum(b - a for a, b in jobs)
+        if self.max_bytes is not None and self.fetched + more > self.max_bytes:
+            raise FetchError(
+                f"{self.url}: this read needs {self.fetched + more} bytes of the file in all, "
+                f"more than max_bytes={self.max_bytes}"
+            )
 
         def one(job: tuple[int, int]) -> None:
             a, b = job
@@ -174,7 +184,7 @@ class RangeFile:
 
         with ThreadPoolExecutor(max_workers=min(self.in_flight, len(jobs))) as pool:
             list(pool.map(one, jobs))
-        return sum(b - a for a, b in jobs)
+        return more
 
     def read(self, offset: int, n: int) -> bytes:
         """Bytes [offset, offset + n) of the file (fetched first if not held)."""

@@ -397,6 +397,7 @@ def open_raster(
     threads: int = 2,
     band: int | None = None,
     partial: bool = True,
+    max_bytes: int | None = None,
 ) -> Raster:
     """Open a JP2 / GeoTIFF / COG / PNG / VRT / PDS3 IMG / ISIS3 cube from a path or http(s) URL.
 
@@ -407,14 +408,16 @@ def open_raster(
     (default ~/.cache/areoscan/images). threads: decoder threads. band: 1-based band of a
     multi-band image (None: the image must have one band). partial: read a remote JP2 by the
     packet (what each level / window needs, with HTTP Range requests) when the file and the server
-    allow it (:mod:`areoscan.io.remote`); False downloads it whole first.
+    allow it (:mod:`areoscan.io.remote`); False downloads it whole first. max_bytes: the most
+    bytes a URL may take, downloaded whole or read by the packet (more fails with FetchError).
     """
     text = str(source)
     remote = None
     if text.startswith(("http://", "https://")):
         path, remote = open_remote(
-            text, cache_dir, label=label is None, partial=partial and band in (None, 1)
-        )
+            text, cache_dir, label=label is None, partial=partial and band in (None, 1),
+            max_bytes=max_bytes,
+        )  # fmt: skip
     else:
         path = Path(source).expanduser()
     label_path: Path | None

@@ -37,18 +37,19 @@ RETRIES, BACKOFF = 5, 0.5  # as areoscan.io.fetch: extra attempts, first wait (s
 class RemoteJp2:
     """The packets of one remote JP2 held so far, and the partial JP2 built from them.
 
-    path: the partial JP2 (valid, named as the remote file); sparse: the sparse copy.
+    path: the partial JP2 (valid, named as the remote file); sparse: the sparse copy. max_bytes:
+    the most bytes of the file the copy may hold (reads needing more fail with one FetchError line).
     """
 
     def __init__(self, url: str, folder: Path, *, timeout: float = 30, retries: int | None = None,
-                 backoff: float | None = None) -> None:  # fmt: skip
+                 backoff: float | None = None, max_bytes: int | None = None) -> None:  # fmt: skip
         self.url = url
         name = name_from_url(url)
         self.path = folder / name
         self.sparse = RangeFile.open(
             url, folder / (name + ".sparse"), timeout=timeout,
             retries=RETRIES if retries is None else retries,
-            backoff=BACKOFF if backoff is None else backoff,
+            backoff=BACKOFF if backoff is None else backoff, max_bytes=max_bytes,
         )  # fmt: skip
         try:
             self.index: CodestreamIndex = index_codestream(self.sparse.read, self.sparse.size)
@@ -138,7 +139,7 @@ def open_remote(
 
     A whole copy already in ``cache_dir`` is used as is. The label (X.LBL) is fetched beside the
     partial JP2 so the image keeps its georeference. retries / timeout: per request, as
-    :func:`areoscan.io.fetch`; max_bytes: the largest whole download (a partial read takes less).
+    :func:`areoscan.io.fetch`; max_bytes: the most bytes of the file to fetch, whole or by the packet.
     Headers that cannot be indexed (not JPEG2000, corrupt) also fall back to the whole download,
     whose checks then name the problem.
     """
@@ -147,7 +148,8 @@ def open_remote(
     attempts = RETRIES if retries is None else retries
     if partial and not whole.exists() and url.lower().endswith((".jp2", ".j2k")):
         try:
-            remote = RemoteJp2(url, folder / PARTIAL_DIR, retries=attempts, timeout=timeout)
+            remote = RemoteJp2(url, folder / PARTIAL_DIR, retries=attempts, timeout=timeout,
+                               max_bytes=max_bytes)  # fmt: skip
         except (RangeUnsupported, NotIndexable, RasterError) as exc:
             warnings.warn(f"{exc}; downloading the whole file", stacklevel=3)
         else:

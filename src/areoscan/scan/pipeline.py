@@ -30,13 +30,15 @@ def scan_image(
     *,
     progress: bool = True,
     cache_dir: Path | None = None,
+    max_bytes: int | None = None,
     **options: Any,
 ) -> ScanSummary:
     """Scan one HiRISE image (path or http(s) URL) and publish its outputs in ``out_dir/<OBS_ID>/``.
 
     config: how to scan (:class:`~areoscan.scan.config.ScanConfig`; default: its defaults).
     options: fields of the config to replace (``scan_image(path, out, fast=True)``). progress:
-    report stages on stderr. cache_dir: download folder for URLs.
+    report stages on stderr. cache_dir: download folder for URLs. max_bytes: the most bytes a URL
+    may take, downloaded whole or read by the packet (a survey's ``--max-image-mb``).
     """
     import rasterio
 
@@ -60,7 +62,7 @@ def scan_image(
     cfg.check()
     limit_heap_growth()
     run = ScanRun(cfg, StageClock(), progress)
-    opened = open_stage(source, run, cache_dir)
+    opened = open_stage(source, run, cache_dir, max_bytes)
     notes = opened.notes
     with rasterio.Env(GDAL_CACHEMAX=cfg.gdal_cache_mb), opened.raster:
         with OutputFolder(out_dir, opened.observation_id) as folder:

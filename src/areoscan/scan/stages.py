@@ -180,10 +180,14 @@ def _detect_card(cfg: ScanConfig) -> ModelCard | None:
     return card
 
 
-def open_stage(source: str | Path, run: ScanRun, cache_dir: Path | None = None) -> Opened:
+def open_stage(
+    source: str | Path, run: ScanRun, cache_dir: Path | None = None, max_bytes: int | None = None
+) -> Opened:
     """Resolve the backend, read the model cards, open the image and choose each model's level.
 
     The raster is open but nothing is decoded; use it as a context manager (it closes the image).
+    cache_dir / max_bytes: for a URL, where its bytes go and the most it may take (whole or by
+    the packet).
     """
     from areoscan.io import open_raster
     from areoscan.scan.backends import resolve_backend
@@ -202,7 +206,8 @@ def open_stage(source: str | Path, run: ScanRun, cache_dir: Path | None = None) 
     with clock.stage("open"):
         screen_card, seg_card, _ = _load_cards(cfg)
         det_card = _detect_card(cfg)
-        raster = open_raster(source, cache_dir=cache_dir, threads=cfg.threads, band=cfg.band)
+        raster = open_raster(source, cache_dir=cache_dir, threads=cfg.threads, band=cfg.band,
+                             max_bytes=max_bytes)  # fmt: skip
     obs = safe_name(raster.observation_id or raster.path.stem)
     if raster.georef is None:
         notes.append("image has no georeference (no PDS3 label): outputs are in pixel coordinates")

@@ -112,7 +112,8 @@ def _add_survey(subparsers: Any) -> None:
         type=int,
         default=4096,
         metavar="MB",
-        help="refuse downloads larger than this when no size is announced (4096)",
+        help="refuse images larger than this when no size is announced, whole downloads and "
+        "reads by the packet alike (4096)",
     )
     _add_scan_options(p)
     p.add_argument(

@@ -162,7 +162,7 @@ def process_image(
             t0 = time.perf_counter()
             source, result["bytes"] = _remote_source(job, download_dir, options)
             if isinstance(source, str):  # read by the packet: the scan fetches what it reads
-                extra["cache_dir"] = download_dir
+                extra.update(cache_dir=download_dir, max_bytes=job.get("max_bytes"))
             result["fetch_s"] = time.perf_counter() - t0
         else:
             source = Path(job["url"])
