@@ -6,7 +6,8 @@ Run one fold per call (each call stays well under 15 min on 2 cores), then pool 
         --data ../shared/data/hirise-pits-boxes --format yolo --out /tmp/pitscv \\
         --model log-blobs --fold 0          # ... --fold 3; or --model fasterrcnn --epochs 8
     # Mask R-CNN on boxes: --model maskrcnn --box-masks ellipse; a fold longer than one CPU slot:
-    # run it in chunks, each later chunk with --resume (starts from the fold's last weights)
+    # run it in chunks, each later chunk with --resume (starts from the fold's last weights);
+    # --init MODEL starts the first chunk from a pretrained detector (`synth instances` pretraining)
     .venv/bin/python benchmarks/cv_detector.py --data ... --format yolo --out /tmp/pitscv --report
 
 Groups are HiRISE observations (:func:`areoscan.annotations.default_group`), so tiles H0..H3 of one
@@ -113,7 +114,7 @@ def run_fold(args: argparse.Namespace, ann: AnnotationSet) -> None:
             arch=args.model, backbone=args.backbone, epochs=args.epochs, size=args.size,
             batch_size=args.batch_size, lr=args.lr, seed=args.seed + len(chunks),
             threads=args.threads, box_masks=args.box_masks,
-            init=str(previous) if args.resume else None,
+            init=str(previous) if args.resume else args.init,
         )  # fmt: skip
         train_detector(train, None, cfg, name, args.out / "models", progress=not args.quiet)
         module, card = load_model(args.out / "models" / f"{name}.json")
@@ -122,7 +123,7 @@ def run_fold(args: argparse.Namespace, ann: AnnotationSet) -> None:
     dets = detect_all(detector, test, progress=not args.quiet)
     write_coco(test, f"{stem}_truth.json")
     write_coco(dets, f"{stem}_dets.json")
-    from areoscan.evaluate.detection import detection_metrics
+    from areoscan.data.detection import detection_metrics
 
     res = detection_metrics(test, dets, iou_type="bbox")
     chunks.append({"epochs": args.epochs, "train_s": round(trained - started, 1)})
@@ -184,6 +185,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--box-masks", choices=("ellipse",), default=None)
     ap.add_argument("--resume", action="store_true", help="continue this fold's model (a chunk)")
+    ap.add_argument(
+        "--init", default=None, help="first chunk starts from this detector (synthetic pretraining)"
+    )
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
