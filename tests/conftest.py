@@ -72,3 +72,65 @@ def landmarks_v3(tmp_path):
             rows.append(f"{name},{lid},{v},{cls},{['other', 'crater', 'dark dune'][cls]},{src}")
     (root / "manifest.csv").write_text("\n".join(rows) + "\n")
     return root, originals
+
+
+def _blob_detector_type() -> type:
+    """The class of :func:`blob_detector`'s models (torch imported only by the tests that use it)."""
+    import torch
+    from scipy import ndimage as ndi
+    from torch import nn
+
+    class BlobDetector(nn.Module):
+        """torchvision's detection interface: one instance (class 1, score = its brightest pixel)
+        per 8-connected patch brighter than 0.6; masks too when ``masks``."""
+
+        def __init__(self, masks: bool) -> None:
+            super().__init__()
+            self.masks = masks
+            self.unused = nn.Parameter(torch.zeros(1))  # save_model needs a tensor
+
+        def forward(self, images: list) -> list:
+            out = []
+            for im in images:
+                x = im[0].numpy()
+                lab, n = ndi.label(x > 0.6, structure=np.ones((3, 3)))
+                boxes, scores, masks = [], [], []
+                for k, sl in enumerate(ndi.find_objects(lab), start=1):
+                    boxes.append([sl[1].start, sl[0].start, sl[1].stop, sl[0].stop])
+                    scores.append(float(x[sl].max()))
+                    masks.append((lab == k)[None].astype(np.float32))
+                res = {
+                    "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+                    "scores": torch.tensor(scores, dtype=torch.float32),
+                    "labels": torch.ones(n, dtype=torch.int64),
+                }
+                if self.masks:
+                    stack = np.stack(masks) if masks else np.zeros((0, 1, *x.shape), np.float32)
+                    res["masks"] = torch.from_numpy(stack)
+                out.append(res)
+            return out
+
+    return BlobDetector
+
+
+@pytest.fixture(scope="session")
+def blob_detector():
+    """``save(root, masks=False, tile=256, scale=0.25) -> card path``: a transparent stand-in for a
+    trained detector (scan and survey tests). It has torchvision's detection interface and boxes
+    every 8-connected patch brighter than 0.6 (class ``pit``, score = its brightest pixel; with
+    ``masks``, the patch is the mask), so where it must find each object is known exactly."""
+    from areoscan.models import ModelCard, register_builder, save_model
+
+    kind = _blob_detector_type()
+    archs = ("test-blobs", "test-blobmasks")
+    for masks, arch in enumerate(archs):
+        register_builder("detection", arch)(lambda card, m=bool(masks): kind(m))
+
+    def save(root, masks: bool = False, tile: int = 256, scale: float = 0.25):
+        arch = archs[int(masks)]
+        card = ModelCard(name=f"test-{arch}", task="detection", arch=arch, classes=["pit"],
+                         tile_size=tile, level=0, scale_m_per_px=scale, threshold=0.5,
+                         resize="bilinear")  # fmt: skip
+        return save_model(kind(masks), card, root / arch)[1]
+
+    return save

@@ -1,7 +1,7 @@
 """``scan --detector``: tiled detection over a generated JP2, cross-tile merge, georeferenced output.
 
-The exact tests use a blob detector (a module with torchvision's detection interface that boxes
-every connected patch brighter than 0.6), so where it must find each object is known; one test
+The exact tests use the blob detector of tests/conftest.py (torchvision's detection interface,
+boxing every connected patch brighter than 0.6), so where it must find each object is known; one test
 scans with a real, randomly initialised torchvision Faster R-CNN to exercise that path.
 """
 
@@ -15,12 +15,10 @@ import pytest
 import torch
 from PIL import Image
 from pyogrio.raw import read
-from scipy import ndimage as ndi
-from torch import nn
 
 from areoscan.cli import main
 from areoscan.io import open_raster
-from areoscan.models import ModelCard, register_builder, save_model
+from areoscan.models import ModelCard, save_model
 from areoscan.models.predictor import Instances
 from areoscan.scan import scan_image
 from areoscan.scan.detect import FIELDS
@@ -31,50 +29,6 @@ from .conftest import background, write_scene
 
 DET_TILE = 256
 RADIUS = 10
-
-
-class BlobDetector(nn.Module):
-    """torchvision's detection interface: one instance (class 1, score = its brightest pixel) per
-    8-connected patch brighter than 0.6; masks too when ``masks``."""
-
-    def __init__(self, masks: bool) -> None:
-        super().__init__()
-        self.masks = masks
-        self.unused = nn.Parameter(torch.zeros(1))  # save_model needs a tensor
-
-    def forward(self, images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
-        out = []
-        for im in images:
-            x = im[0].numpy()
-            lab, n = ndi.label(x > 0.6, structure=np.ones((3, 3)))
-            boxes, scores, masks = [], [], []
-            for k, sl in enumerate(ndi.find_objects(lab), start=1):
-                boxes.append([sl[1].start, sl[0].start, sl[1].stop, sl[0].stop])
-                scores.append(float(x[sl].max()))
-                masks.append((lab == k)[None].astype(np.float32))
-            res = {
-                "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-                "scores": torch.tensor(scores, dtype=torch.float32),
-                "labels": torch.ones(n, dtype=torch.int64),
-            }
-            if self.masks:
-                res["masks"] = torch.from_numpy(
-                    np.stack(masks) if masks else np.zeros((0, 1) + x.shape, np.float32)
-                )
-            out.append(res)
-        return out
-
-
-register_builder("detection", "scan-test-blobs")(lambda card: BlobDetector(False))
-register_builder("detection", "scan-test-blobmasks")(lambda card: BlobDetector(True))
-
-
-def _detector(root: Path, arch: str, scale: float = 0.25, threshold: float | None = 0.5) -> Path:
-    card = ModelCard(name=f"test-{arch}", task="detection", arch=arch, classes=["pit"],
-                     tile_size=DET_TILE, level=0, scale_m_per_px=scale, threshold=threshold,
-                     resize="bilinear")  # fmt: skip
-    _, path = save_model(BlobDetector(arch.endswith("masks")), card, root / arch)
-    return path
 
 
 def _disc(img: np.ndarray, cy: float, cx: float, r: float = RADIUS) -> None:
@@ -106,9 +60,11 @@ def _features(folder: Path) -> list[dict]:
     return doc["features"]
 
 
-@pytest.mark.parametrize("arch", ["scan-test-blobs", "scan-test-blobmasks"])
-def test_detections_are_merged_georeferenced_and_written(pits_scene, test_models, tmp_path, arch):
-    det = _detector(tmp_path / "models", arch)
+@pytest.mark.parametrize("masks", [False, True])
+def test_detections_are_merged_georeferenced_and_written(
+    blob_detector, pits_scene, test_models, tmp_path, masks
+):
+    det = blob_detector(tmp_path / "models", masks)
     s = _scan(pits_scene, test_models, det, tmp_path / "out")
     out = Path(s.output_dir)
     assert {"detections.gpkg", "detections.geojson"} <= set(s.outputs)
@@ -127,7 +83,7 @@ def test_detections_are_merged_georeferenced_and_written(pits_scene, test_models
     assert (centre["row0"], centre["col0"], centre["row1"], centre["col1"]) == (374, 502, 394, 522)
     disc_m2 = np.pi * RADIUS**2 * 0.25**2
     box_m2 = (2 * RADIUS * 0.25) ** 2
-    want = disc_m2 if arch.endswith("masks") else box_m2
+    want = disc_m2 if masks else box_m2
     assert centre["area_m2"] == pytest.approx(want, rel=0.08)
     with open_raster(pits_scene) as raster:
         x0, y0 = raster.transform @ (502, 374)
@@ -141,9 +97,11 @@ def test_detections_are_merged_georeferenced_and_written(pits_scene, test_models
     assert columns[names.index("class_name")].tolist() == ["pit"] * 3
 
 
-@pytest.mark.parametrize("arch", ["scan-test-blobs", "scan-test-blobmasks"])
-def test_pieces_cut_by_a_tile_edge_are_merged(pits_scene, test_models, tmp_path, arch):
-    det = _detector(tmp_path / "models", arch)
+@pytest.mark.parametrize("masks", [False, True])
+def test_pieces_cut_by_a_tile_edge_are_merged(
+    blob_detector, pits_scene, test_models, tmp_path, masks
+):
+    det = blob_detector(tmp_path / "models", masks)
     s = _scan(pits_scene, test_models, det, tmp_path / "out", detect_overlap=0)
     # no overlap: the centre disc (cols 502-522) and the edge disc (cols 246-266) are each cut in
     # two by the tile edges at cols 512 and 256, and each is assembled from its two pieces
@@ -154,8 +112,8 @@ def test_pieces_cut_by_a_tile_edge_are_merged(pits_scene, test_models, tmp_path,
     assert boxes == [(90, 214, 110, 234, 0), (374, 502, 394, 522, 0), (640, 246, 660, 266, 0)]
 
 
-def test_quicklook_outlines_detections(pits_scene, test_models, tmp_path):
-    det = _detector(tmp_path / "models", "scan-test-blobs")
+def test_quicklook_outlines_detections(blob_detector, pits_scene, test_models, tmp_path):
+    det = blob_detector(tmp_path / "models")
     s = _scan(pits_scene, test_models, det, tmp_path / "out")
     ql = np.asarray(Image.open(Path(s.output_dir) / "quicklook.png").convert("RGB"))
     f = 2 ** s.levels["quicklook"]
@@ -164,11 +122,11 @@ def test_quicklook_outlines_detections(pits_scene, test_models, tmp_path):
     assert around.any() and yellow.sum() < 0.05 * yellow.size
 
 
-def test_gated_detector_runs_only_near_flagged_tiles(tmp_path, test_models):
+def test_gated_detector_runs_only_near_flagged_tiles(blob_detector, tmp_path, test_models):
     img = background((768, 1024))
     _disc(img, 384, 512)
     path = write_scene(tmp_path / "ESP_012345_1234_RED.JP2", img)
-    det = _detector(tmp_path / "models", "scan-test-blobs")
+    det = blob_detector(tmp_path / "models")
     whole = _scan(path, test_models, det, tmp_path / "a")
     gated = _scan(path, test_models, det, tmp_path / "b", detect_gate=True)
     assert gated.detect["gated"] and 0 < gated.detect["tiles"] < whole.detect["tiles"]

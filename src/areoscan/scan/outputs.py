@@ -372,16 +372,27 @@ def read_regions(out_dir: str | Path) -> list[dict[str, Any]]:
     Geometries are lon/lat (or level-0 pixels for an image without georeference), as in
     ``regions.geojson``. DataError if the folder is not a complete scan output.
     """
+    return read_features(out_dir, "regions")
+
+
+def read_detections(out_dir: str | Path) -> list[dict[str, Any]]:
+    """Detections of a finished scan (``detections.geojson``; [] when it ran no detector), as
+    :func:`read_regions` gives regions."""
+    return read_features(out_dir, "detections")
+
+
+def read_features(out_dir: str | Path, stem: str) -> list[dict[str, Any]]:
+    """Features of ``stem.geojson`` in a finished scan folder ([] when absent); see read_regions."""
     folder = Path(out_dir)
     if not (folder / "summary.json").is_file():
         raise DataError(f"{folder}: no summary.json; not a finished `areoscan scan` output folder")
-    path = folder / "regions.geojson"
+    path = folder / f"{stem}.geojson"
     if not path.is_file():
         return []
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: unreadable regions file ({exc})") from None
+        raise DataError(f"{path}: unreadable {stem} file ({exc})") from None
     return [
         {**f.get("properties", {}), "geometry": f.get("geometry")} for f in doc.get("features", [])
     ]

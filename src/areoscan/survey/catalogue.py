@@ -3,7 +3,8 @@
 Use :class:`Catalogue` from the process that drives a survey (never from Dask workers): it holds a
 row per image (status pending / running / done / empty / failed, error, attempts, timings, location,
 scale, scan figures), a row per candidate region (GeoJSON polygon in lon/lat, area, centroid,
-probabilities) and a row per vetted candidate (yes / no / maybe and a note, see ``vetting``). Every change is one transaction, so a crash or Ctrl-C at any moment leaves either
+probabilities), a row per detected object of a scan run with a detector (class, score, area,
+centroid, outline) and a row per vetted candidate (yes / no / maybe and a note, see ``vetting``). Every change is one transaction, so a crash or Ctrl-C at any moment leaves either
 the old or the new state; rows left ``running`` by a killed client are reset by :meth:`recover`.
 A lock file stops two surveys from writing the same folder at once.
 """
@@ -20,9 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from areoscan.errors import DataError, OutputError
+from areoscan.survey.detectiontable import (
+    DETECTIONS_TABLE,
+    read_detection_rows,
+    store_detections,
+)
 
 CATALOGUE_NAME = "catalogue.sqlite"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 STATUSES = ("pending", "running", "done", "empty", "failed")
 
 _SCHEMA = """
@@ -57,7 +63,8 @@ CREATE TABLE IF NOT EXISTS images (
     total_area_m2 REAL,
     percent REAL,
     output_dir TEXT,
-    summary TEXT
+    summary TEXT,
+    detection_count INTEGER
 );
 CREATE INDEX IF NOT EXISTS images_status ON images (status);
 CREATE TABLE IF NOT EXISTS regions (
@@ -97,11 +104,14 @@ CREATE TABLE IF NOT EXISTS verdicts (
 """
 _SCHEMA += _VERDICTS + ";\n"
 
+_SCHEMA += DETECTIONS_TABLE + ";\n"
+
 # _MIGRATIONS[v]: the statements that bring a catalogue of schema v to v + 1, run in one
 # transaction when an older catalogue is opened. Append one entry per schema change.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (_VERDICTS,),
     2: ("ALTER TABLE images ADD COLUMN bytes_fetched INTEGER",),
+    3: (DETECTIONS_TABLE, "ALTER TABLE images ADD COLUMN detection_count INTEGER"),
 }
 
 IMAGE_RESULT_FIELDS = (
@@ -116,6 +126,7 @@ IMAGE_RESULT_FIELDS = (
     "scale",
     "flagged_tiles",
     "region_count",
+    "detection_count",
     "total_area_m2",
     "percent",
     "output_dir",
@@ -373,6 +384,7 @@ class Catalogue:
                     for r in result.get("regions") or []
                 ],
             )
+            store_detections(conn, obs, result.get("detections") or [])
 
     # -- runs -------------------------------------------------------------------------------------
 
@@ -426,6 +438,10 @@ class Catalogue:
             d["properties"] = json.loads(d["properties"]) if d["properties"] else {}
             out.append(d)
         return out
+
+    def detections(self) -> list[dict[str, Any]]:
+        """Detection rows joined with their image's output folder, geometry decoded, best first."""
+        return read_detection_rows(self.conn)
 
     def runs(self) -> list[dict[str, Any]]:
         """Every recorded run, oldest first."""

@@ -135,6 +135,11 @@ def _add_scan_options(p: Any) -> None:
     p.add_argument("--screen-model", metavar="NAME", help="scan's screening classifier")
     p.add_argument("--segment-model", metavar="NAME", help="scan's segmenter")
     p.add_argument("--fast", action="store_true", help="scan --fast (skip refinements)")
+    p.add_argument("--detector", metavar="NAME",
+                   help="scan --detector: also detect objects (stored in the catalogue, shown in "
+                        "the report)")  # fmt: skip
+    p.add_argument("--detect-gate", action="store_true",
+                   help="scan --detect-gate: detect only around the screen's flagged tiles")  # fmt: skip
     p.add_argument(
         "--threads",
         type=int,
@@ -209,7 +214,9 @@ def run_survey_command(args: argparse.Namespace) -> int:
         "threads": args.threads,
         "memory_mb": args.memory_mb,
     }
-    for key in ("screen_model", "segment_model", "backend"):
+    if args.detect_gate:
+        scan_options["detect_gate"] = True
+    for key in ("screen_model", "segment_model", "backend", "detector"):
         if getattr(args, key) is not None:
             scan_options[key] = getattr(args, key)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)

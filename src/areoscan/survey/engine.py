@@ -68,6 +68,28 @@ def _one_line(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {text}"[:500]
 
 
+def _detections_as_dicts(out_dir: Path) -> list[dict[str, Any]]:
+    """Detections written by a scan run with a detector, as plain dicts for the catalogue."""
+    from areoscan.scan.outputs import read_detections
+
+    out = []
+    for rec in read_detections(out_dir):
+        geometry = rec.pop("geometry", None)
+        out.append(
+            {
+                "detection_id": int(rec["detection_id"]),
+                "class_name": rec.get("class_name"),
+                "score": _float(rec.get("score")),
+                "area_m2": _float(rec.get("area_m2")),
+                "centroid_lat": _float(rec.get("centroid_lat")),
+                "centroid_lon": _float(rec.get("centroid_lon")),
+                "geometry": _plain(geometry),
+                "properties": _plain(rec),
+            }
+        )
+    return out
+
+
 def _regions_as_dicts(
     out_dir: Path, regions_fn: Callable[[Path], Any] | None = None
 ) -> list[dict[str, Any]]:
@@ -132,7 +154,8 @@ def process_image(
     as bytes, both come cloudpickled together as a tuple).
     The result has observation_id, status (done / empty / failed), error, timings (fetch_s, scan_s,
     total_s), worker, bytes, the scan's figures (lat, lon, scale, flagged_tiles, region_count,
-    total_area_m2, percent, output_dir), summary (the scan summary dict) and regions.
+    detection_count, total_area_m2, percent, output_dir), summary (the scan summary dict),
+    regions and detections (the objects of a scan run with a detector; [] without one).
     """
     start = time.perf_counter()
     scan: Callable[..., Any] | None
@@ -185,6 +208,7 @@ def process_image(
         result["output_dir"] = str(output_dir)
         done = info.get("status") == "done"
         result["regions"] = _regions_as_dicts(output_dir, regions) if done else []
+        result["detections"] = _detections_as_dicts(output_dir) if info.get("detect") else []
         result["status"] = "empty" if info.get("status") == "empty" else "done"
     except AreoscanError as exc:
         result["error"] = _one_line(exc)
@@ -237,6 +261,7 @@ def _figures(info: dict[str, Any]) -> dict[str, Any]:
         "region_count": len(regions)
         if isinstance(regions, list)
         else (int(regions) if regions is not None else None),
+        "detection_count": int(info["detections"]) if info.get("detect") else None,
         "total_area_m2": _float(info.get("total_area_m2")),
         "percent": _float(info.get("percent", info.get("percent_of_footprint"))),
         "output_dir": info.get("output_dir"),

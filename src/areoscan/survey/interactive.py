@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from areoscan.survey.detectionview import add_detections
+from areoscan.survey.outline import outline_xy
 from areoscan.survey.vetting import VERDICTS, VettingSummary
 
 # Builds the verdicts CSV from the candidates' columns (observation, region, verdict, note): one
@@ -123,25 +125,6 @@ def basemap_data_uri(path: Path, max_width: int = 2048) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _rings(geometry: dict[str, Any] | None) -> tuple[list[float], list[float]]:
-    """Outline of a GeoJSON (Multi)Polygon as x / y lists (lon −180..180), parts split by NaN."""
-    if not geometry or geometry.get("type") not in ("Polygon", "MultiPolygon"):
-        return [], []
-    polys = geometry["coordinates"]
-    polys = [polys] if geometry["type"] == "Polygon" else polys
-    xs: list[float] = []
-    ys: list[float] = []
-    for poly in polys:
-        if not poly:
-            continue
-        if xs:
-            xs.append(math.nan)
-            ys.append(math.nan)
-        xs += [((float(x) + 180.0) % 360.0) - 180.0 for x, _ in poly[0]]
-        ys += [float(y) for _, y in poly[0]]
-    return xs, ys
-
-
 def _num(value: Any) -> float:
     return math.nan if value is None else float(value)
 
@@ -179,7 +162,7 @@ def candidate_columns(
         cols["lon"].append(_num(d.get("centroid_lon_180")))
         cols["verdict"].append(d.get("verdict") or "")
         cols["note"].append(d.get("note") or "")
-        xs, ys = _rings(d.get("geometry"))
+        xs, ys = outline_xy(d.get("geometry"))
         cols["xs"].append(xs)
         cols["ys"].append(ys)
         cols["ql_url"].append(ql.get("url", ""))
@@ -365,8 +348,13 @@ def interactive_page(
     *,
     basemap: str | None = None,
     title: str = "areoscan survey report",
+    detections: list[dict[str, Any]] | None = None,
 ) -> str:
-    """The interactive page's HTML (Bokeh inlined). basemap: a data URI (basemap_data_uri)."""
+    """The interactive page's HTML (Bokeh inlined). basemap: a data URI (basemap_data_uri).
+
+    detections: the catalogue's detected objects (scans run with a detector): drawn on the map in
+    orange and listed in their own table (:mod:`areoscan.survey.detectionview`).
+    """
     from bokeh.embed import file_html
     from bokeh.layouts import column, row
     from bokeh.models import (
@@ -407,6 +395,7 @@ def interactive_page(
             ],
         )
     )
+    found = add_detections(fig, detections) if detections else None
     fig.legend.location = "bottom_left"
     fig.legend.click_policy = "hide"
 
@@ -439,5 +428,6 @@ def interactive_page(
         ),
         row(obs, minprob, verdict),
         table,
+        *([found] if found is not None else []),
     )
     return file_html(layout, resources=INLINE, title=title)

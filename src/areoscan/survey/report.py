@@ -21,7 +21,9 @@ from typing import Any
 
 from areoscan.errors import DataError, OutputError
 from areoscan.survey.catalogue import Catalogue
+from areoscan.survey.detectionview import DETECTION_COLUMNS
 from areoscan.survey.interactive import basemap_data_uri, interactive_page
+from areoscan.survey.outline import lon180
 from areoscan.survey.reportpage import fmt, render_html
 from areoscan.survey.vetting import attach_verdicts, load_verdicts, summarise
 from areoscan.survey.viewer import copy_quicklooks, viewer_page
@@ -53,6 +55,7 @@ IMAGE_COLUMNS = (
     "scale",
     "flagged_tiles",
     "region_count",
+    "detection_count",
     "total_area_m2",
     "percent",
     "fetch_s",
@@ -74,15 +77,9 @@ class ReportPaths:
     html: Path
     static_html: Path
     to_vet_csv: Path
+    detections_csv: Path
     viewers: dict[str, Path]
     n_candidates: int
-
-
-def lon180(lon: float | None) -> float | None:
-    """East longitude in −180..180 (from 0..360 or either)."""
-    if lon is None:
-        return None
-    return ((float(lon) + 180.0) % 360.0) - 180.0
 
 
 def rank_candidates(regions: list[dict[str, Any]], rank_by: str = "score") -> list[dict[str, Any]]:
@@ -246,8 +243,8 @@ def write_report(
     top: int = 200,
     rank_by: str = "score",
 ) -> ReportPaths:
-    """Write candidates.csv/.geojson, images.csv, to_vet.csv, map.png, static.html, quicklooks/,
-    scans/ID.html and (last) index.html for a survey.
+    """Write candidates.csv/.geojson, images.csv, to_vet.csv, detections.csv, map.png, static.html,
+    quicklooks/, scans/ID.html and (last) index.html for a survey.
 
     Candidates carry their stored verdict (``areoscan vet``); to_vet.csv lists the best-ranked
     unvetted ones in the verdicts-file layout, ready to fill in and pass to ``areoscan vet``.
@@ -259,6 +256,7 @@ def write_report(
     with Catalogue(folder, lock=False, create=False) as cat:
         images = cat.images()
         regions = cat.regions()
+        detections = cat.detections()
         counts = cat.counts()
         verdicts = load_verdicts(cat)
     ranked = attach_verdicts(rank_candidates(regions, rank_by), verdicts)
@@ -276,6 +274,7 @@ def write_report(
         html=dest / "index.html",
         static_html=dest / "static.html",
         to_vet_csv=dest / "to_vet.csv",
+        detections_csv=dest / "detections.csv",
         viewers={},
         n_candidates=len(ranked),
     )
@@ -287,6 +286,7 @@ def write_report(
         for d in vetting.next_to_vet
     ]
     _atomic_text(paths.to_vet_csv, _csv_text(to_vet, TO_VET_COLUMNS))
+    _atomic_text(paths.detections_csv, _csv_text(detections, DETECTION_COLUMNS))
     draw_map(paths.map_png, ranked, images, Path(basemap) if basemap else None)
     quicklooks = copy_quicklooks(images, dest / "quicklooks")
     static = render_html(
@@ -302,11 +302,16 @@ def write_report(
     by_obs: dict[str, list[dict[str, Any]]] = {}
     for d in ranked:
         by_obs.setdefault(d["observation_id"], []).append(d)
+    dets_by_obs: dict[str, list[dict[str, Any]]] = {}
+    for d in detections:
+        dets_by_obs.setdefault(d["observation_id"], []).append(d)
     for obs, ql in quicklooks.items():
-        page = viewer_page(obs, dict(ql, url=f"../{ql['url']}"), by_obs.get(obs, []))
+        page = viewer_page(obs, dict(ql, url=f"../{ql['url']}"), by_obs.get(obs, []),
+                           dets_by_obs.get(obs, []))  # fmt: skip
         paths.viewers[obs] = dest / ql["viewer"]
         _atomic_text(paths.viewers[obs], page)
     base = basemap_data_uri(Path(basemap)) if basemap else None
-    page = interactive_page(ranked, images, counts, quicklooks, vetting, basemap=base)
+    page = interactive_page(ranked, images, counts, quicklooks, vetting, basemap=base,
+                            detections=detections)  # fmt: skip
     _atomic_text(paths.html, page)  # last: its presence means the report is complete
     return paths

@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from areoscan.survey.detectionview import viewer_detections
+
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:20px;color:#222}
 .wrap{position:relative;display:inline-block;border:1px solid #999}
@@ -21,6 +23,7 @@ body{font-family:system-ui,sans-serif;margin:20px;color:#222}
 .wrap svg{position:absolute;left:0;top:0}
 rect{fill:rgba(255,255,0,0);stroke:#ff0;stroke-width:2;vector-effect:non-scaling-stroke}
 rect:hover,rect.on{fill:rgba(255,255,0,.35);stroke:#fff}
+rect.det{stroke:#ff8c00} rect.det:hover{fill:rgba(255,140,0,.35)}
 table{border-collapse:collapse;font-size:13px;margin-top:14px}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right} th{background:#eee}
 tr.yes td{background:#d9f2d9} tr.no td{background:#f6d5d5} tr.maybe td{background:#fbf0c9}
@@ -38,10 +41,13 @@ def region_box(region: dict[str, Any], fx: float, fy: float) -> tuple[float, flo
     return c0 * fx, r0 * fy, max((c1 - c0) * fx, 1.0), max((r1 - r0) * fy, 1.0)
 
 
-def viewer_page(observation: str, quicklook: dict[str, Any], regions: list[dict[str, Any]]) -> str:
+def viewer_page(observation: str, quicklook: dict[str, Any], regions: list[dict[str, Any]],
+                detections: list[dict[str, Any]] | None = None) -> str:  # fmt: skip
     """The viewer's HTML. quicklook: ``url`` (relative to the page), ``width``, ``height``, and
     ``fx``/``fy`` (quick-look px per image px; None when unknown: no boxes, table only).
-    regions: catalogue rows of this observation (ranked, with ``verdict`` when vetted)."""
+    regions: catalogue rows of this observation (ranked, with ``verdict`` when vetted).
+    detections: its detected objects (orange boxes and a second table), if its scan had a detector.
+    """
     e = html.escape
     w, h = int(quicklook["width"]), int(quicklook["height"])
     fx: float | None = quicklook.get("fx")
@@ -76,16 +82,19 @@ def viewer_page(observation: str, quicklook: dict[str, Any], regions: list[dict[
             f"<td style='text-align:left'>{e(d.get('note') or '')}</td></tr>"
         )
     row_hover = (",".join(css) + "{fill:rgba(255,255,0,.35);stroke:#fff}") if css else ""
+    det_rects, det_table = viewer_detections(detections or [], fx, fy)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(observation)} quick-look</title>
 <style>{_CSS}{row_hover}</style></head><body>
 <h1 style="font-size:20px">{e(observation)}: {len(regions)} candidate regions</h1>
-<p>Red: the regions' outlines drawn by the scan; yellow boxes: hover for each region's figures.
+<p>Red: the regions' outlines drawn by the scan; yellow boxes: hover for each region's figures;
+orange boxes: detected objects (outlined in yellow by the scan).
 <a href="../index.html">Back to the report</a>.</p>
 <div class="wrap"><img src="{e(quicklook["url"])}" width="{w}" height="{h}" alt="quick-look">
-<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}">{"".join(rects)}</svg></div>
+<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}">{"".join(rects)}{det_rects}</svg></div>
 <table><tr><th>region</th><th>rank</th><th>area (m²)</th><th>mean p</th><th>max p</th>
 <th>lat</th><th>lon (E)</th><th>verdict</th><th>note</th></tr>{"".join(rows)}</table>
+{det_table}
 </body></html>
 """
 
