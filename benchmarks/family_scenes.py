@@ -48,3 +48,24 @@ def family_scenes(
             )
         out.append((img, mask))
     return out
+
+
+HARD_NEGATIVES = ("knobby", "layered", "ripples", "rim_polygons", "tars")
+
+
+def negative_scenes(
+    cache: Path, family: str, seeds: list[int], size: tuple[int, int], scale: float = 0.25
+) -> Path:
+    """Folder of scenes with one hard-negative kind each (``HARD_NEGATIVES`` in turn) beside
+    coral of ``family`` (layout ``regions``, 12-48 %); missing ones are generated."""
+    folder = cache / f"{family}-negatives-{int(round(scale * 100)):03d}-{size[0]}x{size[1]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, s in enumerate(seeds):
+        kind = HARD_NEGATIVES[k % len(HARD_NEGATIVES)]
+        img = folder / f"SYN_{s:06d}_{family.upper()}_{kind.upper()}.JP2"
+        if not (img.is_file() and img.with_name(img.stem + "_mask.tif").is_file()):
+            generate_scene(
+                img, size, s, scale, coral_fraction(s), kinds=[kind], family=family,
+                layout="regions", threads=2,
+            )  # fmt: skip
+    return folder

@@ -20,6 +20,11 @@ scene), not the shipped recipe (64 + 24 scenes, 10 + 3 epochs, three phases). Pr
 a Markdown table (``--out``/lofo.md) and the per-fold histories (lofo.json).
 
     python benchmarks/lofo.py [--train-scenes 6] [--epochs 6] [--families bandpass turing cells]
+
+The new data recipe of the shipped U-Net (issue 19, points 3-6) at the same reduced budget:
+``--levels 0 1 --max-tiles 6`` (the same tiles per scene, half at 0.5 m/px), ``--patch-scenes 2``
+(layout ``patches``), ``--negative-scenes 2`` (one hard-negative kind each: knobby, layered,
+ripples, rim_polygons, tars) per training family and ``--coarsen 0.25``.
 """
 
 from __future__ import annotations
@@ -42,15 +47,34 @@ from areoscan.train.segmenter import (
     prepare_splits,
     train_segmenter,
 )
-from family_scenes import family_scenes  # beside this script (on sys.path when run)
+from family_scenes import family_scenes, negative_scenes  # beside this script (on sys.path)
 
 TRAIN_SEED0, TEST_SEED0 = 8000, 9000  # + 100 x family index: disjoint from all other seeds
+PATCH_SEED0, NEG_SEED0 = 8050, 8070  # the new data recipe's extra training scenes (same rule)
 IGNORE = 255
 
 
-def tiles(folders: list[Path], tile: int, max_tiles: int | None, seed: int) -> SegSet:
-    """Level-0 tiles of every scene in ``folders`` (the recipe's own tiler)."""
-    return scenes_dataset(folders, [0], tile, "binary", max_tiles=max_tiles, seed=seed)
+def tiles(
+    folders: list[Path], tile: int, max_tiles: int | None, seed: int, levels: tuple[int, ...] = (0,)
+) -> SegSet:
+    """Tiles of every scene in ``folders`` at ``levels`` (the recipe's own tiler)."""
+    return scenes_dataset(folders, list(levels), tile, "binary", max_tiles=max_tiles, seed=seed)
+
+
+def training_folders(args: argparse.Namespace, fam: str) -> list[Path]:
+    """A training family's folders: its ``regions`` scenes, plus ``--patch-scenes`` scenes in
+    layout ``patches`` and ``--negative-scenes`` hard-negative scenes (the new data recipe)."""
+    i = FAMILIES.index(fam)
+    folders = [scene_folders(args, fam, False)]
+    size = tuple(args.size)
+    if args.patch_scenes:
+        seeds = [PATCH_SEED0 + 100 * i + k for k in range(args.patch_scenes)]
+        pairs = family_scenes(args.cache, fam, seeds, size, args.scale, "patches", tag="-train")
+        folders.append(pairs[0][0].parent)
+    if args.negative_scenes:
+        seeds = [NEG_SEED0 + 100 * i + k for k in range(args.negative_scenes)]
+        folders.append(negative_scenes(args.cache, fam, seeds, size, args.scale))
+    return folders
 
 
 def score(model: Any, data: SegSet, threshold: float) -> dict[str, float]:
@@ -90,7 +114,8 @@ def fold(args: argparse.Namespace, held: str) -> dict[str, Any]:
     """
     others = [f for f in args.families if f != held]
     t0 = time.perf_counter()
-    data = tiles([scene_folders(args, f, False) for f in others], args.tile, args.max_tiles, 0)
+    folders = [d for f in others for d in training_folders(args, f)]
+    data = tiles(folders, args.tile, args.max_tiles, 0, tuple(args.levels))
     splits = prepare_splits(data, seed=0, fractions=(0.8, 0.2, 0.0))
     cfg = SegTrainConfig(
         arch=args.arch,
@@ -101,6 +126,7 @@ def fold(args: argparse.Namespace, held: str) -> dict[str, Any]:
         seed=0,
         threads=args.threads,
         max_minutes=args.max_minutes,
+        coarsen=args.coarsen,
     )
     model, hist = train_segmenter(splits["train"], splits["val"], cfg, progress=False, log=True)
     thr = hist["threshold"]
@@ -138,7 +164,11 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=0.25)
     ap.add_argument("--layout", default="regions")
     ap.add_argument("--tile", type=int, default=256)
-    ap.add_argument("--max-tiles", type=int, default=12, help="per training scene")
+    ap.add_argument("--max-tiles", type=int, default=12, help="per training scene and level")
+    ap.add_argument("--levels", type=int, nargs="+", default=[0], help="training tile levels")
+    ap.add_argument("--patch-scenes", type=int, default=0, help="layout patches, per family")
+    ap.add_argument("--negative-scenes", type=int, default=0, help="hard negatives, per family")
+    ap.add_argument("--coarsen", type=float, default=0.0, help="train segmenter --coarsen")
     ap.add_argument("--arch", default="slim-unet")
     ap.add_argument("--schedule", default="one")
     ap.add_argument("--epochs", type=int, default=6)

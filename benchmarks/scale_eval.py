@@ -13,7 +13,11 @@ recall and FP rate).
 Prints a Markdown table (family x scale) and writes it with the per-scene rows to ``--out``.
 
     python benchmarks/scale_eval.py [--scenes 2] [--size 2048 3072] [--scales 0.25 0.5 0.75 1.0]
-        [--segment-model DIR|JSON] [--screen-model ...] [--out ~/.cache/areoscan/scale_eval]
+        [--segment-model DIR|JSON] [--screen-model ...] [--screen-threshold 0]
+        [--out ~/.cache/areoscan/scale_eval]
+
+``--screen-threshold 0`` flags every screen tile, so the columns score the segmenter alone (the
+whole scene segmented): use it to compare segmenters without the screen's recall in the way.
 """
 
 from __future__ import annotations
@@ -97,16 +101,23 @@ def main() -> int:
     ap.add_argument("--positive", type=float, default=0.25, help="coral share of a positive tile")
     ap.add_argument("--screen-model", default=None, help="default: the shipped screen")
     ap.add_argument("--segment-model", default=None, help="default: the shipped U-Net")
+    ap.add_argument(
+        "--screen-threshold",
+        type=float,
+        default=None,
+        help="0 flags every screen tile: the segmenter alone (default: the card's threshold)",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/areoscan/families")
     ap.add_argument("--out", type=Path, default=Path.home() / ".cache/areoscan/scale_eval")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    options = {
-        k: v
-        for k, v in (("screen_model", args.screen_model), ("segment_model", args.segment_model))
-        if v
-    }
+    given = (
+        ("screen_model", args.screen_model),
+        ("segment_model", args.segment_model),
+        ("screen_threshold", args.screen_threshold),
+    )
+    options = {k: v for k, v in given if v is not None}
     results: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}}
     head = "| family | " + " | ".join(f"{s:g} m/px" for s in args.scales) + " |"
     lines = [head, "|" + " --- |" * (len(args.scales) + 1)]
