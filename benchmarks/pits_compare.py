@@ -1,0 +1,293 @@
+"""Issue 22 point 3: light decoders on N real pit crops against the hirise-pits Mask R-CNN.
+
+Same held-out crops as the detector's cross-validation (``benchmarks/cv_detector.py``: 4 folds by
+HiRISE observation, seed 0, one held-out image per source crop). One fold per call, then pool:
+
+    python benchmarks/pits_compare.py fold --data D --embeddings EMB --masks LAB/masks --fold K \\
+        --out OUT [--detector /tmp/p21/cv/models/foldK-maskrcnn.json] [--n 5,10,25,50] \\
+        [--draws 3] [--epochs 30] [--tag rim] [--choose random|active]
+    python benchmarks/pits_compare.py report --out OUT
+
+Decoders train on N crops drawn from the fold's training images (``EMB`` = ``areoscan embed``
+cache, ``--masks`` = ``areoscan label`` class maps, all pit types merged into one ``pit``);
+``--choose active`` grows each draw's set by ``label suggest``'s uncertainty instead of at random
+(same first N). Both the decoders and the detector are scored on each held-out crop:
+
+- on the expert's boxes (class-agnostic, the decoder being binary): COCO AP, AP50 and F1 at IoU
+  0.5 from :func:`areoscan.evaluate.detection.detection_metrics`; a decoder's instances are the
+  connected parts of its map (:func:`areoscan.distill.instances.map_instances`, score = mean
+  probability). The detector's own 5-class figures are kept beside.
+- per pixel against the teacher masks at the decoder's grid: mIoU, micro-F1, accuracy, micro P/R;
+  the detector's instances scoring >= 0.5 are painted onto that grid (masks, or boxes).
+
+Heavy: run through the CPU slots. The report pools every fold present (per N and draw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from areoscan.annotations import AnnotatedImage, AnnotationSet, Instance, read_annotations
+from areoscan.distill.instances import instances_map, map_instances
+from areoscan.distill.metrics import confusion, scores
+
+sys.path.insert(0, str(Path(__file__).parent))
+from cv_detector import split  # noqa: E402  (the detector's folds, not a copy of them)
+
+PIT = "pit"
+PIXEL = ("miou", "micro_f1", "accuracy", "micro_precision", "micro_recall")
+
+
+def _boxes(insts: list[Instance]) -> list[list[float]]:
+    return [[*map(float, i.box), float(1.0 if i.score is None else i.score)] for i in insts]
+
+
+def _test_examples(args: argparse.Namespace, test: AnnotationSet):
+    from areoscan.distill.cache import open_cache
+    from areoscan.distill.fewshot import load_examples
+
+    data = load_examples(open_cache(args.embeddings), args.masks, merge=PIT)
+    index = {s: k for k, s in enumerate(data.stems)}
+    missing = [im.path.stem for im in test.images if im.path.stem not in index]
+    if missing:
+        sys.exit(f"{len(missing)} held-out crops lack an embedding or mask, e.g. {missing[0]}")
+    return data, index
+
+
+def decoder_rows(args: argparse.Namespace, train: AnnotationSet, test: AnnotationSet) -> list:
+    """One row per (N, draw): training stems, pixel confusion, held-out boxes per crop."""
+    from areoscan.distill.curve import random_chooser
+    from areoscan.distill.fewshot import fit_decoder, predict_probs
+    from areoscan.distill.suggest import uncertainty
+
+    data, index = _test_examples(args, test)
+    held = data.subset([index[im.path.stem] for im in test.images])
+    pool = np.array(sorted({index[im.path.stem] for im in train.images if im.path.stem in index}))
+    ns = [len(pool) if v == "all" else int(v) for v in args.n.split(",")]
+    rows = []
+    for draw in range(args.draws):
+        chosen: list[int] = []
+        net: Any = None
+        for n in ns:
+            if args.choose == "active" and net is not None:
+                rest = np.array([i for i in pool if i not in set(chosen)])
+                unsure = uncertainty(predict_probs(net, data.x[rest]))
+                chosen += [
+                    int(i) for i in rest[np.argsort(-unsure, kind="stable")][: n - len(chosen)]
+                ]
+            else:
+                chosen = [int(i) for i in random_chooser(n, draw, pool)]
+            net = fit_decoder(data.subset(sorted(chosen)), epochs=args.epochs, seed=draw)
+            probs = predict_probs(net, held.x)[:, 1]
+            cm = confusion(held.y, (probs >= 0.5).astype(np.uint8), 2)
+            dets = [
+                _boxes(map_instances(p, im.height, im.width, PIT))
+                for p, im in zip(probs, test.images, strict=True)
+            ]
+            rows.append(
+                {
+                    "n": n,
+                    "draw": draw,
+                    "train": [data.stems[i] for i in sorted(chosen)],
+                    "cm": cm.tolist(),
+                    "dets": dets,
+                }
+            )
+            print(
+                f"fold {args.fold} {args.choose} N={n} draw {draw}: {scores(cm)['miou']:.3f} mIoU"
+            )
+    return rows
+
+
+def detector_row(args: argparse.Namespace, test: AnnotationSet) -> dict[str, Any]:
+    """The detector on every held-out crop: labelled boxes and the pixel confusion."""
+    from areoscan.annotations.pixels import load_gray
+    from areoscan.models.detectors import load_detector
+
+    data, index = _test_examples(args, test)
+    side = data.y.shape[-1]
+    detector = load_detector(str(args.detector), threads=args.threads)
+    cm = np.zeros((2, 2), np.int64)
+    dets = []
+    for im in test.images:
+        found = detector.detect(load_gray(im.path, (im.height, im.width)))
+        painted = instances_map(found, side, im.height, im.width)
+        cm += confusion(data.y[index[im.path.stem]], painted.astype(np.uint8), 2)
+        dets.append([[*_boxes([i])[0], i.label] for i in found])
+    return {"model": str(args.detector), "cm": cm.tolist(), "dets": dets}
+
+
+def run_fold(args: argparse.Namespace) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ann = read_annotations(args.data, "yolo")
+    train, test = split(ann, args.fold, args.folds, args.seed)
+    out: dict[str, Any] = {
+        "fold": args.fold,
+        "tag": args.tag,
+        "choose": args.choose,
+        "epochs": args.epochs,
+        "classes": ann.classes,
+        "embeddings": str(args.embeddings),
+        "masks": str(args.masks),
+        "truth": [
+            {
+                "path": str(im.path),
+                "h": im.height,
+                "w": im.width,
+                "group": im.group,
+                "boxes": [[*map(float, i.box), i.label] for i in im.instances],
+            }
+            for im in test.images
+        ],
+    }
+    if args.detector:
+        out["detector"] = detector_row(args, test)
+    if args.draws:
+        out["decoder"] = decoder_rows(args, train, test)
+    parts = ("_det" if args.detector else "") + ("_dec" if args.draws else "")
+    path = args.out / f"fold{args.fold}_{args.tag}_{args.choose}{parts}.json"
+    path.write_text(json.dumps(out))
+    print(f"wrote {path}")
+
+
+def _sets(docs: list[dict], dets_of, agnostic: bool) -> tuple[AnnotationSet, AnnotationSet]:
+    """(truth, detections) over the docs' held-out crops; labels collapsed to 'pit' if agnostic."""
+    classes = [PIT] if agnostic else list(docs[0]["classes"])
+    truth, found = [], []
+    for doc in docs:
+        for k, t in enumerate(doc["truth"]):
+            lab = (lambda v: PIT) if agnostic else str
+            boxes = [Instance(lab(b[4]), tuple(b[:4])) for b in t["boxes"]]
+            truth.append(AnnotatedImage(Path(t["path"]), t["h"], t["w"], boxes, t["group"]))
+            ds = [
+                Instance(lab(d[5] if len(d) > 5 else PIT), tuple(d[:4]), score=d[4])
+                for d in dets_of(doc)[k]
+            ]
+            found.append(AnnotatedImage(Path(t["path"]), t["h"], t["w"], ds, t["group"]))
+    return AnnotationSet(classes, truth), AnnotationSet(classes, found)
+
+
+def _score(docs: list[dict], dets_of, cms: list) -> dict[str, float]:
+    from areoscan.evaluate.detection import detection_metrics
+
+    truth, found = _sets(docs, dets_of, agnostic=True)
+    box = detection_metrics(truth, found, iou_type="bbox")
+    pix = scores(np.sum(np.array(cms), axis=0))
+    return {
+        "ap": box["ap"],
+        "ap50": box["ap50"],
+        "f1_50": box["f1_50"],
+        **{m: pix[m] for m in PIXEL},
+    }
+
+
+KEYS = ("ap", "ap50", "f1_50", *PIXEL)
+
+
+def _detector_line(tag: str, docs: list[dict], result: dict[str, Any]) -> str:
+    from areoscan.evaluate.detection import detection_metrics
+
+    def dets(d: dict) -> list:
+        return d["detector"]["dets"]
+
+    res = _score(docs, dets, [d["detector"]["cm"] for d in docs])
+    five = detection_metrics(*_sets(docs, dets, agnostic=False), iou_type="bbox")
+    res.update(ap50_5class=five["ap50"], macro_f1_5class=five["macro_f1_50"])
+    result[f"detector/{tag}"] = res
+    crops = sum(len(d["truth"]) for d in docs)
+    cells = " | ".join(f"{res[k]:.3f}" for k in KEYS)
+    return f"| Mask R-CNN (pixels vs {tag} masks) | {len(docs)} | {crops} | all | 1 | {cells} |"
+
+
+def _decoder_lines(tag: str, choose: str, docs: list[dict], result: dict[str, Any]) -> list[str]:
+    lines = []
+    crops = sum(len(d["truth"]) for d in docs)
+    for n in sorted({r["n"] for d in docs for r in d["decoder"]}):
+        per_draw = []
+        for draw in sorted({r["draw"] for d in docs for r in d["decoder"]}):
+            rows = {
+                id(d): next(r for r in d["decoder"] if r["n"] == n and r["draw"] == draw)
+                for d in docs
+            }
+            per_draw.append(
+                _score(
+                    docs, lambda d, rows=rows: rows[id(d)]["dets"], [r["cm"] for r in rows.values()]
+                )
+            )
+        result[f"decoder/{tag}/{choose}/{n}"] = per_draw
+        cells = " | ".join(
+            f"{np.mean([p[k] for p in per_draw]):.3f} ± {np.std([p[k] for p in per_draw]):.3f}"
+            for k in KEYS
+        )
+        lines.append(
+            f"| decoder, {tag} masks, {choose} | {len(docs)} | {crops} | {n} | {len(per_draw)} "
+            f"| {cells} |"
+        )
+    return lines
+
+
+def report(args: argparse.Namespace) -> None:
+    """Pool the fold files per (masks tag, choice): one table line per model and N."""
+    runs: dict[tuple[str, str], list[dict]] = {}
+    for f in sorted(args.out.glob("fold*_*.json")):
+        doc = json.loads(f.read_text())
+        runs.setdefault((doc["tag"], doc["choose"]), []).append(doc)
+    lines = [
+        "| model | folds | crops | N | draws | " + " | ".join(KEYS) + " |",
+        "|" + " --- |" * (len(KEYS) + 5),
+    ]
+    result: dict[str, Any] = {}
+    for (tag, choose), docs in sorted(runs.items()):
+        with_det = [d for d in docs if "detector" in d]
+        if with_det:
+            lines.append(_detector_line(tag, with_det, result))
+        with_dec = [d for d in docs if "decoder" in d]
+        if with_dec:
+            lines += _decoder_lines(tag, choose, with_dec, result)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    (args.out / "compare.md").write_text(text)
+    (args.out / "compare.json").write_text(json.dumps(result, indent=1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    f = sub.add_parser("fold", help="train decoders / run the detector on one fold")
+    f.add_argument("--data", type=Path, required=True, help="hirise-pits-boxes folder (YOLO)")
+    f.add_argument("--embeddings", type=Path, required=True)
+    f.add_argument("--masks", type=Path, required=True, help="areoscan label OUT/masks")
+    f.add_argument("--fold", type=int, required=True)
+    f.add_argument("--folds", type=int, default=4)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--detector", type=Path, help="the fold's detector model (.json)")
+    f.add_argument("--n", default="5,10,25,50", help="N values; 'all' = every training crop")
+    f.add_argument("--draws", type=int, default=3, help="draws per N (0: detector only)")
+    f.add_argument("--epochs", type=int, default=30)
+    f.add_argument("--choose", choices=("random", "active"), default="random")
+    f.add_argument("--tag", default="teacher", help="name of the masks in the report")
+    f.add_argument("--threads", type=int, default=1)
+    f.add_argument("--out", type=Path, required=True)
+    r = sub.add_parser("report", help="pool the folds into compare.md / compare.json")
+    r.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(getattr(args, "threads", 1))
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.what == "report":
+        report(args)
+    else:
+        run_fold(args)
+
+
+if __name__ == "__main__":
+    main()
