@@ -92,6 +92,35 @@ def scan_one(img: Path, mask: Path, out: Path, threads: int, **options: Any) -> 
     }
 
 
+def screen_one(img: Path, mask: Path, model: str, threads: int) -> dict[str, Any]:
+    """Only the screen of one scene (no segmentation): its tiles' flags and truth coral shares.
+
+    Use it to compare screens cheaply (``--screen-only``); the level is the one the scan would
+    read, the scene's pyramid level nearest the model's scale."""
+    import math
+
+    import torch
+
+    from areoscan.io import open_raster
+    from areoscan.scan.config import ScanConfig
+    from areoscan.scan.screen import TileScreen, screen_image
+
+    torch.set_num_threads(threads)
+    scr_model = TileScreen(model)
+    with open_raster(img, threads=threads) as r:
+        scale = r.scale or 0.25
+        level = max(0, round(math.log2((scr_model.card.scale_m_per_px or 1.0) / scale)))
+        cfg = ScanConfig()  # the scan's screen settings (overlap, minimum valid share)
+        scr = screen_image(r, scr_model, level, overlap=cfg.screen_overlap,
+                           min_valid=cfg.screen_min_valid)  # fmt: skip
+    return {
+        "scene": img.name, "tp": 0.0, "fp": 0.0, "fn": 0.0, "iou": float("nan"),
+        "screen_share": screen_truth(mask, scr).tolist(),
+        "screen_flags": scr.flags.astype(bool).tolist(),
+        "screen_probs": scr.probs.round(4).tolist(),
+    }  # fmt: skip
+
+
 def summarise(rows: list[dict[str, Any]], positive: float) -> dict[str, float]:
     """Pooled and mean IoU, screen recall and false-positive rate of one family."""
     tp, fp, fn = (sum(r[k] for r in rows) for k in ("tp", "fp", "fn"))
@@ -119,6 +148,10 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/areoscan/families")
     ap.add_argument("--out", type=Path, default=Path.home() / ".cache/areoscan/family_eval")
+    ap.add_argument("--screen-model", default=None, help="another screen than the shipped one")
+    ap.add_argument(
+        "--screen-only", action="store_true", help="run only the screen (recall / FP rate)"
+    )
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}}
@@ -130,11 +163,19 @@ def main() -> int:
         i = FAMILIES.index(fam)
         seeds = [SEED0 + 100 * i + k for k in range(args.scenes)]
         pairs = family_scenes(args.cache, fam, seeds, tuple(args.size), args.scale, args.layout)
-        rows = [scan_one(img, m, args.out / "scans" / fam, args.threads) for img, m in pairs]
+        if args.screen_only:
+            model = args.screen_model or "brain-coral-screen"
+            rows = [screen_one(img, m, model, args.threads) for img, m in pairs]
+        else:
+            opts = {"screen_model": args.screen_model} if args.screen_model else {}
+            rows = [
+                scan_one(img, m, args.out / "scans" / fam, args.threads, **opts) for img, m in pairs
+            ]
         s = summarise(rows, args.positive)
         results[fam] = {"summary": s, "scenes": rows}
+        iou = "- | -" if args.screen_only else f"{s['iou_pooled']:.3f} | {s['iou_mean']:.3f}"
         lines.append(
-            f"| {fam} | {len(rows)} | {s['iou_pooled']:.3f} | {s['iou_mean']:.3f} | "
+            f"| {fam} | {len(rows)} | {iou} | "
             f"{s['screen_recall']:.3f} ({s['positive_tiles']} tiles) | "
             f"{s['screen_fpr']:.3f} ({s['negative_tiles']} tiles) |"
         )
