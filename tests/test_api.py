@@ -20,9 +20,12 @@ def test_import_is_light():
 def test_every_documented_name_resolves():
     for name in areoscan.__all__:
         assert getattr(areoscan, name) is not None, name
-    assert callable(areoscan.scan) and callable(areoscan.survey)
-    # the packages stay packages: their modules are still reachable through them
+    from areoscan import api
+
+    assert areoscan.run_scan is api.run_scan and areoscan.run_survey is api.run_survey
+    # the packages stay plain packages (not callable), reachable from ``import areoscan``
     assert callable(areoscan.scan.read_regions) and areoscan.survey.__name__ == "areoscan.survey"
+    assert not callable(areoscan.scan) and not callable(areoscan.survey)
     with pytest.raises(AttributeError):
         areoscan.no_such_thing  # noqa: B018
 
@@ -31,7 +34,7 @@ def test_api_errors_are_areoscan_errors(tmp_path: Path):
     from areoscan.errors import DataError, RasterError
 
     with pytest.raises(RasterError):
-        areoscan.scan(tmp_path / "missing_RED.JP2", out=tmp_path / "runs")
+        areoscan.run_scan(tmp_path / "missing_RED.JP2", out=tmp_path / "runs")
     with pytest.raises(DataError, match="no survey catalogue"):
         areoscan.report(tmp_path / "nothing")
 

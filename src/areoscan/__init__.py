@@ -1,10 +1,10 @@
 """areoscan: find landforms in gigapixel planetary images.
 
-The Python API (docs/api.md) — ``open_raster``, ``scan``, ``load_model``, ``survey``, ``report``,
-``vet`` and the result types — loads on first use, so ``import areoscan`` stays light (no numpy,
-torch, rasterio or dask until a function needs them). ``areoscan.scan`` and ``areoscan.survey`` are
-also the packages that do the work; they are callable, so ``areoscan.scan(image, out=...)`` runs a
-scan. Typed code can import the functions from :mod:`areoscan.api`.
+The Python API (docs/api.md) — ``open_raster``, ``run_scan``, ``load_model``, ``run_survey``,
+``report``, ``vet`` and the result types — loads on first use, so ``import areoscan`` stays light
+(no numpy, torch, rasterio or dask until a function needs them). The functions live in
+:mod:`areoscan.api`; ``areoscan.scan``, ``areoscan.survey`` and the other subpackages are the
+packages that do the work, also loaded on first use (``areoscan.scan.read_regions``).
 """
 
 from __future__ import annotations
@@ -17,12 +17,17 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "open_raster": "areoscan.io.raster",
     "load_model": "areoscan.models.registry",
+    "run_scan": "areoscan.api",
+    "run_survey": "areoscan.api",
     "report": "areoscan.api",
     "vet": "areoscan.api",
     "ScanResult": "areoscan.api",
     "ScanPaths": "areoscan.api",
 }
-_CALLABLE_PACKAGES = ("scan", "survey")
+_SUBPACKAGES = frozenset(
+    {"annotations", "data", "distill", "evaluate", "io", "models", "scan", "survey", "synth"}
+    | {"tiling", "train"}
+)
 
 __all__ = [
     "ScanPaths",
@@ -31,19 +36,19 @@ __all__ = [
     "load_model",
     "open_raster",
     "report",
-    "scan",
-    "survey",
+    "run_scan",
+    "run_survey",
     "vet",
 ]
 
 if TYPE_CHECKING:
-    from areoscan.api import ScanPaths, ScanResult, report, vet
+    from areoscan.api import ScanPaths, ScanResult, report, run_scan, run_survey, vet
     from areoscan.io.raster import open_raster
     from areoscan.models.registry import load_model
 
 
 def __getattr__(name: str) -> Any:
-    if name in _CALLABLE_PACKAGES:
+    if name in _SUBPACKAGES:
         return importlib.import_module(f"areoscan.{name}")
     module = _EXPORTS.get(name)
     if module is None:

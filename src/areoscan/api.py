@@ -4,15 +4,15 @@ Use these from notebooks and scripts (``docs/api.md`` has a worked example); the
 same code. Each function is a thin layer over the package that does the work:
 
 * :func:`open_raster` (:mod:`areoscan.io`): a HiRISE JP2 / GeoTIFF / … as a :class:`~areoscan.io.Raster`.
-* :func:`scan`: one image → :class:`ScanResult` (summary, output paths, regions).
+* :func:`run_scan`: one image → :class:`ScanResult` (summary, output paths, regions).
 * :func:`load_model` (:mod:`areoscan.models`): a shipped or saved model and its card.
-* :func:`survey`: many images on Dask into a resumable catalogue → ``SurveyOutcome``.
+* :func:`run_survey`: many images on Dask into a resumable catalogue → ``SurveyOutcome``.
 * :func:`report`: a survey's report folder (interactive page, CSV, GeoJSON) → ``ReportPaths``.
 * :func:`vet`: people's verdicts (CSV) into a survey's catalogue → ``VetResult``.
 
-``areoscan.scan(...)`` and ``areoscan.survey(...)`` also work although ``areoscan.scan`` and
-``areoscan.survey`` are packages (their modules are callable); typed code imports the functions
-from here: ``from areoscan.api import scan``.
+The two that run the pipeline are ``run_scan`` and ``run_survey``, not ``scan`` and ``survey``:
+those names are the packages that do the work (``areoscan.scan``, ``areoscan.survey``), which sit
+below this module and never import it.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ __all__ = [
     "load_model",
     "open_raster",
     "report",
-    "scan",
-    "survey",
+    "run_scan",
+    "run_survey",
     "vet",
 ]
 
@@ -74,7 +74,7 @@ class ScanPaths:
 
 @dataclass(frozen=True)
 class ScanResult:
-    """What :func:`scan` found.
+    """What :func:`run_scan` found.
 
     summary: the scan's :class:`~areoscan.scan.pipeline.ScanSummary` (status, scale, counts,
     timings, models). paths: its files. regions: one record per region — region_id, area_m2,
@@ -105,7 +105,7 @@ class ScanResult:
         return geopandas.read_file(self.paths.regions_geojson or self.paths.regions_gpkg)
 
 
-def scan(
+def run_scan(
     image: str | Path,
     out: str | Path = "areoscan-out",
     *,
@@ -127,11 +127,12 @@ def scan(
     return ScanResult(summary, ScanPaths.of(folder), read_regions(folder))
 
 
-def survey(source: str | Path, out: str | Path, **options: Any) -> SurveyOutcome:
-    """Scan many images into a resumable survey folder (:func:`areoscan.survey.run.survey`)."""
-    from areoscan.survey.run import survey as run
+def run_survey(source: str | Path, out: str | Path, **options: Any) -> SurveyOutcome:
+    """Scan many images into a resumable survey folder (:func:`areoscan.survey.run.survey`); run
+    it again to resume. options: the ``areoscan survey`` flags in snake case, plus the scan's."""
+    from areoscan.survey.run import survey
 
-    return run(source, out, **options)
+    return survey(source, out, **options)
 
 
 def report(

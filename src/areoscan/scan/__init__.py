@@ -10,8 +10,6 @@ blended tiles), ``quant`` (one-byte probabilities), ``clean``, ``vectorize``, ``
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
@@ -45,15 +43,3 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
-
-
-class _CallablePackage(types.ModuleType):
-    """This package, callable: ``areoscan.scan(image, out, ...)`` is :func:`areoscan.api.scan`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from areoscan.api import scan
-
-        return scan(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallablePackage

@@ -1,6 +1,6 @@
 """Run a survey from Python or the CLI: collect a SOURCE's images, queue them, scan them on Dask.
 
-Use :func:`survey` (``areoscan.survey(...)`` and the ``areoscan survey`` verb both call it): it
+Use :func:`survey` (``areoscan.run_survey(...)`` and the ``areoscan survey`` verb both call it): it
 opens (or creates) the folder's catalogue, adds SOURCE's images, resets rows a killed run left
 running, picks the images to process now, scans them on a local or existing Dask cluster and
 records each result as it arrives. Running it again resumes. It returns a :class:`SurveyOutcome`;
