@@ -7,7 +7,9 @@
 * :mod:`areoscan.data.landmarks` — the HiRISE landmark sets (v3 / v1) and their held-out observations;
 * :mod:`areoscan.data.splits` — train / val / test and K-fold splits by observation (group);
 * :mod:`areoscan.data.augment` — batch augmentation on torch tensors;
-* :mod:`areoscan.data.metrics` — confusion matrices and scores shared by training and evaluation.
+* :mod:`areoscan.data.metrics` — confusion matrices and scores shared by training and evaluation;
+* :mod:`areoscan.data.seg_metrics` — a segmenter's scores on labelled tiles, tiles/s, results tables;
+* :mod:`areoscan.data.detection` — detection metrics (pycocotools) and running a detector over images.
 
 Tile files become float32 in [0, 1] through :func:`areoscan.io.tilefile.read_tile` (one scaling rule
 from the file's declared bit depth). Import the submodules; this package imports nothing.
