@@ -14,6 +14,9 @@ import numpy as np
 
 from areoscan.annotations.model import AnnotatedImage, Box
 
+# A lone point becomes a square box of this side (px) for teachers that need a box.
+POINT_BOX = 32.0
+
 
 @dataclass
 class Prompt:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from areoscan.distill.prompts import Prompt
+from areoscan.distill.prompts import POINT_BOX, Prompt
 
 # Polar sampling: angles around the box centre, radii from R_MIN to R_MAX of the inscribed ellipse
 # (R_MAX reaches the box corners' direction; pixels outside the box are dropped afterwards).
@@ -112,7 +112,5 @@ class RimTeacher:
     name = "rim"
 
     def segment(self, image: np.ndarray, prompts: list[Prompt]) -> list[np.ndarray]:
-        from areoscan.distill.teachers import POINT_BOX
-
         h, w = image.shape
         return [rim_mask(image, p.box_or_square(POINT_BOX, w, h)) for p in prompts]

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from areoscan.annotations.model import box_ellipse
-from areoscan.distill.prompts import Prompt
+from areoscan.distill.prompts import POINT_BOX, Prompt
 from areoscan.errors import ModelError
 
 # GrabCut sees the box plus this fraction of its larger side around it (at least MIN_MARGIN px) as
@@ -26,8 +26,6 @@ MIN_MARGIN = 8
 # of the box): on the real pits crops 85 of 512 cuts came out empty and many kept one lit or
 # shadowed half of the pit (areoscan label writes which masks fell back).
 MIN_FILL = 0.3
-# A lone point becomes a square box of this side (px) for teachers that need a box.
-POINT_BOX = 32.0
 
 
 class Teacher(Protocol):
