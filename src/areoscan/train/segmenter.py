@@ -178,6 +178,23 @@ def tune_threshold(targets: np.ndarray, probs: np.ndarray) -> tuple[float, float
     return best
 
 
+def _batch(
+    train: SegSet, idx: np.ndarray, config: SegTrainConfig, rng: np.random.Generator
+) -> tuple[Any, Any]:
+    """One training batch as (channels-last float tiles, int64 targets), augmented and coarsened
+    when ``config.augment``."""
+    import torch
+
+    xb, yb = train.images[idx], train.targets[idx]
+    if config.augment:
+        xb, yb = augment_batch(xb, yb, rng)
+        xb = coarsen_batch(xb, config.coarsen, rng)
+    x = torch.from_numpy(np.ascontiguousarray(xb[:, None])).contiguous(
+        memory_format=torch.channels_last
+    )
+    return x, torch.from_numpy(np.ascontiguousarray(yb).astype(np.int64))
+
+
 def train_segmenter(
     train: SegSet, val: SegSet, config: SegTrainConfig, progress: bool = True, log: bool = True
 ) -> tuple[Any, dict[str, Any]]:
@@ -225,15 +242,7 @@ def train_segmenter(
                 unit="batch",
                 enabled=progress,
             ):
-                idx = np.sort(order[s : s + config.batch_size])
-                xb, yb = train.images[idx], train.targets[idx]
-                if config.augment:
-                    xb, yb = augment_batch(xb, yb, rng)
-                    xb = coarsen_batch(xb, config.coarsen, rng)
-                x = torch.from_numpy(np.ascontiguousarray(xb[:, None])).contiguous(
-                    memory_format=torch.channels_last
-                )
-                y = torch.from_numpy(np.ascontiguousarray(yb).astype(np.int64))
+                x, y = _batch(train, np.sort(order[s : s + config.batch_size]), config, rng)
                 logits, target = phase_logits_and_target(model, phase, x, y, n_classes)
                 loss = loss_fn(logits, target)
                 opt.zero_grad(set_to_none=True)
