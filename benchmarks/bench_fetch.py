@@ -11,13 +11,21 @@ makes (``open_raster(URL)``, ``Raster.prefetch``, ``Raster.read_raw``):
 
 * screen: open the image and decode the screen level (--screen-level, 2 = 1 m/px for 0.25 m/px),
   by the packet and after a whole download: bytes over the wire and wall time;
-* survey: 12 images (the same file under 12 URLs) one after another; every image is screened, and
-  every third one is "positive": it also decodes the level-0 windows segmentation would read over a
-  flagged quarter of the image (1024-px windows). Model compute is not included (it is the same on
-  both sides and depends on the models); the figures are transfer + decode.
+* survey: 12 images (the same file under 12 URLs); every image is screened, and every third one
+  is "positive": it also decodes the windows the scan's own planner (plan_segmentation +
+  plan_bands, ScanConfig defaults) reads at --segment-level for flagged screen tiles over a centred
+  --flagged fraction of the image. --workers images are in flight at once, as the survey's Dask
+  workers. Model compute is not included (it is the same on both sides and depends on the
+  models); the figures are transfer + decode, wall and CPU seconds.
 
-    flock /work/coord/cpu.lock nice -n 10 .venv/bin/python benchmarks/bench_fetch.py \
-        [--size 8192 8192] [--orders RPCL LRCP] [--precinct 256] [--mbps 50] [--latency-ms 10]
+Whole downloads are today's ``areoscan survey --whole-downloads`` path (open_raster partial=False),
+decoded the same way. The 1 Gpx runs split the survey into jobs with --only / --parts (sequential,
+one worker: walls add up):
+
+    /work/coord/cpu env AREOSCAN_BENCH_CACHE=/work/coord/cache/25 .venv/bin/python \
+        benchmarks/bench_fetch.py [--size 8192 8192] [--orders RPCL LRCP] [--precinct 256] \
+        [--mbps 50] [--latency-ms 10] [--threads 1] [--workers 1] [--parts screen partial whole] \
+        [--only FIRST END] [--segment-level 0] [--flagged 0.25] [--json OUT]
 """
 
 from __future__ import annotations
@@ -25,12 +33,15 @@ from __future__ import annotations
 import argparse
 import http.server
 import json
+import mmap
 import os
+import resource
 import shutil
 import tempfile
 import threading
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +62,7 @@ class Link:
         self.next_free = time.perf_counter()
         self.sent = 0
 
-    def send(self, wfile: Any, data: bytes) -> None:
+    def send(self, wfile: Any, data: memoryview) -> None:
         for i in range(0, len(data), 1 << 16):
             chunk = data[i : i + (1 << 16)]
             with self.lock:
@@ -65,8 +76,18 @@ class Link:
 
 
 def serve(files: dict[str, Path], link: Link) -> tuple[http.server.ThreadingHTTPServer, str]:
-    """A threaded http server for ``files`` (url path -> file), with Range, through ``link``."""
-    cache: dict[str, bytes] = {}
+    """A threaded http server for ``files`` (url path -> file), with Range, through ``link``.
+
+    Each file is mapped once (12 URLs of one 1 Gpx file share one mapping, not 12 copies)."""
+    maps: dict[Path, mmap.mmap] = {}
+    lock = threading.Lock()
+
+    def body_of(path: Path) -> memoryview:
+        with lock:
+            if path not in maps:
+                with path.open("rb") as fh:
+                    maps[path] = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            return memoryview(maps[path])
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -79,24 +100,22 @@ def serve(files: dict[str, Path], link: Link) -> tuple[http.server.ThreadingHTTP
             if path is None:
                 self.send_error(404, "Not Found")
                 return
-            if self.path not in cache:
-                cache[self.path] = path.read_bytes()
-            body = cache[self.path]
+            body = body_of(path)
             time.sleep(link.latency)
             rng = self.headers.get("Range")
             if rng:
                 a, _, b = rng.split("=")[1].partition("-")
                 first, last = int(a), min(len(body) - 1, int(b) if b else len(body) - 1)
-                part = memoryview(body)[first : last + 1]
+                part = body[first : last + 1]
                 self.send_response(206)
                 self.send_header("Content-Range", f"bytes {first}-{last}/{len(body)}")
             else:
-                part = memoryview(body)
+                part = body
                 self.send_response(200)
             self.send_header("Content-Length", str(len(part)))
             self.end_headers()
             try:
-                link.send(self.wfile, bytes(part))
+                link.send(self.wfile, part)
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
@@ -143,107 +162,186 @@ def make_image(order: str, size: tuple[int, int], precinct: int | None, threads:
     return path
 
 
-def screen_once(url: str, level: int, partial: bool, link: Link) -> dict[str, float]:
-    """Open ``url`` and decode ``level`` whole; bytes over the wire and seconds."""
+@dataclass
+class Settings:
+    """What one image's reads are: the screen level, the segment level and the flagged area of a
+    positive (a centred rectangle, fraction of the image's area), decoder threads."""
+
+    screen_level: int = 2
+    segment_level: int = 0
+    flagged: float = 0.25
+    threads: int = 1
+
+
+def segment_reads(r: Any, cfg: Settings) -> list[tuple[int, int, int, int]]:
+    """The windows the scan decodes for a positive: 128-px screen tiles over the flagged rectangle,
+    planned by the scan's own plan_segmentation + plan_bands (ScanConfig defaults, 512-px U-Net
+    tiles, the whole file's size reserved for the decoder, as the scan does)."""
+    from areoscan.scan.config import ScanConfig
+    from areoscan.scan.segment import plan_bands
+    from areoscan.scan.windows import plan_segmentation
+    from areoscan.tiling import Window
+
+    sc, card_tile = ScanConfig(), 512
+    h, w = r.shape_at(cfg.screen_level)
+    f = cfg.flagged**0.5
+    rows = range(int(h * (1 - f) / 2) // 128 * 128, int(h * (1 + f) / 2), 128)
+    cols = range(int(w * (1 - f) / 2) // 128 * 128, int(w * (1 + f) / 2), 128)
+    flagged = [Window(y, x, 128, 128) for y in rows for x in cols]
+    scale = r.scale_at(cfg.segment_level) if r.scale is not None else None
+    plan = plan_segmentation(flagged, cfg.screen_level, cfg.segment_level,
+                             r.shape_at(cfg.segment_level), sc.segment_tile_px(card_tile),
+                             sc.segment_overlap_px(card_tile), sc.margin_px(scale, card_tile))  # fmt: skip
+    bands = plan_bands(plan, sc.memory_mb, reserved_mb=r.bytes_total / 2**20)
+    return [read.decode.as_tuple() for band in bands for read in band.reads]
+
+
+def one_image(
+    url: str, cache: Path, partial: bool, cfg: Settings, positive: bool
+) -> dict[str, Any]:
+    """Open, screen (and for a positive, read the segmentation windows) as the scan does; seconds
+    spent decoding, pixels decoded, bytes in the file. The download (or fetch) is deleted after."""
     from areoscan.io import open_raster
 
-    cache = Path(tempfile.mkdtemp(prefix="bench-fetch-"))
-    sent0, t0 = link.sent, time.perf_counter()
+    decode, px = 0.0, 0
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with open_raster(url, cache_dir=cache, partial=partial) as r:
-                r.prefetch(level)
-                r.read_raw(level)
-                return {"s": time.perf_counter() - t0, "wire": link.sent - sent0,
-                        "file": r.bytes_total}  # fmt: skip
+            with open_raster(url, cache_dir=cache, partial=partial, threads=cfg.threads) as r:
+                todo: list[tuple[int, Any]] = [(cfg.screen_level, None)]
+                r.prefetch(cfg.screen_level)
+                for i, (level, win) in enumerate(todo):
+                    t = time.perf_counter()
+                    data = r.read_raw(level, win)
+                    decode += time.perf_counter() - t
+                    px += data.size
+                    if i == 0 and positive:
+                        r.close()  # as screen_stage: the screen level's decoder is freed
+                        reads = segment_reads(r, cfg)
+                        r.prefetch(cfg.segment_level, reads)
+                        todo += [(cfg.segment_level, win) for win in reads]
+                return {"decode_s": decode, "decoded_px": px, "file": r.bytes_total}
     finally:
-        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)  # as the survey deletes downloads
 
 
-def survey(
-    urls: list[str], level: int, partial: bool, link: Link, tile: int = 1024
-) -> dict[str, float]:
-    """Screen every image; for every third, also read level-0 windows over a flagged quarter."""
-    from areoscan.io import open_raster
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
+
+def survey(urls: list[str], partial: bool, link: Link, cfg: Settings, workers: int = 1,
+           positives: set[int] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Every image screened; the ``positives`` (default: every third) also segmented. ``workers``
+    images in flight at once, as the survey's Dask workers (one image each)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    positives = set(range(0, len(urls), 3)) if positives is None else positives
     cache = Path(tempfile.mkdtemp(prefix="bench-fetch-survey-"))
-    sent0, t0, decode = link.sent, time.perf_counter(), 0.0
-
-    def timed(r: Any, level: int, win: Any = None) -> None:
-        nonlocal decode
-        t = time.perf_counter()
-        r.read_raw(level, win)
-        decode += time.perf_counter() - t
-
+    sent0, t0, c0 = link.sent, time.perf_counter(), _cpu()
     try:
-        for i, url in enumerate(urls):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                with open_raster(url, cache_dir=cache / str(i), partial=partial) as r:
-                    r.prefetch(level)
-                    timed(r, level)
-                    if i % 3 == 0:
-                        h, w = r.shape
-                        wins = [(y, x, tile, tile) for y in range(h // 4, h // 4 + h // 2, tile)
-                                for x in range(w // 4, w // 4 + w // 2, tile)]  # fmt: skip
-                        r.prefetch(0, wins)
-                        for win in wins:
-                            timed(r, 0, win)
-            shutil.rmtree(cache / str(i), ignore_errors=True)  # as the survey deletes downloads
-        return {"s": time.perf_counter() - t0, "wire": link.sent - sent0, "decode_s": decode}
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            done = list(pool.map(lambda iu: one_image(iu[1], cache / str(iu[0]), partial, cfg,
+                                                      iu[0] in positives), enumerate(urls)))  # fmt: skip
     finally:
         shutil.rmtree(cache, ignore_errors=True)
+    return {"s": time.perf_counter() - t0, "cpu_s": _cpu() - c0, "wire": link.sent - sent0,
+            "decode_s": sum(d["decode_s"] for d in done),
+            "decoded_px": sum(d["decoded_px"] for d in done), "file": done[0]["file"]}  # fmt: skip
+
+
+def report(order: str, n: int, res: dict[str, Any]) -> None:
+    """Print one order's figures (those measured)."""
+    size_b = next(v["file"] for v in res.values() if isinstance(v, dict) and "file" in v)
+    print(f"\n{order}: file {size_b / 2**20:.1f} MiB")
+    part, whole = res.get("screen_partial"), res.get("screen_whole")
+    if part and whole:
+        print(f"  screen, by the packet: {part['wire'] / 2**20:8.2f} MiB ({100 * part['wire'] / size_b:.1f} % "
+              f"of the file) in {part['s']:.2f} s (decode {part['decode_s']:.2f} s)")  # fmt: skip
+        print(f"  screen, whole file:    {whole['wire'] / 2**20:8.2f} MiB in {whole['s']:.2f} s "
+              f"(decode {whole['decode_s']:.2f} s) -> {whole['s'] / part['s']:.1f}x slower")  # fmt: skip
+    for side in ("survey_partial", "survey_whole"):
+        if side in res:
+            v = res[side]
+            print(f"  survey of {n}, {side.split('_')[1]:7s}: {v['wire'] / 2**20:8.0f} MiB in "
+                  f"{v['s']:7.1f} s wall, {v['cpu_s']:7.1f} s CPU, decoding {v['decode_s']:.1f} s "
+                  f"({v['decoded_px'] / 1e6:.0f} Mpx)")  # fmt: skip
+    sp, sw = res.get("survey_partial"), res.get("survey_whole")
+    if sp and sw:
+        fp, fw = sp["s"] - sp["decode_s"], sw["s"] - sw["decode_s"]
+        print(f"    -> by the packet {sw['s'] / sp['s']:.1f}x faster ({sw['wire'] / sp['wire']:.1f}x "
+              f"fewer bytes); without the decoding (same windows both ways, one worker only): "
+              f"{fp:.1f} s vs {fw:.1f} s -> {fw / fp:.1f}x")  # fmt: skip
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, nargs=2, default=(8192, 8192))
+    ap.add_argument("--size", type=int, nargs=2, default=(8192, 8192), metavar=("H", "W"))
     ap.add_argument("--orders", nargs="+", default=["RPCL", "LRCP"])
     ap.add_argument("--precinct", type=int, default=256, help="0: no user precincts")
     ap.add_argument("--mbps", type=float, default=50.0)
     ap.add_argument("--latency-ms", type=float, default=10.0)
     ap.add_argument("--screen-level", type=int, default=2)
-    ap.add_argument("--images", type=int, default=12)
+    ap.add_argument("--segment-level", type=int, default=0)
+    ap.add_argument("--flagged", type=float, default=0.25, help="flagged area of a positive")
+    ap.add_argument("--images", type=int, default=12, help="every third one positive")
+    ap.add_argument(
+        "--only",
+        type=int,
+        nargs=2,
+        metavar=("FIRST", "END"),
+        help="survey only images FIRST..END-1 (split a long run into jobs; add walls)",
+    )
+    ap.add_argument(
+        "--parts",
+        nargs="+",
+        default=["screen", "partial", "whole"],
+        choices=["screen", "partial", "whole"],
+    )
+    ap.add_argument("--threads", type=int, default=1, help="OpenJPEG threads per decode")
+    ap.add_argument("--workers", type=int, default=1, help="images in flight (survey workers)")
+    ap.add_argument("--json", type=Path, help="write the figures here too")
     args = ap.parse_args()
+    from areoscan.io.codestream import index_file
+
     link = Link(args.mbps * 1e6, args.latency_ms / 1000)
-    size = (args.size[0], args.size[1])
-    precinct = args.precinct or None
+    cfg = Settings(args.screen_level, args.segment_level, args.flagged, args.threads)
+    size, precinct = (args.size[0], args.size[1]), args.precinct or None
     print(f"{size[0]} x {size[1]} px, precincts {precinct}, link {args.mbps} MB/s + "
-          f"{args.latency_ms} ms/request, screen level {args.screen_level}")  # fmt: skip
+          f"{args.latency_ms} ms/request, screen level {cfg.screen_level}, segment level "
+          f"{cfg.segment_level} over {cfg.flagged:.0%} of each positive, {cfg.threads} decoder "
+          f"thread(s), {args.workers} worker(s)")  # fmt: skip
     results: dict[str, Any] = {}
     for order in args.orders:
         path = make_image(order, size, precinct)
+        t0 = time.perf_counter()
+        n = len(index_file(str(path)).packets or ())
+        print(f"{order}: packet table of {n} packets in {time.perf_counter() - t0:.2f} s")
         files = {f"/{i}/{NAME}.JP2": path for i in range(args.images)}
         files.update({f"/{i}/{NAME}.LBL": path.with_suffix(".LBL") for i in range(args.images)})
         httpd, base = serve(files, link)
+        res: dict[str, Any] = {}
         try:
-            url = f"{base}/0/{NAME}.JP2"
-            part = screen_once(url, args.screen_level, True, link)
-            whole = screen_once(url, args.screen_level, False, link)
-            urls = [f"{base}/{i}/{NAME}.JP2" for i in range(args.images)]
-            s_part = survey(urls, args.screen_level, True, link)
-            s_whole = survey(urls, args.screen_level, False, link)
+            for partial in (True, False):
+                if "screen" in args.parts:
+                    res[f"screen_{'partial' if partial else 'whole'}"] = survey(
+                        [f"{base}/0/{NAME}.JP2"], partial, link, cfg, positives=set()
+                    )
+            first, end = args.only or (0, args.images)
+            urls = [f"{base}/{i}/{NAME}.JP2" for i in range(first, end)]
+            positives = {i - first for i in range(first, end) if i % 3 == 0}
+            for side in ("partial", "whole"):
+                if side in args.parts:
+                    res[f"survey_{side}"] = survey(urls, side == "partial", link, cfg,
+                                                   args.workers, positives)  # fmt: skip
         finally:
             httpd.shutdown()
             httpd.server_close()
-        size_b = part["file"]
-        results[order] = {"file_bytes": size_b, "screen_partial": part, "screen_whole": whole,
-                          "survey_partial": s_part, "survey_whole": s_whole}  # fmt: skip
-        print(f"\n{order}: file {size_b / 2**20:.1f} MiB")
-        print(f"  screen, by the packet: {part['wire'] / 2**20:7.2f} MiB ({100 * part['wire'] / size_b:.1f} % "
-              f"of the file) in {part['s']:.2f} s")  # fmt: skip
-        print(f"  screen, whole file:    {whole['wire'] / 2**20:7.2f} MiB in {whole['s']:.2f} s  "
-              f"({whole['s'] / part['s']:.1f}x slower)")  # fmt: skip
-        print(f"  survey of {args.images} ({(args.images + 2) // 3} positive): by the packet "
-              f"{s_part['wire'] / 2**20:.0f} MiB in {s_part['s']:.1f} s; whole "
-              f"{s_whole['wire'] / 2**20:.0f} MiB in {s_whole['s']:.1f} s -> "
-              f"{s_whole['s'] / s_part['s']:.1f}x faster")  # fmt: skip
-        fetch_p, fetch_w = s_part["s"] - s_part["decode_s"], s_whole["s"] - s_whole["decode_s"]
-        print(f"    without the decoding (same pixels both ways; {s_part['decode_s']:.1f} / "
-              f"{s_whole['decode_s']:.1f} s): by the packet {fetch_p:.1f} s, whole {fetch_w:.1f} s "
-              f"-> {fetch_w / fetch_p:.1f}x faster")  # fmt: skip
-    print("\n" + json.dumps(results, indent=1))
+        results[order] = res
+        report(order, len(urls), res)
+    if args.json:
+        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                         "results": results}, indent=1))  # fmt: skip
 
 
 if __name__ == "__main__":

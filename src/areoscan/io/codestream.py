@@ -269,13 +269,16 @@ def _parse_tlm(b: bytes) -> list[tuple[int | None, int]]:
 
 
 def _parse_plt(b: bytes) -> list[int]:
-    out, v = [], 0
-    for byte in b[1:]:
-        v = (v << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            out.append(v)
-            v = 0
-    return out
+    """Packet lengths of one PLT body (after Zplt): 7 bits per byte, high bit = more follows."""
+    data = np.frombuffer(b, dtype=np.uint8)[1:].astype(np.int64)
+    ends = np.flatnonzero(data & 0x80 == 0)
+    if not len(ends):
+        return []
+    data = data[: ends[-1] + 1]  # an unfinished last value is dropped, as before
+    group = np.concatenate([[0], np.cumsum(data[:-1] & 0x80 == 0)])  # value each byte belongs to
+    shift = 7 * (ends[group] - np.arange(len(data)))  # bits below this byte in its value
+    # float64 sums: exact below 2**53 (a real packet), never negative for a corrupt huge one
+    return [int(v) for v in np.bincount(group, weights=(data & 0x7F) * 2.0**shift)]
 
 
 def _codings(
@@ -375,29 +378,34 @@ def _build_packets(index: CodestreamIndex) -> str:
     by_tile: dict[int, list[TilePart]] = {}
     for tp in index.tile_parts:
         by_tile.setdefault(tp.tile, []).append(tp)
-    rows: list[tuple[int, ...]] = []
+    tables = []
     for tile, parts in sorted(by_tile.items()):
         style = index.tile_style.get(tile, index.style)
         order = packet_order(
             style.order, style.layers, index.siz.tile_rect(tile), index.geometry(tile)
         )
-        k = 0
+        offsets, lengths = [], []
         for tp in sorted(parts, key=lambda p: p.part):
-            lengths = tp.plt or []
-            if sum(lengths) != tp.end - tp.data_offset:
+            n = np.asarray(tp.plt or [], dtype=np.int64)
+            if int(n.sum()) != tp.end - tp.data_offset:
                 return (
-                    f"PLT of tile {tile} part {tp.part} sums to {sum(lengths)} bytes, its data is "
+                    f"PLT of tile {tile} part {tp.part} sums to {int(n.sum())} bytes, its data is "
                     f"{tp.end - tp.data_offset}"
                 )
-            off = tp.data_offset
-            for n in lengths:
-                if k >= len(order):
-                    return f"PLT of tile {tile} lists more packets than its {len(order)}"
-                rows.append((tile, *order[k], off, n))
-                off, k = off + n, k + 1
+            offsets.append(tp.data_offset + np.cumsum(n) - n)
+            lengths.append(n)
+        k = sum(len(n) for n in lengths)
+        if k > len(order):
+            return f"PLT of tile {tile} lists more packets than its {len(order)}"
         if k != len(order):
             return f"PLT of tile {tile} lists {k} packets, the tile has {len(order)}"
-    index.packets = np.array(rows, dtype=PACKET_DTYPE)
+        table = np.zeros(k, dtype=PACKET_DTYPE)
+        table["tile"] = tile
+        for col, name in enumerate(("layer", "resolution", "component", "precinct")):
+            table[name] = order[:, col]
+        table["offset"], table["length"] = np.concatenate(offsets), np.concatenate(lengths)
+        tables.append(table)
+    index.packets = np.concatenate(tables) if tables else np.zeros(0, dtype=PACKET_DTYPE)
     return ""
 
 

@@ -10,8 +10,10 @@ same way OpenJPEG decodes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 ORDERS = ("LRCP", "RLCP", "RPCL", "PCRL", "CPRL")
 
@@ -48,40 +50,34 @@ class ComponentGeometry:
         return pw, ph
 
 
-Packet = tuple[int, int, int, int]  # (layer, resolution, component, precinct)
-
-
 def packet_order(
     order: str, layers: int, tile: tuple[int, int, int, int], comps: Sequence[ComponentGeometry]
-) -> list[Packet]:
-    """Every packet of a tile, in codestream order, as (layer, resolution, component, precinct).
+) -> np.ndarray:
+    """Every packet of a tile, in codestream order: an (n, 4) int64 array of (layer, resolution,
+    component, precinct) rows.
 
     tile: (x0, y0, x1, y1) of the tile on the reference grid. Precinct indices are raster order
-    within their (component, resolution). Empty resolutions (no samples) have no packets.
+    within their (component, resolution). Empty resolutions (no samples) have no packets. Built
+    with numpy (a 1 Gpx HiRISE-like tile has ~120,000 packets: a Python loop took 2.4 s of every
+    image's opening).
     """
     if order not in ORDERS:
         raise ValueError(f"unknown progression order {order!r}")
-    grids = [[c.precinct_grid(tile, r) for r in range(c.levels + 1)] for c in comps]
-    max_res = max(c.levels for c in comps) + 1
-    out: list[Packet] = []
     if order in ("LRCP", "RLCP"):
-        outer = (
-            ((lay, r) for lay in range(layers) for r in range(max_res))
-            if order == "LRCP"
-            else ((lay, r) for r in range(max_res) for lay in range(layers))
+        rc = [(r, ci, c.precinct_grid(tile, r)) for r in range(max(c.levels for c in comps) + 1)
+              for ci, c in enumerate(comps) if r <= c.levels]  # fmt: skip
+        rcp = np.array(
+            [(r, ci, p) for r, ci, (pw, ph) in rc for p in range(pw * ph)], dtype=np.int64
         )
-        for lay, r in outer:
-            for ci, c in enumerate(comps):
-                if r <= c.levels:
-                    pw, ph = grids[ci][r]
-                    out.extend((lay, r, ci, p) for p in range(pw * ph))
-        return out
-    seen: set[tuple[int, int, int]] = set()
-    for r, ci, prec in _position_order(order, tile, comps, grids, max_res):
-        if (r, ci, prec) not in seen:
-            seen.add((r, ci, prec))
-            out.extend((lay, r, ci, prec) for lay in range(layers))
-    return out
+        rcp = rcp.reshape(-1, 3)
+        lay = np.repeat(np.arange(layers), len(rcp))
+        rows = np.column_stack([lay, np.tile(rcp, (layers, 1))])
+        if order == "RLCP":  # resolution first: stable sort of the layer-major rows by resolution
+            rows = rows[np.argsort(rows[:, 1], kind="stable")]
+        return rows
+    hits = _position_hits(order, tile, comps)  # (r, ci, prec) in order, each once
+    lay = np.tile(np.arange(layers), len(hits))
+    return np.column_stack([lay, np.repeat(hits, layers, axis=0)])
 
 
 def _steps(comps: Sequence[ComponentGeometry]) -> tuple[int, int]:
@@ -90,73 +86,52 @@ def _steps(comps: Sequence[ComponentGeometry]) -> tuple[int, int]:
     return dx, dy
 
 
-def _positions(tile: tuple[int, int, int, int], dx: int, dy: int) -> Iterator[tuple[int, int]]:
-    x0, y0, x1, y1 = tile
-    y = y0
-    while y < y1:
-        x = x0
-        while x < x1:
-            yield x, y
-            x += dx - x % dx
-        y += dy - y % dy
+def _grid(lo: int, hi: int, step: int) -> np.ndarray:
+    """OpenJPEG's positions along one axis: the tile origin, then every multiple of ``step``."""
+    return np.concatenate([[lo], np.arange((lo // step + 1) * step, hi, step)]).astype(np.int64)
 
 
-def _precinct_at(
-    c: ComponentGeometry,
-    r: int,
-    tile: tuple[int, int, int, int],
-    grid: tuple[int, int],
-    x: int,
-    y: int,
-) -> int | None:
-    """The precinct of (c, r) that starts at grid position (x, y), or None (OpenJPEG's test)."""
-    pw, ph = grid
-    if pw == 0 or ph == 0:
-        return None
-    level = c.levels - r
-    rx0, ry0, _rx1, _ry1 = c.resolution_bounds(tile, r)
-    ppx, ppy = c.precincts[r]
-    rpx, rpy = ppx + level, ppy + level
-    if not (y % (c.dy << rpy) == 0 or (y == tile[1] and (ry0 << level) % (1 << rpy))):
-        return None
-    if not (x % (c.dx << rpx) == 0 or (x == tile[0] and (rx0 << level) % (1 << rpx))):
-        return None
-    i = (ceildiv(x, c.dx << level) >> ppx) - (rx0 >> ppx)
-    j = (ceildiv(y, c.dy << level) >> ppy) - (ry0 >> ppy)
-    return i + j * pw
+def _axis_hits(
+    pos: np.ndarray, sub: int, level: int, pp: int, lo: int, r0: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(hit, precinct column / row) at grid positions ``pos`` of one axis (OpenJPEG's test):
+    a precinct starts where the position is aligned on it, or at the tile origin when the
+    resolution's first precinct is not aligned there."""
+    rp = pp + level
+    hit = (pos % (sub << rp) == 0) | ((pos == lo) & ((r0 << level) % (1 << rp) != 0))
+    index = (-(-pos // (sub << level)) >> pp) - (r0 >> pp)
+    return hit, index
 
 
-def _position_order(
-    order: str,
-    tile: tuple[int, int, int, int],
-    comps: Sequence[ComponentGeometry],
-    grids: list[list[tuple[int, int]]],
-    max_res: int,
-) -> Iterator[tuple[int, int, int]]:
-    """(resolution, component, precinct) in RPCL / PCRL / CPRL order, layers left to the caller."""
+def _position_hits(
+    order: str, tile: tuple[int, int, int, int], comps: Sequence[ComponentGeometry]
+) -> np.ndarray:
+    """(resolution, component, precinct) rows in RPCL / PCRL / CPRL order, each precinct once.
 
-    def at(ci: int, r: int, x: int, y: int) -> Iterator[tuple[int, int, int]]:
-        c = comps[ci]
-        if r <= c.levels:
-            prec = _precinct_at(c, r, tile, grids[ci][r], x, y)
-            if prec is not None:
-                yield r, ci, prec
-
-    if order == "RPCL":
-        dx, dy = _steps(comps)
-        for r in range(max_res):
-            for x, y in _positions(tile, dx, dy):
-                for ci in range(len(comps)):
-                    yield from at(ci, r, x, y)
-    elif order == "PCRL":
-        dx, dy = _steps(comps)
-        for x, y in _positions(tile, dx, dy):
-            for ci in range(len(comps)):
-                for r in range(comps[ci].levels + 1):
-                    yield from at(ci, r, x, y)
-    else:  # CPRL: the grid step of each component alone
-        for ci in range(len(comps)):
-            dx, dy = _steps([comps[ci]])
-            for x, y in _positions(tile, dx, dy):
-                for r in range(comps[ci].levels + 1):
-                    yield from at(ci, r, x, y)
+    Follows OpenJPEG's iterator (``opj_pi_next_rpcl`` etc.): positions step over the reference
+    grid (the smallest precinct step of all components, of one component for CPRL); at each, a
+    precinct of (component, resolution) is visited when one starts there."""
+    parts = []
+    for ci, c in enumerate(comps):
+        dx, dy = _steps([c] if order == "CPRL" else comps)
+        xs, ys = _grid(tile[0], tile[2], dx), _grid(tile[1], tile[3], dy)
+        for r in range(c.levels + 1):
+            pw, ph = c.precinct_grid(tile, r)
+            if pw == 0 or ph == 0:
+                continue
+            rx0, ry0, _rx1, _ry1 = c.resolution_bounds(tile, r)
+            level, (ppx, ppy) = c.levels - r, c.precincts[r]
+            hx, ix = _axis_hits(xs, c.dx, level, ppx, tile[0], rx0)
+            hy, iy = _axis_hits(ys, c.dy, level, ppy, tile[1], ry0)
+            yi, xi = np.nonzero(hy[:, None] & hx[None, :])
+            n = len(yi)
+            parts.append(
+                np.column_stack([yi, xi, np.full(n, ci), np.full(n, r), ix[xi] + iy[yi] * pw])
+            )
+    if not parts:
+        return np.zeros((0, 3), dtype=np.int64)
+    y, x, ci, r, prec = np.concatenate(parts).T
+    keys = {"RPCL": (ci, x, y, r), "PCRL": (r, ci, x, y), "CPRL": (r, x, y, ci)}[order]
+    rows = np.column_stack([r, ci, prec])[np.lexsort(keys)]  # lexsort: last key first
+    _, first = np.unique(rows, axis=0, return_index=True)  # a precinct reached twice: first visit
+    return rows[np.sort(first)]

@@ -259,7 +259,8 @@ def plan_stage(opened: Opened, screened: Screen, run: ScanRun) -> Planned:
         plan = plan_segmentation(screened.flagged, screened.level, level, raster.shape_at(level),
                                  tile, cfg.segment_overlap_px(card_tile),
                                  cfg.margin_px(scale, card_tile))  # fmt: skip
-        reserved = raster.path.stat().st_size / 2**20 if raster.format == "jp2" else 0
+        # the decoder holds the compressed file: the whole of it, or (by the packet) at most as much
+        reserved = raster.bytes_total / 2**20 if raster.format == "jp2" else 0
         bands = plan_bands(plan, cfg.memory_mb, reserved_mb=reserved)
     return Planned(plan, bands, cfg.segment_batch(card_tile, tile), scale)
 
