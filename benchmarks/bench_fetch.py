@@ -315,7 +315,8 @@ def main() -> None:
     for order in args.orders:
         path = make_image(order, size, precinct)
         t0 = time.perf_counter()
-        n = len(index_file(str(path)).packets or ())
+        packets = index_file(str(path)).packets
+        n = 0 if packets is None else len(packets)
         print(f"{order}: packet table of {n} packets in {time.perf_counter() - t0:.2f} s")
         files = {f"/{i}/{NAME}.JP2": path for i in range(args.images)}
         files.update({f"/{i}/{NAME}.LBL": path.with_suffix(".LBL") for i in range(args.images)})
