@@ -17,7 +17,7 @@ below this module and never import it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +46,8 @@ __all__ = [
 @dataclass(frozen=True)
 class ScanPaths:
     """The files of one scan (``out/<OBSERVATION_ID>/``); None for a file the scan did not write
-    (an empty scan writes no regions). regions_gpkg: image CRS; regions_geojson: lon/lat."""
+    (an empty scan writes no regions). regions_gpkg: image CRS; regions_geojson: lon/lat.
+    detections_gpkg / detections_geojson: the objects of a scan run with a detector."""
 
     folder: Path
     summary: Path
@@ -55,6 +56,8 @@ class ScanPaths:
     regions_gpkg: Path | None
     regions_geojson: Path | None
     quicklook: Path | None
+    detections_gpkg: Path | None = None
+    detections_geojson: Path | None = None
 
     @classmethod
     def of(cls, folder: Path) -> ScanPaths:
@@ -69,6 +72,8 @@ class ScanPaths:
             there("regions.gpkg"),
             there("regions.geojson"),
             there("quicklook.png"),
+            there("detections.gpkg"),
+            there("detections.geojson"),
         )
 
 
@@ -80,11 +85,15 @@ class ScanResult:
     timings, models). paths: its files. regions: one record per region — region_id, area_m2,
     area_px, centroid_lat, centroid_lon (east, 0-360), mean_prob, max_prob, the level-0 pixel box
     row0/col0/row1/col1, and geometry (GeoJSON in lon/lat; level-0 pixels without georeference).
+    detections: one record per detected object of a scan run with a detector (``detector=``):
+    detection_id, class_id, class_name, score, area_m2, centroid_lat / centroid_lon, the level-0
+    pixel box, the box in map metres (x_min … y_max), truncated, and geometry (its outline).
     """
 
     summary: ScanSummary
     paths: ScanPaths
     regions: list[dict[str, Any]]
+    detections: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def observation_id(self) -> str:
@@ -116,15 +125,15 @@ def run_scan(
     """Scan one image (path or http(s) URL) into ``out/<OBSERVATION_ID>/``; see ``areoscan scan -h``.
 
     options: fields of :class:`~areoscan.scan.config.ScanConfig` to change (screen_model,
-    segment_model, fast, threads, memory_mb, backend, min_area_m2, …). progress: report the
+    segment_model, detector, fast, threads, memory_mb, backend, min_area_m2, …). progress: report the
     stages on stderr (off by default in Python).
     """
-    from areoscan.scan.outputs import read_regions
+    from areoscan.scan.outputs import read_detections, read_regions
     from areoscan.scan.pipeline import scan_image
 
     summary = scan_image(image, out, config, progress=progress, **options)
     folder = Path(summary.output_dir)
-    return ScanResult(summary, ScanPaths.of(folder), read_regions(folder))
+    return ScanResult(summary, ScanPaths.of(folder), read_regions(folder), read_detections(folder))
 
 
 def run_survey(source: str | Path, out: str | Path, **options: Any) -> SurveyOutcome:

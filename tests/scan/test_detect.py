@@ -122,6 +122,18 @@ def test_quicklook_outlines_detections(blob_detector, pits_scene, test_models, t
     assert around.any() and yellow.sum() < 0.05 * yellow.size
 
 
+def test_python_api_returns_the_detections(blob_detector, pits_scene, test_models, tmp_path):
+    from areoscan.api import scan
+
+    screen, seg = test_models
+    det = blob_detector(tmp_path / "models")
+    res = scan(pits_scene, tmp_path / "out", screen_model=screen, segment_model=seg, detector=det,
+               fast=True, backend="torch")  # fmt: skip
+    assert len(res.detections) == res.summary.detections == 3
+    assert res.paths.detections_gpkg is not None and res.paths.detections_geojson is not None
+    assert {d["class_name"] for d in res.detections} == {"pit"}
+
+
 def test_gated_detector_runs_only_near_flagged_tiles(blob_detector, tmp_path, test_models):
     img = background((768, 1024))
     _disc(img, 384, 512)

@@ -1,0 +1,192 @@
+"""Detector throughput on this CPU: 1K×1K tiles/s per arch × backbone, torch and onnxruntime.
+
+Run:  /work/coord/cpu .venv/bin/python benchmarks/bench_detect.py --threads 1 [--archs fasterrcnn ...]
+            [--backbones mobilenet_v3_large ...] [--model NAME ...] [--repeats 3] [--json OUT]
+
+Times each detector of ``areoscan train detector`` (torchvision Faster / Mask R-CNN, slim FPN 128 and
+box head 256 as trained here, 5 classes, untrained: speed does not depend on the weights, except
+that Mask R-CNN's mask head runs on every detection kept, so the detections per tile are printed)
+on 1024 × 1024 float32 tiles at the model's own input size (no resize), one tile per call, as the
+scan's detect stage calls it (:class:`areoscan.models.detectors.TileDetector`). --model adds
+trained detectors (e.g. a shipped ``hirise-pits``), timed at their card's tile and expressed per
+1024² by pixel count. onnxruntime: each model is exported with the TorchScript exporter
+(``torch.onnx.export``, opset 17, one image per call, torchvision's own ONNX path for detection
+models); when the export or the session fails, the reason is printed instead of a figure; when
+it works, the parity with torch (largest box difference on the same tile, detection counts) is
+printed too. The shipped brain-coral U-Net's figure is printed beside them (torch and onnx,
+512-px tiles, per 1024² by pixel count), the segmenter the detectors sit beside in a scan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from areoscan.models.card import ModelCard
+from areoscan.models.detectors import BACKBONES, DETECTOR_ARCHS, TileDetector, build_detector
+
+SIDE = 1024
+
+
+def _time(fn: Any, x: Any, repeats: int) -> float:
+    """Seconds per call after one warm-up call."""
+    fn(x)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn(x)
+    return (time.perf_counter() - t0) / repeats
+
+
+def _tile(side: int) -> np.ndarray:
+    """A terrain-like tile in [0, 1]: smooth relief plus noise (what the network sees in a scan)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:side, :side] / side
+    img = (
+        0.5 + 0.15 * np.sin(9 * xx + 3 * np.sin(7 * yy)) + 0.05 * rng.standard_normal((side, side))
+    )
+    return np.clip(img, 0, 1).astype(np.float32)[None, None]
+
+
+def onnx_detector(module: torch.nn.Module, side: int) -> tuple[bytes | None, str | None]:
+    """(ONNX bytes, None) of a torchvision detector taking one (1, side, side) image, or (None, why)."""
+    buf = io.BytesIO()
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, ([torch.rand(1, side, side)],), buf, opset_version=17,
+                              input_names=["image"], dynamo=False)  # fmt: skip
+    except Exception as exc:  # torch.onnx raises many kinds
+        return None, f"export failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+    return buf.getvalue(), None
+
+
+def _onnx(
+    module: torch.nn.Module, x: np.ndarray, ref: Any, repeats: int, threads: int
+) -> dict[str, Any]:
+    """onnxruntime figures of one detector (or why there are none)."""
+    import onnxruntime as ort
+
+    t0 = time.perf_counter()
+    blob, why = onnx_detector(module, x.shape[-1])
+    if blob is None:
+        return {"onnx_note": why}
+    out: dict[str, Any] = {"onnx_export_s": round(time.perf_counter() - t0, 1)}
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    try:
+        sess = ort.InferenceSession(blob, opts, providers=["CPUExecutionProvider"])
+        feed = {sess.get_inputs()[0].name: x[0]}
+        got = sess.run(None, feed)
+        s = _time(lambda f: sess.run(None, f), feed, repeats)
+    except Exception as exc:  # onnxruntime raises its own classes
+        return {**out, "onnx_note": f"onnxruntime failed: {str(exc).splitlines()[0][:160]}"}
+    boxes = np.asarray(got[0])
+    out["onnx_tiles_per_s"] = 1.0 / s
+    out["onnx_detections"] = int(len(boxes))
+    if len(boxes) == len(ref.boxes) and len(boxes):
+        out["onnx_max_box_diff_px"] = float(np.abs(boxes - ref.boxes).max())
+    return out
+
+
+def measure(module: torch.nn.Module, card: ModelCard, repeats: int, threads: int,
+            onnx: bool) -> dict[str, Any]:  # fmt: skip
+    """tiles/s (per 1024² tile) of one detector in torch and, if asked, onnxruntime."""
+    torch.set_num_threads(threads)
+    side = int(card.tile_size)
+    det = TileDetector(module, card)
+    x = _tile(side)
+    ref = det.detect(x)[0]
+    per_1k = side * side / SIDE**2
+    s = _time(det.detect, x, repeats)
+    params = sum(p.numel() for p in module.parameters())
+    out: dict[str, Any] = {
+        "model": card.name,
+        "arch": card.arch,
+        "backbone": card.arch_kwargs.get("backbone"),
+        "tile": side,
+        "params_m": round(params / 1e6, 2),
+        "detections": len(ref),
+        "torch_tiles_per_s": per_1k / s,
+    }
+    if onnx:
+        res = _onnx(module, x, ref, repeats, threads)
+        if "onnx_tiles_per_s" in res:
+            res["onnx_tiles_per_s"] *= per_1k
+        out.update(res)
+    return out
+
+
+def untrained(arch: str, backbone: str) -> tuple[torch.nn.Module, ModelCard]:
+    """A from-scratch detector as ``train detector`` builds it (5 classes, 1024-px input)."""
+    torch.manual_seed(0)
+    kwargs = {"backbone": backbone, "min_size": SIDE, "max_size": SIDE}
+    module = build_detector(arch, 5, **kwargs)
+    card = ModelCard(name=f"{arch}-{backbone}", task="detection", arch=arch,
+                     classes=[str(k) for k in range(5)], tile_size=SIDE, arch_kwargs=kwargs)  # fmt: skip
+    return module.eval(), card
+
+
+def segmenter_figure(name: str, threads: int, repeats: int) -> dict[str, Any]:
+    """The shipped segmenter's 1K×1K tiles/s (torch and onnx), for comparison."""
+    from areoscan.data.seg_metrics import tiles_per_second
+    from areoscan.models.segmenters import load_segmenter
+
+    out: dict[str, Any] = {"model": name}
+    for backend in ("torch", "onnx"):
+        torch.set_num_threads(threads)
+        pred = load_segmenter(name, backend=backend, threads=threads)
+        out[f"{backend}_tiles_per_s"] = tiles_per_second(pred, size=int(pred.tile_size), batch=2,
+                                                         repeats=repeats)  # fmt: skip
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--archs", nargs="+", default=list(DETECTOR_ARCHS), choices=DETECTOR_ARCHS)
+    ap.add_argument("--backbones", nargs="+", default=list(BACKBONES), choices=BACKBONES)
+    ap.add_argument("--model", action="append", default=[], metavar="NAME",
+                    help="also time this trained detector (name, folder or .json)")  # fmt: skip
+    ap.add_argument("--segmenter", default="brain-coral-unet", help="segmenter to compare with")
+    ap.add_argument("--no-onnx", action="store_true", help="torch only")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--json", type=Path, metavar="OUT", help="also write the rows as JSON")
+    args = ap.parse_args()
+    rows: list[dict[str, Any]] = []
+    jobs: list[Any] = [(a, b) for a in args.archs for b in args.backbones] + list(args.model)
+    for job in jobs:
+        if isinstance(job, tuple):
+            module, card = untrained(*job)
+        else:
+            from areoscan.models.registry import load_model
+
+            module, card = load_model(job)
+        rows.append(measure(module.eval(), card, args.repeats, args.threads, not args.no_onnx))
+        print(json.dumps(rows[-1]), flush=True)
+    seg = segmenter_figure(args.segmenter, args.threads, args.repeats) if args.segmenter else None
+    print(f"\n1K×1K tiles/s, {args.threads} thread(s), one 1024² tile per call (detectors)")
+    print(f"{'model':40} {'params M':>8} {'dets':>5} {'torch':>8} {'onnx':>8}  note")
+    for r in rows:
+        onnx = r.get("onnx_tiles_per_s")
+        print(f"{r['model']:40} {r['params_m']:8.2f} {r['detections']:5d} "
+              f"{r['torch_tiles_per_s']:8.3f} {'' if onnx is None else f'{onnx:8.3f}':>8}  "
+              f"{r.get('onnx_note', '')}")  # fmt: skip
+    if seg:
+        print(f"{seg['model'] + ' (segmenter)':40} {'':8} {'':5} {seg['torch_tiles_per_s']:8.3f} "
+              f"{seg['onnx_tiles_per_s']:8.3f}")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps({"threads": args.threads, "detectors": rows,
+                                         "segmenter": seg}, indent=2) + "\n")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
