@@ -3,18 +3,20 @@
 Run:  /work/coord/cpu .venv/bin/python benchmarks/bench_detect.py --threads 1 [--archs fasterrcnn ...]
             [--backbones mobilenet_v3_large ...] [--model NAME ...] [--repeats 3] [--json OUT]
 
-Times each detector of ``areoscan train detector`` (torchvision Faster / Mask R-CNN, slim FPN 128 and
-box head 256 as trained here, 5 classes, untrained: speed does not depend on the weights, except
-that Mask R-CNN's mask head runs on every detection kept, so the detections per tile are printed)
-on 1024 × 1024 float32 tiles at the model's own input size (no resize), one tile per call, as the
-scan's detect stage calls it (:class:`areoscan.models.detectors.TileDetector`). --model adds
-trained detectors (e.g. a shipped ``hirise-pits``), timed at their card's tile and expressed per
+Times each detector of ``areoscan train detector`` (torchvision Faster / Mask R-CNN, slim FPN 128
+and box head 256 as trained here, 5 classes, untrained: speed does not depend on the weights,
+except that Mask R-CNN's mask head runs on every detection kept, so the detections per tile are
+printed) on 1024 × 1024 float32 tiles at the model's own input size (no resize), one tile per
+call, with the network's score threshold at --min-score (0.5, as the scan), as the scan's detect
+stage calls it (:class:`areoscan.models.detectors.TileDetector`). --model adds trained detectors
+(e.g. a shipped ``hirise-pits``), timed at their card's tile and expressed per
 1024² by pixel count. onnxruntime: each model is exported with the TorchScript exporter
 (``torch.onnx.export``, opset 17, one image per call, torchvision's own ONNX path for detection
 models); when the export or the session fails, the reason is printed instead of a figure; when
-it works, the parity with torch (largest box difference on the same tile, detection counts) is
-printed too. The shipped brain-coral U-Net's figure is printed beside them (torch and onnx,
-512-px tiles, per 1024² by pixel count), the segmenter the detectors sit beside in a scan.
+it works, the parity with torch (detection counts, and the largest distance from an ONNX box to
+its nearest torch box on the same tile, px) is printed too. The shipped brain-coral U-Net's figure
+is printed beside them (torch and onnx, 512-px tiles, per 1024² by pixel count): the segmenter the
+detectors sit beside in a scan.
 """
 
 from __future__ import annotations
@@ -92,17 +94,21 @@ def _onnx(
     boxes = np.asarray(got[0])
     out["onnx_tiles_per_s"] = 1.0 / s
     out["onnx_detections"] = int(len(boxes))
-    if len(boxes) == len(ref.boxes) and len(boxes):
-        out["onnx_max_box_diff_px"] = float(np.abs(boxes - ref.boxes).max())
+    if len(boxes) and len(ref.boxes):  # each ONNX box's distance to its nearest torch box
+        gap = np.abs(boxes[:, None, :] - np.asarray(ref.boxes)[None, :, :]).max(axis=2)
+        out["onnx_max_box_diff_px"] = round(float(gap.min(axis=1).max()), 4)
     return out
 
 
 def measure(module: torch.nn.Module, card: ModelCard, repeats: int, threads: int,
-            onnx: bool) -> dict[str, Any]:  # fmt: skip
-    """tiles/s (per 1024² tile) of one detector in torch and, if asked, onnxruntime."""
+            onnx: bool, min_score: float) -> dict[str, Any]:  # fmt: skip
+    """tiles/s (per 1024² tile) of one detector in torch and, if asked, onnxruntime.
+
+    min_score: the network's score threshold, as the scan sets it (:class:`TileDetector`).
+    """
     torch.set_num_threads(threads)
     side = int(card.tile_size)
-    det = TileDetector(module, card)
+    det = TileDetector(module, card, min_score)
     x = _tile(side)
     ref = det.detect(x)[0]
     per_1k = side * side / SIDE**2
@@ -115,6 +121,7 @@ def measure(module: torch.nn.Module, card: ModelCard, repeats: int, threads: int
         "tile": side,
         "params_m": round(params / 1e6, 2),
         "detections": len(ref),
+        "min_score": min_score,
         "torch_tiles_per_s": per_1k / s,
     }
     if onnx:
@@ -157,6 +164,9 @@ def main() -> None:
                     help="also time this trained detector (name, folder or .json)")  # fmt: skip
     ap.add_argument("--segmenter", default="brain-coral-unet", help="segmenter to compare with")
     ap.add_argument("--no-onnx", action="store_true", help="torch only")
+    ap.add_argument("--min-score", type=float, default=0.5,
+                    help="network score threshold (0.5: the scan's default; an untrained network "
+                         "then keeps nothing, 0.05 keeps 100 per tile: Mask R-CNN's worst case)")  # fmt: skip
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", type=Path, metavar="OUT", help="also write the rows as JSON")
@@ -170,16 +180,21 @@ def main() -> None:
             from areoscan.models.registry import load_model
 
             module, card = load_model(job)
-        rows.append(measure(module.eval(), card, args.repeats, args.threads, not args.no_onnx))
+        rows.append(measure(module.eval(), card, args.repeats, args.threads, not args.no_onnx,
+                            args.min_score))  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
     seg = segmenter_figure(args.segmenter, args.threads, args.repeats) if args.segmenter else None
-    print(f"\n1K×1K tiles/s, {args.threads} thread(s), one 1024² tile per call (detectors)")
+    print(
+        f"\n1K×1K tiles/s, {args.threads} thread(s), one 1024² tile per call (detectors), "
+        f"score threshold {args.min_score}"
+    )
     print(f"{'model':40} {'params M':>8} {'dets':>5} {'torch':>8} {'onnx':>8}  note")
     for r in rows:
         onnx = r.get("onnx_tiles_per_s")
+        note = r.get("onnx_note") or (f"onnx dets {r.get('onnx_detections')}, max box gap "
+                                      f"{r.get('onnx_max_box_diff_px')} px" if onnx else "")  # fmt: skip
         print(f"{r['model']:40} {r['params_m']:8.2f} {r['detections']:5d} "
-              f"{r['torch_tiles_per_s']:8.3f} {'' if onnx is None else f'{onnx:8.3f}':>8}  "
-              f"{r.get('onnx_note', '')}")  # fmt: skip
+              f"{r['torch_tiles_per_s']:8.3f} {'' if onnx is None else f'{onnx:8.3f}':>8}  {note}")  # fmt: skip
     if seg:
         print(f"{seg['model'] + ' (segmenter)':40} {'':8} {'':5} {seg['torch_tiles_per_s']:8.3f} "
               f"{seg['onnx_tiles_per_s']:8.3f}")  # fmt: skip

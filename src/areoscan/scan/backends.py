@@ -143,14 +143,14 @@ def load_segment(model: str | Path, backend: str, threads: int) -> PixelModel:
     return as_pixel_model(load_tile_model(model, task, backend, threads))
 
 
-def load_detect(model: str | Path, threads: int) -> InstanceModel:
+def load_detect(model: str | Path, threads: int, min_score: float | None = None) -> InstanceModel:
     """The detect stage's model (:mod:`areoscan.scan.detect`): a detector on torch, whatever the
-    scan's backend (detectors have no ONNX path in the scan yet)."""
+    scan's backend (detectors have no ONNX path in the scan yet). min_score: the smallest score
+    the stage publishes (None: the card's threshold); the network stops at it too."""
+    from areoscan.models.detectors import load_tile_detector
+
     _torch_threads(threads)
-    detector = load_tile_model(model, "detection", "torch", threads)
-    if not isinstance(detector, InstanceModel):
-        raise ModelError(f"{model}: not an instance detector")
-    return detector
+    return load_tile_detector(model, threads, min_score)
 
 
 def _torch_threads(threads: int) -> None:

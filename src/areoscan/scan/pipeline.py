@@ -86,7 +86,7 @@ def scan_image(
             detections = None
             if cfg.detector is not None:
                 with run.clock.stage("load_models"):
-                    detector = load_detect(cfg.detector, cfg.threads)
+                    detector = load_detect(cfg.detector, cfg.threads, cfg.detect_min_score)
                 detections = detect_stage(opened, screened, detector, run)
                 del detector
             summary = publish_stage(folder, opened, screened, cleaned, regions, run, notes,
