@@ -123,11 +123,11 @@ def test_quicklook_outlines_detections(blob_detector, pits_scene, test_models, t
 
 
 def test_python_api_returns_the_detections(blob_detector, pits_scene, test_models, tmp_path):
-    from areoscan.api import scan
+    from areoscan.api import run_scan
 
     screen, seg = test_models
     det = blob_detector(tmp_path / "models")
-    res = scan(pits_scene, tmp_path / "out", screen_model=screen, segment_model=seg, detector=det,
+    res = run_scan(pits_scene, tmp_path / "out", screen_model=screen, segment_model=seg, detector=det,
                fast=True, backend="torch")  # fmt: skip
     assert len(res.detections) == res.summary.detections == 3
     assert res.paths.detections_gpkg is not None and res.paths.detections_geojson is not None
