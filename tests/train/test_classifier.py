@@ -84,6 +84,26 @@ def test_bias_sweep_scores_every_tau_and_agrees_with_the_tuned_choice():
     assert by_tau[tau]["accuracy"] + by_tau[tau]["macro_f1"] == pytest.approx(best)
 
 
+def test_fpr_threshold_flags_at_most_the_budget_of_real_negatives():
+    from areoscan.data.samples import SampleSet
+    from areoscan.train.classifier import fpr_threshold, screen_threshold
+
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    t = fpr_threshold(p, 0.2)  # 2 of 10 may pass
+    assert (p >= t).sum() == 2 and 0.7 < t <= 0.8
+    assert (p >= fpr_threshold(p, 0.0)).sum() == 0
+    assert fpr_threshold(p, 1.0) == 1e-4
+    val = SampleSet(
+        np.zeros((6, 2, 2), np.float32), np.array([0, 0, 0, 0, 1, 1]), ["bg", "coral"],
+        list("abcdef"), list("abcdef"), sources=["synth", "synth", "real", "real", "synth", "real"],
+    )  # fmt: skip
+    probs = np.array([0.95, 0.9, 0.3, 0.2, 0.6, 0.8])
+    # the budget is spent on the real negatives (0.3, 0.2): the synthetic 0.95 and 0.9 do not count
+    t = screen_threshold(probs, val, 1, _cfg(max_fpr=0.0))
+    assert 0.3 < t < 0.31
+    assert screen_threshold(probs, val, 1, _cfg(min_recall=1.0)) == pytest.approx(0.6)
+
+
 def test_tune_threshold_min_recall():
     p = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.9])
     pos = np.array([False, False, True, False, True, True])

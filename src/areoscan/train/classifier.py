@@ -58,7 +58,10 @@ class ClassifierTrainConfig:
     tta: test-time views (1, 2, 4, 8). fractions: train/val/test shares (by observation).
     positive_class: for binary screens, the class whose probability is thresholded.
     min_recall: for screens, the threshold is the highest one keeping validation recall >= this
-    (None: the threshold maximising validation F1). tune: tune logit offsets / threshold.
+    (None: the threshold maximising validation F1). max_fpr: for screens, instead the lowest
+    threshold flagging at most this share of the real validation negatives (the FP budget decides;
+    use it when the synthetic positives are harder than the real ones and a recall rule would drag
+    the threshold down). tune: tune logit offsets / threshold.
     init: a model (name or path) whose weights start this one wherever names and shapes match
     (e.g. pretrained on ``synth-terrain:N``); the classification head is always fresh.
     calibrate: ``"temperature"`` fits a temperature on the validation logits after training and
@@ -90,6 +93,7 @@ class ClassifierTrainConfig:
     threads: int = 2
     positive_class: str | None = None
     min_recall: float | None = None
+    max_fpr: float | None = None
     tune: bool = True
     init: str | None = None
     calibrate: str | None = None
@@ -272,6 +276,29 @@ def tune_threshold(p_pos: np.ndarray, is_pos: np.ndarray, min_recall: float | No
     return best_t
 
 
+def fpr_threshold(p_neg: np.ndarray, max_fpr: float) -> float:
+    """The lowest threshold at which at most ``max_fpr`` of the negatives ``p_neg`` are flagged."""
+    p = np.sort(np.asarray(p_neg, dtype=np.float64))[::-1]
+    k = int(np.floor(max_fpr * len(p) + 1e-9))  # negatives allowed at or above the threshold
+    if k >= len(p):
+        return 1e-4
+    return float(min(np.nextafter(p[k], 1.0), 0.9999))
+
+
+def screen_threshold(
+    p_pos: np.ndarray, val: SampleSet, pos: int, cfg: ClassifierTrainConfig
+) -> float:
+    """A screen's threshold on validation probabilities: with ``max_fpr``, the lowest one flagging
+    at most that share of the *real* validation negatives (every source but ``synth``; all of
+    them when there are no real ones); else :func:`tune_threshold` (``min_recall`` or max F1)."""
+    is_pos = val.labels == pos
+    if cfg.max_fpr is None:
+        return tune_threshold(p_pos, is_pos, cfg.min_recall)
+    real = np.array([src != "synth" for src in val.sources])
+    neg = ~is_pos & real if (~is_pos & real).any() else ~is_pos
+    return fpr_threshold(p_pos[neg], cfg.max_fpr)
+
+
 def evaluate_split(
     module: nn.Module, card: ModelCard, data: SampleSet, probs: np.ndarray | None = None
 ) -> dict[str, Any]:
@@ -326,8 +353,7 @@ def train_classifier(
     mining: list[dict[str, Any]] = []
     for _ in range(cfg.mine_rounds if cfg.positive_class is not None else 0):
         pos = card.classes.index(str(cfg.positive_class))
-        t = tune_threshold(predict_probs(module, card, val.images)[:, pos], val.labels == pos,
-                           cfg.min_recall)  # fmt: skip
+        t = screen_threshold(predict_probs(module, card, val.images)[:, pos], val, pos, cfg)
         hard = false_positives(train, predict_probs(module, card, train.images)[:, pos], pos, t)
         mining.append(hard.summary)
         if not len(hard.indices):
@@ -451,10 +477,11 @@ def _tune_decision(
         if cfg.tune:
             pos = card.classes.index(cfg.positive_class)
             p_val = softmax(calibrate_logits(val_logits, card.calibration))[:, pos]
-            card.threshold = tune_threshold(p_val, val.labels == pos, cfg.min_recall)
+            card.threshold = screen_threshold(p_val, val, pos, cfg)
             decision = {
                 "rule": f"p({cfg.positive_class}) >= threshold",
                 "min_recall": cfg.min_recall,
+                "max_fpr": cfg.max_fpr,
             }
         return decision
     tau = 0.0

@@ -182,6 +182,13 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
         help="screen: highest threshold keeping validation recall >= this",
     )
     p.add_argument(
+        "--max-fpr",
+        type=float,
+        default=None,
+        help="screen: lowest threshold flagging at most this share of the real (non-synth) "
+        "validation negatives; overrides --min-recall",
+    )
+    p.add_argument(
         "--no-tune",
         dest="tune",
         action="store_false",
@@ -247,6 +254,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         positive_class=args.positive_class,
         min_recall=args.min_recall,
+        max_fpr=args.max_fpr,
         tune=args.tune,
         init=args.init,
         calibrate=args.calibrate,
