@@ -137,6 +137,13 @@ def summarise(rows: list[dict[str, Any]], positive: float) -> dict[str, float]:
     }
 
 
+def write_results(out: Path, name: str, table: str, results: dict[str, Any]) -> None:
+    """Write ``name``.md (the table) and ``name``.json (every number) into ``out``; print the table."""
+    (out / f"{name}.md").write_text(table + "\n")
+    (out / f"{name}.json").write_text(json.dumps(results, indent=1))
+    print(table)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenes", type=int, default=3, help="scenes per family")
@@ -180,10 +187,7 @@ def main() -> int:
             f"{s['screen_fpr']:.3f} ({s['negative_tiles']} tiles) |"
         )
         print(lines[-1], flush=True)
-    table = "\n".join(lines)
-    (args.out / "family_eval.md").write_text(table + "\n")
-    (args.out / "family_eval.json").write_text(json.dumps(results, indent=1))
-    print(table)
+    write_results(args.out, "family_eval", "\n".join(lines), results)
     return 0
 
 

@@ -31,7 +31,12 @@ from typing import Any
 import numpy as np
 
 from areoscan.synth.params import FAMILIES
-from family_eval import SEED0, scan_one, summarise  # beside this script (on sys.path when run)
+from family_eval import (  # beside this script (on sys.path when run)
+    SEED0,
+    scan_one,
+    summarise,
+    write_results,
+)
 from family_scenes import family_scenes
 
 BASE_SCALE = 0.25
@@ -140,10 +145,7 @@ def main() -> int:
             cells.append(f"{s['iou_pooled']:.3f} (recall {s['screen_recall']:.2f})")
             print(fam, scale, json.dumps(s), [r["wall_s"] for r in rows], flush=True)
         lines.append(f"| {fam} | " + " | ".join(cells) + " |")
-    table = "\n".join(lines)
-    (args.out / "scale_eval.md").write_text(table + "\n")
-    (args.out / "scale_eval.json").write_text(json.dumps(results, indent=1))
-    print(table)
+    write_results(args.out, "scale_eval", "\n".join(lines), results)
     return 0
 
 
