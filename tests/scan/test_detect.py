@@ -134,6 +134,18 @@ def test_python_api_returns_the_detections(blob_detector, pits_scene, test_model
     assert {d["class_name"] for d in res.detections} == {"pit"}
 
 
+def test_tiles_wholly_in_no_data_are_skipped(blob_detector, tmp_path, test_models):
+    img = background((768, 1024))
+    img[:, :500] = 0  # a no-data margin, as HiRISE images have
+    _disc(img, 384, 768)
+    path = write_scene(tmp_path / "ESP_012345_1234_RED.JP2", img)
+    det = blob_detector(tmp_path / "models")
+    s = _scan(path, test_models, det, tmp_path / "out")
+    grid = TileGrid((768, 1024), DET_TILE, DET_TILE // 4).windows()
+    assert s.detect["empty_tiles"] == sum(t.col + t.width <= 500 for t in grid) > 0
+    assert s.detections == 1
+
+
 def test_gated_detector_runs_only_near_flagged_tiles(blob_detector, tmp_path, test_models):
     img = background((768, 1024))
     _disc(img, 384, 512)

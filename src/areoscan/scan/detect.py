@@ -150,14 +150,18 @@ def detect_stage(
 
 def _run_tiles(opened: Opened, plan: SegmentPlan, bands: list[Band], model: InstanceModel,
                run: ScanRun, min_score: float) -> tuple[Found, dict[str, float]]:  # fmt: skip
-    """Decode each band's windows, detect on batches of tiles; instances in level px."""
+    """Decode each band's windows, detect on batches of tiles; instances in level px.
+
+    Tiles wholly in no data (a HiRISE image's margins, up to a third of its grid) are skipped.
+    """
     from areoscan.progress import progress_bar
 
     raster, cfg = opened.raster, run.config
     shape, tile = plan.shape, plan.tile
     scale = np.float32(1.0 / (2 ** int(raster.bit_depth) - 1))
     refresh, since = cfg.decoder_refresh_mpx() * 1_000_000, 0
-    found, timing, index = Found(), {"decode_s": 0.0, "predict_s": 0.0}, 0
+    found, index = Found(), 0
+    timing = {"decode_s": 0.0, "predict_s": 0.0, "empty_tiles": 0.0}
     bar = progress_bar(total=sum(len(g.tiles) for g in plan.groups), desc=f"detect L{plan.level}",
                        unit="tile", enabled=run.progress)  # fmt: skip
     try:
@@ -170,7 +174,9 @@ def _run_tiles(opened: Opened, plan: SegmentPlan, bands: list[Band], model: Inst
             data = np.asarray(raster.read_raw(plan.level, win.as_tuple()))
             since += win.height * win.width
             timing["decode_s"] += time.perf_counter() - t0
-            tiles = [t for _, t in read.tiles]
+            tiles = [t for _, t in read.tiles if not _no_data(data, t, win, raster.nodata)]
+            timing["empty_tiles"] += len(read.tiles) - len(tiles)
+            bar.update(len(read.tiles) - len(tiles))
             for i in range(0, len(tiles), cfg.detect_batch):
                 chunk = tiles[i : i + cfg.detect_batch]
                 batch = np.stack([_tile_input(data, t, win, tile, raster.nodata, scale)
@@ -184,7 +190,16 @@ def _run_tiles(opened: Opened, plan: SegmentPlan, bands: list[Band], model: Inst
                 bar.update(len(chunk))
     finally:
         bar.close()
+    timing["empty_tiles"] = int(timing["empty_tiles"])
     return found, {k: round(v, 3) for k, v in timing.items()}
+
+
+def _no_data(data: np.ndarray, t: Window, win: Window, nodata: int | None) -> bool:
+    """True when every pixel of tile ``t`` is no data (a HiRISE margin): not worth a detector call."""
+    if nodata is None:
+        return False
+    rows = slice(t.row - win.row, t.row - win.row + t.height)
+    return bool((data[rows, t.col - win.col : t.col - win.col + t.width] == nodata).all())
 
 
 def _tile_input(data: np.ndarray, t: Window, win: Window, tile: int, nodata: int | None,
