@@ -165,6 +165,35 @@ def report(args: argparse.Namespace) -> None:
         results[model] = res
         print(format_detection_report(f"{model} ({len(truths)}/{args.folds} folds)", res))
     (args.out / "report.json").write_text(json.dumps(results, indent=2))
+    if args.card is not None:
+        attach(args.card, results, args)
+
+
+def attach(card_path: Path, results: dict[str, Any], args: argparse.Namespace) -> None:
+    """Write the pooled CV figures of the card's arch into its ``metrics.cv`` (and the baseline's)."""
+    from areoscan.models.card import ModelCard
+
+    card = ModelCard.load(card_path)
+    if card.arch not in results:
+        sys.exit(f"--card: no {card.arch} folds in {args.out}")
+    keep = ("ap", "ap50", "ap75", "f1_50", "macro_f1_50", "images", "folds")
+    per_class = ("ap50", "f1_50", "threshold", "precision", "recall", "n_true")
+
+    def short(res: dict[str, Any]) -> dict[str, Any]:
+        out = {k: res[k] for k in keep if k in res}
+        out["per_class"] = {c: {k: v[k] for k in per_class} for c, v in res["per_class"].items()}
+        return out
+
+    card.metrics["cv"] = {
+        "rule": f"{args.folds}-fold cross-validation by HiRISE observation (seed {args.seed}); "
+        "mirrored copies and H0-H3 tiles collapsed to their source; one held-out image per "
+        "source crop; F1 at each class's best threshold on the pooled held-out detections",
+        "command": "python " + " ".join(sys.argv),
+        **short(results[card.arch]),
+        "baseline": {"log-blobs": short(results["log-blobs"])} if "log-blobs" in results else {},
+    }
+    card.save(card_path)
+    print(f"wrote metrics.cv into {card_path}")
 
 
 def main() -> None:
@@ -189,6 +218,7 @@ def main() -> None:
         "--init", default=None, help="first chunk starts from this detector (synthetic pretraining)"
     )
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--card", type=Path, default=None, help="with --report: store it in this card")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.report:
