@@ -23,6 +23,7 @@ from typing import Any
 from areoscan.errors import DataError, OutputError
 from areoscan.survey.detectiontable import (
     DETECTIONS_TABLE,
+    decoded_rows,
     read_detection_rows,
     store_detections,
 )
@@ -426,18 +427,13 @@ class Catalogue:
 
     def regions(self) -> list[dict[str, Any]]:
         """Region rows joined with their image's scale and output folder, geometry decoded."""
-        rows = self.conn.execute(
-            "SELECT r.*, i.scale AS image_scale, i.output_dir AS output_dir, i.lat AS image_lat,"
-            " i.lon AS image_lon FROM regions r JOIN images i USING (observation_id)"
-            " ORDER BY r.observation_id, r.region_id"
+        return decoded_rows(
+            self.conn.execute(
+                "SELECT r.*, i.scale AS image_scale, i.output_dir AS output_dir, i.lat AS image_lat,"
+                " i.lon AS image_lon FROM regions r JOIN images i USING (observation_id)"
+                " ORDER BY r.observation_id, r.region_id"
+            )
         )
-        out = []
-        for r in rows:
-            d = dict(r)
-            d["geometry"] = json.loads(d["geometry"]) if d["geometry"] else None
-            d["properties"] = json.loads(d["properties"]) if d["properties"] else {}
-            out.append(d)
-        return out
 
     def detections(self) -> list[dict[str, Any]]:
         """Detection rows joined with their image's output folder, geometry decoded, best first."""

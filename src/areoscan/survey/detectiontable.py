@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 # Objects of scans run with a detector (``scan --detector``); replaced with the image's regions.
@@ -28,12 +29,9 @@ CREATE TABLE IF NOT EXISTS detections (
 """
 
 
-def read_detection_rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Every detection joined with its image's output folder, geometry decoded, best score first."""
-    rows = conn.execute(
-        "SELECT d.*, i.output_dir AS output_dir FROM detections d JOIN images i"
-        " USING (observation_id) ORDER BY d.score DESC, d.observation_id, d.detection_id"
-    )
+def decoded_rows(rows: Iterable[sqlite3.Row]) -> list[dict[str, Any]]:
+    """Rows of a table with JSON ``geometry`` / ``properties`` columns (regions, detections) as
+    dicts with both decoded."""
     out = []
     for r in rows:
         d = dict(r)
@@ -41,6 +39,16 @@ def read_detection_rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         d["properties"] = json.loads(d["properties"]) if d["properties"] else {}
         out.append(d)
     return out
+
+
+def read_detection_rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every detection joined with its image's output folder, geometry decoded, best score first."""
+    return decoded_rows(
+        conn.execute(
+            "SELECT d.*, i.output_dir AS output_dir FROM detections d JOIN images i"
+            " USING (observation_id) ORDER BY d.score DESC, d.observation_id, d.detection_id"
+        )
+    )
 
 
 def store_detections(conn: sqlite3.Connection, obs: str, detections: list[dict[str, Any]]) -> None:
