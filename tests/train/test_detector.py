@@ -18,7 +18,7 @@ from areoscan.annotations import (
 )
 from areoscan.cli import main
 from areoscan.errors import AnnotationError
-from areoscan.models.detectors import anchor_sizes, load_detector
+from areoscan.models.detectors import anchor_sizes, build_detector, load_detector
 from areoscan.train.detector import _augment, _sample, split_by_group
 
 
@@ -51,6 +51,17 @@ def test_anchor_sizes_span_the_boxes():
     assert len(sizes) == 5 and sizes == sorted(set(sizes))
     assert 5 <= sizes[0] <= 8 + 1 and 90 <= sizes[-1] <= 110
     assert len(anchor_sizes(sides, "mobilenet_v3_large")) == 3
+    three = anchor_sizes(sides, "mobilenet_v3_large", per_level=3)
+    assert len(three) == 9 and three == sorted(set(three))
+    assert three[0] == anchor_sizes(sides, "mobilenet_v3_large")[0]  # the same span, finer steps
+
+
+def test_several_anchor_sizes_per_level_build_a_matching_rpn():
+    model = build_detector("fasterrcnn", 2, anchors=[8, 12, 20, 30, 50, 80], channels=16, head=32)
+    assert model.rpn.anchor_generator.num_anchors_per_location() == [6, 6, 6]
+    assert model.rpn.head.cls_logits.out_channels == 6  # 2 sizes x 3 aspect ratios
+    with pytest.raises(ValueError, match="multiple of 3"):
+        build_detector("fasterrcnn", 2, anchors=[8, 12, 20, 30])
 
 
 def _scenes(root: Path, n: int = 4) -> Path:

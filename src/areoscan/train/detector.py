@@ -37,6 +37,7 @@ class DetectorConfig:
     iterations: optimiser steps per epoch (default: one pass over the training images).
     init: a trained detector whose matching tensors start the run (synthetic pretraining, or the
     next chunk of a long run; the schedule restarts with its warm-up).
+    anchors_per_level: anchor sizes per pyramid level (see :func:`anchor_sizes`).
     box_masks: ``"ellipse"`` gives every box-only instance the ellipse inscribed in its box as its
     Mask R-CNN training mask (boxes-only data such as the pits); None requires real masks.
     """
@@ -57,6 +58,7 @@ class DetectorConfig:
     threads: int = 2
     init: str | None = None
     box_masks: str | None = None
+    anchors_per_level: int = 1
 
 
 def split_by_group(
@@ -210,7 +212,7 @@ def train_detector(
     seed_everything(cfg.seed, cfg.threads)
     rng = np.random.default_rng(cfg.seed)
     scale = cfg.size / max(max(im.height, im.width) for im in train.images)
-    anchors = anchor_sizes(_box_sides(train), cfg.backbone, scale)
+    anchors = anchor_sizes(_box_sides(train), cfg.backbone, scale, cfg.anchors_per_level)
     card = _card(name, train.classes, cfg, anchors)
     model = build_detector(cfg.arch, len(train.classes), **card.arch_kwargs)
     init_info = init_from(model, cfg.init) if cfg.init else None

@@ -62,6 +62,12 @@ def register(subparsers: Any) -> None:
         "a run in chunks)",
     )
     p.add_argument(
+        "--anchors-per-level",
+        type=int,
+        default=1,
+        help="anchor sizes per pyramid level (MobileNet has 3 levels: 2-3 match small boxes better) [1]",
+    )
+    p.add_argument(
         "--box-masks",
         choices=("ellipse",),
         default=None,
@@ -102,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             ("--iterations", args.iterations is None or args.iterations >= 1),
             ("--val-fraction", 0.0 <= args.val_fraction < 1.0),
             ("--lr", args.lr > 0),
+            ("--anchors-per-level", 1 <= args.anchors_per_level <= 5),
         )
         if not ok
     ]
@@ -138,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         init=args.init,
         box_masks=args.box_masks,
+        anchors_per_level=args.anchors_per_level,
     )
     command = "areoscan " + shlex.join(sys.argv[1:])
     card, best = train_detector(
