@@ -38,17 +38,23 @@ def _ring(mask: np.ndarray, width: int) -> np.ndarray:
     return ndimage.binary_dilation(mask, iterations=width) & ~mask
 
 
+def _whole(cfg: InstanceConfig, seeds: int, min_radius: float, share: float):
+    """(crop, object, mask) of every object at least ``min_radius`` px with ``share`` of its
+    footprint inside the frame, over crops of seeds 0..seeds-1."""
+    for seed in range(seeds):
+        crop = render_instance_crop(cfg, seed)
+        for obj, mask in zip(crop.objects, crop.masks, strict=True):
+            if obj.a >= min_radius and mask.sum() >= share * math.pi * obj.a * obj.b:
+                yield crop, obj, mask
+
+
 def test_skylights_are_dark_inside_their_masks():
     cfg = InstanceConfig(size=192, classes=("pit",))
     seen = 0
-    for seed in range(6):
-        crop = render_instance_crop(cfg, seed)
-        for obj, mask in zip(crop.objects, crop.masks, strict=True):
-            if obj.variant != "skylight" or obj.a < 6 or mask.sum() < 0.8 * math.pi * obj.a * obj.b:
-                continue
+    for crop, obj, mask in _whole(cfg, 6, 6.0, 0.8):
+        if obj.variant == "skylight":
             seen += 1
-            inside = crop.pixels[mask].mean()
-            assert inside < crop.pixels[_ring(mask, 4)].mean() - 10
+            assert crop.pixels[mask].mean() < crop.pixels[_ring(mask, 4)].mean() - 10
     assert seen >= 2
 
 
@@ -67,14 +73,9 @@ def _beside(crop, obj, sign: float) -> float:
 def test_boulder_shadows_fall_away_from_the_sun():
     cfg = InstanceConfig(size=256, classes=("boulder",))
     seen = 0
-    for seed in range(10):
-        crop = render_instance_crop(cfg, seed)
-        for obj, mask in zip(crop.objects, crop.masks, strict=True):
-            if obj.a < 3 or mask.sum() < 0.9 * math.pi * obj.a * obj.b:
-                continue
-            sunward, shadowed = _beside(crop, obj, 1.0), _beside(crop, obj, -1.0)
-            if math.isnan(sunward) or math.isnan(shadowed):
-                continue
+    for crop, obj, _mask in _whole(cfg, 10, 3.0, 0.9):
+        sunward, shadowed = _beside(crop, obj, 1.0), _beside(crop, obj, -1.0)
+        if not (math.isnan(sunward) or math.isnan(shadowed)):
             seen += 1
             assert shadowed < sunward
     assert seen >= 5
