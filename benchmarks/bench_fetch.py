@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import http.server
 import json
+import math
 import mmap
 import os
 import resource
@@ -247,11 +248,12 @@ def survey(urls: list[str], partial: bool, link: Link, cfg: Settings, workers: i
         shutil.rmtree(cache, ignore_errors=True)
     return {"s": time.perf_counter() - t0, "cpu_s": _cpu() - c0, "wire": link.sent - sent0,
             "decode_s": sum(d["decode_s"] for d in done),
-            "decoded_px": sum(d["decoded_px"] for d in done), "file": done[0]["file"]}  # fmt: skip
+            "decoded_px": sum(d["decoded_px"] for d in done), "file": done[0]["file"],
+            "images": len(urls)}  # fmt: skip
 
 
-def report(order: str, n: int, res: dict[str, Any]) -> None:
-    """Print one order's figures (those measured)."""
+def report(order: str, res: dict[str, Any], rate: float) -> None:
+    """Print one order's figures (those measured); ``rate``: the link's bytes/s."""
     size_b = next(v["file"] for v in res.values() if isinstance(v, dict) and "file" in v)
     print(f"\n{order}: file {size_b / 2**20:.1f} MiB")
     part, whole = res.get("screen_partial"), res.get("screen_whole")
@@ -263,15 +265,48 @@ def report(order: str, n: int, res: dict[str, Any]) -> None:
     for side in ("survey_partial", "survey_whole"):
         if side in res:
             v = res[side]
-            print(f"  survey of {n}, {side.split('_')[1]:7s}: {v['wire'] / 2**20:8.0f} MiB in "
-                  f"{v['s']:7.1f} s wall, {v['cpu_s']:7.1f} s CPU, decoding {v['decode_s']:.1f} s "
+            print(f"  survey of {v['images']}, {side.split('_')[1]:7s}: {v['wire'] / 2**20:8.0f} MiB "
+                  f"in {v['s']:7.1f} s wall, {v['cpu_s']:7.1f} s CPU, decoding {v['decode_s']:.1f} s "
                   f"({v['decoded_px'] / 1e6:.0f} Mpx)")  # fmt: skip
     sp, sw = res.get("survey_partial"), res.get("survey_whole")
     if sp and sw:
         fp, fw = sp["s"] - sp["decode_s"], sw["s"] - sw["decode_s"]
         print(f"    -> by the packet {sw['s'] / sp['s']:.1f}x faster ({sw['wire'] / sp['wire']:.1f}x "
-              f"fewer bytes); without the decoding (same windows both ways, one worker only): "
+              f"fewer bytes); without the decoding (same windows both ways; one worker): "
               f"{fp:.1f} s vs {fw:.1f} s -> {fw / fp:.1f}x")  # fmt: skip
+        print("    " + projection(sp, sw, rate))
+
+
+def projection(sp: dict[str, Any], sw: dict[str, Any], rate: float) -> str:
+    """What a >= 5x survey would take, from one worker's figures (a model, labelled as one):
+    wall = max(bytes / link, compute / N) with N images in flight on N cores, compute = the
+    measured wall minus the transfer (decode, parsing, latency)."""
+    if sw["wire"] < 5 * sp["wire"]:
+        return f"model: no link or core count gives 5x: only {sw['wire'] / sp['wire']:.1f}x fewer bytes"
+    compute = sp["s"] - sp["wire"] / rate
+    cores = math.ceil(5 * rate * compute / sw["wire"])
+    slow = (sw["wire"] - 5 * sp["wire"]) / max(1e-9, 5 * compute - (sw["s"] - sw["wire"] / rate))
+    return (f"model: 5x needs >= {cores} images decoding in parallel behind this "
+            f"{rate / 1e6:g} MB/s link, or one core behind a link of <= {slow / 1e6:.2f} MB/s")  # fmt: skip
+
+
+def combine(paths: list[Path]) -> None:
+    """Report runs split with --only / --parts (one worker: walls and bytes add up)."""
+    merged: dict[str, dict[str, Any]] = {}
+    rate = 0.0
+    for path in paths:
+        run = json.loads(path.read_text())
+        rate = float(run["args"]["mbps"]) * 1e6
+        for order, res in run["results"].items():
+            into = merged.setdefault(order, {})
+            for key, v in res.items():
+                if key.startswith("screen") or key not in into:
+                    into[key] = dict(v)
+                    continue
+                for field in ("s", "cpu_s", "wire", "decode_s", "decoded_px", "images"):
+                    into[key][field] += v[field]
+    for order, res in merged.items():
+        report(order, res, rate)
 
 
 def main() -> None:
@@ -301,7 +336,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="OpenJPEG threads per decode")
     ap.add_argument("--workers", type=int, default=1, help="images in flight (survey workers)")
     ap.add_argument("--json", type=Path, help="write the figures here too")
+    ap.add_argument("--combine", type=Path, nargs="+", help="only report these --json runs")
     args = ap.parse_args()
+    if args.combine:
+        combine(args.combine)
+        return
+    from areoscan.io import open_raster
     from areoscan.io.codestream import index_file
 
     link = Link(args.mbps * 1e6, args.latency_ms / 1000)
@@ -318,6 +358,8 @@ def main() -> None:
         packets = index_file(str(path)).packets
         n = 0 if packets is None else len(packets)
         print(f"{order}: packet table of {n} packets in {time.perf_counter() - t0:.2f} s")
+        with open_raster(path, threads=cfg.threads) as warm:  # imports, CRS database: not timed
+            warm.read_raw(warm.levels - 1)
         files = {f"/{i}/{NAME}.JP2": path for i in range(args.images)}
         files.update({f"/{i}/{NAME}.LBL": path.with_suffix(".LBL") for i in range(args.images)})
         httpd, base = serve(files, link)
@@ -339,7 +381,7 @@ def main() -> None:
             httpd.shutdown()
             httpd.server_close()
         results[order] = res
-        report(order, len(urls), res)
+        report(order, res, link.rate)
     if args.json:
         args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
                                          "results": results}, indent=1))  # fmt: skip
