@@ -14,7 +14,7 @@ cache, ``--masks`` = ``areoscan label`` class maps, all pit types merged into on
 (same first N). Both the decoders and the detector are scored on each held-out crop:
 
 - on the expert's boxes (class-agnostic, the decoder being binary): COCO AP, AP50 and F1 at IoU
-  0.5 from :func:`areoscan.evaluate.detection.detection_metrics`; a decoder's instances are the
+  0.5 from :func:`areoscan.data.detection.detection_metrics`; a decoder's instances are the
   connected parts of its map (:func:`areoscan.distill.instances.map_instances`, score = mean
   probability). The detector's own 5-class figures are kept beside.
 - per pixel against the teacher masks at the decoder's grid: mIoU, micro-F1, accuracy, micro P/R;
@@ -176,7 +176,7 @@ def _sets(docs: list[dict], dets_of, agnostic: bool) -> tuple[AnnotationSet, Ann
 
 
 def _score(docs: list[dict], dets_of, cms: list) -> dict[str, float]:
-    from areoscan.evaluate.detection import detection_metrics
+    from areoscan.data.detection import detection_metrics
 
     truth, found = _sets(docs, dets_of, agnostic=True)
     box = detection_metrics(truth, found, iou_type="bbox")
@@ -193,7 +193,7 @@ KEYS = ("ap", "ap50", "f1_50", *PIXEL)
 
 
 def _detector_line(tag: str, docs: list[dict], result: dict[str, Any]) -> str:
-    from areoscan.evaluate.detection import detection_metrics
+    from areoscan.data.detection import detection_metrics
 
     def dets(d: dict) -> list:
         return d["detector"]["dets"]
@@ -237,8 +237,11 @@ def _decoder_lines(tag: str, choose: str, docs: list[dict], result: dict[str, An
 def report(args: argparse.Namespace) -> None:
     """Pool the fold files per (masks tag, choice): one table line per model and N."""
     runs: dict[tuple[str, str], list[dict]] = {}
+    only = {int(v) for v in args.folds.split(",")} if args.folds else None
     for f in sorted(args.out.glob("fold*_*.json")):
         doc = json.loads(f.read_text())
+        if only is not None and doc["fold"] not in only:
+            continue
         runs.setdefault((doc["tag"], doc["choose"]), []).append(doc)
     lines = [
         "| model | folds | crops | N | draws | " + " | ".join(KEYS) + " |",
@@ -254,8 +257,9 @@ def report(args: argparse.Namespace) -> None:
             lines += _decoder_lines(tag, choose, with_dec, result)
     text = "\n".join(lines) + "\n"
     print(text)
-    (args.out / "compare.md").write_text(text)
-    (args.out / "compare.json").write_text(json.dumps(result, indent=1))
+    tail = "_" + args.folds.replace(",", "") if args.folds else ""
+    (args.out / f"compare{tail}.md").write_text(text)
+    (args.out / f"compare{tail}.json").write_text(json.dumps(result, indent=1))
 
 
 def main() -> None:
@@ -278,6 +282,7 @@ def main() -> None:
     f.add_argument("--out", type=Path, required=True)
     r = sub.add_parser("report", help="pool the folds into compare.md / compare.json")
     r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--folds", default="", help="pool only these folds, e.g. 0,1 [all present]")
     args = ap.parse_args()
     import torch
 

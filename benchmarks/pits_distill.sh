@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Issue 22 on real data: the hirise-pits-boxes boxes -> GrabCut teacher masks -> shipped U-Net
-# backbone embeddings -> N-shot curve of light decoders, scored on held-out observations.
+# Issue 22 on real data: the hirise-pits-boxes boxes -> teacher masks (TEACHER=rim by default;
+# grabcut, ellipse or sam:CKPT) -> shipped U-Net backbone embeddings -> N-shot curve of light
+# decoders, scored on held-out observations. The comparison with the hirise-pits Mask R-CNN on the
+# detector's cross-validation folds is benchmarks/pits_compare.py (see docs/distill.md).
 # Heavy: run under the CPU lock. Outputs go to $OUT (default ~/.cache/areoscan/bench/pits-distill).
 #   flock /work/coord/cpu.lock nice -n 10 bash benchmarks/pits_distill.sh [label|embed|train|all]
 set -euo pipefail
@@ -9,13 +11,15 @@ OUT=${OUT:-$HOME/.cache/areoscan/bench/pits-distill}
 N=${N:-5,10,15,20,25,50}
 DRAWS=${DRAWS:-3}
 EPOCHS=${EPOCHS:-100}
+TEACHER=${TEACHER:-rim}
 what=${1:-all}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 run() { python -m areoscan "$@"; }
 if [[ $what == label || $what == all ]]; then
   # data.yaml lists train and valid: both splits are labelled, then regrouped by observation.
   /usr/bin/time -f "label: %e s wall, %U s user" \
-    python -m areoscan label "$DATA/train/images" --boxes "$DATA" --format yolo --out "$OUT/lab" --threads 1
+    python -m areoscan label "$DATA/train/images" --boxes "$DATA" --format yolo \
+      --teacher "$TEACHER" --out "$OUT/lab" --threads 1
 fi
 if [[ $what == embed || $what == all ]]; then
   /usr/bin/time -f "embed: %e s wall, %U s user" \
