@@ -109,7 +109,7 @@ def draw(doc: dict, png: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from areoscan.io.atomic import atomic_path
+    from areoscan.io.atomic import atomic_output
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), sharey=True)
     for ax, kind in zip(axes, ("raw", "calibrated"), strict=True):
@@ -131,7 +131,7 @@ def draw(doc: dict, png: Path, title: str) -> None:
     axes[0].legend(loc="upper left", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    with atomic_path(png) as tmp:
+    with atomic_output(png) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
 
