@@ -189,6 +189,8 @@ def test_cli_trains_a_screen_and_writes_a_loadable_model(class_folders, tmp_path
             "0.5,0.25,0.25",
             "--calibrate",
             "temperature",
+            "--scale-tolerance",
+            "4",
         ]
     )
     assert args.func(args) == 0
@@ -198,6 +200,7 @@ def test_cli_trains_a_screen_and_writes_a_loadable_model(class_folders, tmp_path
     assert card.mode == "dct" and card.classes == ["background", "coral"]
     assert card.positive_class == "coral" and 0 < card.threshold < 1
     assert "binary" in card.metrics["test"]
+    assert card.scale_tolerance == 4.0
     cal = card.calibration
     assert cal["method"] == "temperature" and cal["temperature"] > 0 and cal["n"] > 0
     assert 0 <= cal["ece_after"] <= 1 and "validation split" in cal["fitted_on"]

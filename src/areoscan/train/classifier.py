@@ -48,7 +48,8 @@ class ClassifierTrainConfig:
 
     name/arch/mode/size: model identity and input (see :mod:`areoscan.models.classifiers`).
     level/scale_m_per_px: the resolution level and ground scale the tiles represent (documentation
-    for users of the model: the scan reads this level). norm: ``tile`` or ``fixed`` first layer.
+    for users of the model: the scan reads this level). scale_tolerance: how many times coarser an
+    image may be and still be scanned, resampled (the card's field; None: the scan's default). norm: ``tile`` or ``fixed`` first layer.
     balance: sampling exponent (see module doc). label_smoothing: cross-entropy smoothing.
     class_weighted_loss: also weight the loss by inverse class frequency (the common recipe; kept
     to reproduce baselines that use it — with ``balance=0`` it replaces weighted sampling).
@@ -79,6 +80,7 @@ class ClassifierTrainConfig:
     size: int = 128
     level: int = 0
     scale_m_per_px: float | None = None
+    scale_tolerance: float | None = None
     norm: str = "tile"
     batch_size: int = 64
     steps_per_epoch: int | None = None
@@ -405,6 +407,7 @@ def _new_card(samples: SampleSet, cfg: ClassifierTrainConfig) -> ModelCard:
         tile_size=cfg.size,
         level=cfg.level,
         scale_m_per_px=cfg.scale_m_per_px,
+        scale_tolerance=cfg.scale_tolerance,
         normalisation={
             "input": "float32 = raw / (2**bit_depth - 1) (10-bit HiRISE: /1023; 8-bit tiles: /255)",
             "kind": cfg.norm,

@@ -62,6 +62,13 @@ def register(subparsers: Any) -> None:
         help="ground scale of the tiles in m/px (recorded; synth tiles are rendered at it, default 1.0)",
     )
     p.add_argument(
+        "--scale-tolerance",
+        type=float,
+        default=None,
+        help="recorded in the card: how many times coarser than --scale an image may be and still "
+        "be scanned, upsampled to it (default: the scan's)",
+    )
+    p.add_argument(
         "--classes", default=None, help="comma-separated class order (default: order of appearance)"
     )
     p.add_argument(
@@ -240,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
         size=args.size,
         level=args.level,
         scale_m_per_px=args.scale,
+        scale_tolerance=args.scale_tolerance,
         norm=args.norm,
         batch_size=args.batch_size,
         steps_per_epoch=args.steps_per_epoch,
