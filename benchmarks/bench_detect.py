@@ -38,13 +38,17 @@ from areoscan.models.detectors import BACKBONES, DETECTOR_ARCHS, TileDetector, b
 SIDE = 1024
 
 
-def _time(fn: Any, x: Any, repeats: int) -> float:
-    """Seconds per call after one warm-up call."""
+def _time(fn: Any, x: Any, repeats: int) -> tuple[float, float]:
+    """(wall seconds, this process's CPU seconds) per call, after one warm-up call.
+
+    On a shared machine the wall time depends on the neighbours; with one thread the CPU time is
+    what a free core would take (it still pays for cache and memory-bandwidth contention).
+    """
     fn(x)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(repeats):
         fn(x)
-    return (time.perf_counter() - t0) / repeats
+    return (time.perf_counter() - t0) / repeats, (time.process_time() - c0) / repeats
 
 
 def _tile(side: int) -> np.ndarray:
@@ -88,11 +92,12 @@ def _onnx(
         sess = ort.InferenceSession(blob, opts, providers=["CPUExecutionProvider"])
         feed = {sess.get_inputs()[0].name: x[0]}
         got = sess.run(None, feed)
-        s = _time(lambda f: sess.run(None, f), feed, repeats)
+        s, cpu = _time(lambda f: sess.run(None, f), feed, repeats)
     except Exception as exc:  # onnxruntime raises its own classes
         return {**out, "onnx_note": f"onnxruntime failed: {str(exc).splitlines()[0][:160]}"}
     boxes = np.asarray(got[0])
     out["onnx_tiles_per_s"] = 1.0 / s
+    out["onnx_tiles_per_cpu_s"] = 1.0 / cpu
     out["onnx_detections"] = int(len(boxes))
     if len(boxes) and len(ref.boxes):  # each ONNX box's distance to its nearest torch box
         gap = np.abs(boxes[:, None, :] - np.asarray(ref.boxes)[None, :, :]).max(axis=2)
@@ -112,7 +117,7 @@ def measure(module: torch.nn.Module, card: ModelCard, repeats: int, threads: int
     x = _tile(side)
     ref = det.detect(x)[0]
     per_1k = side * side / SIDE**2
-    s = _time(det.detect, x, repeats)
+    s, cpu = _time(det.detect, x, repeats)
     params = sum(p.numel() for p in module.parameters())
     out: dict[str, Any] = {
         "model": card.name,
@@ -123,36 +128,41 @@ def measure(module: torch.nn.Module, card: ModelCard, repeats: int, threads: int
         "detections": len(ref),
         "min_score": min_score,
         "torch_tiles_per_s": per_1k / s,
+        "torch_tiles_per_cpu_s": per_1k / cpu,
     }
     if onnx:
         res = _onnx(module, x, ref, repeats, threads)
-        if "onnx_tiles_per_s" in res:
-            res["onnx_tiles_per_s"] *= per_1k
+        for key in ("onnx_tiles_per_s", "onnx_tiles_per_cpu_s"):
+            if key in res:
+                res[key] *= per_1k
         out.update(res)
     return out
 
 
-def untrained(arch: str, backbone: str) -> tuple[torch.nn.Module, ModelCard]:
-    """A from-scratch detector as ``train detector`` builds it (5 classes, 1024-px input)."""
+def untrained(arch: str, backbone: str, side: int = SIDE) -> tuple[torch.nn.Module, ModelCard]:
+    """A from-scratch detector as ``train detector`` builds it (5 classes, ``side``-px input)."""
     torch.manual_seed(0)
-    kwargs = {"backbone": backbone, "min_size": SIDE, "max_size": SIDE}
+    kwargs = {"backbone": backbone, "min_size": side, "max_size": side}
     module = build_detector(arch, 5, **kwargs)
     card = ModelCard(name=f"{arch}-{backbone}", task="detection", arch=arch,
-                     classes=[str(k) for k in range(5)], tile_size=SIDE, arch_kwargs=kwargs)  # fmt: skip
+                     classes=[str(k) for k in range(5)], tile_size=side, arch_kwargs=kwargs)  # fmt: skip
     return module.eval(), card
 
 
 def segmenter_figure(name: str, threads: int, repeats: int) -> dict[str, Any]:
     """The shipped segmenter's 1K×1K tiles/s (torch and onnx), for comparison."""
-    from areoscan.data.seg_metrics import tiles_per_second
     from areoscan.models.segmenters import load_segmenter
 
     out: dict[str, Any] = {"model": name}
     for backend in ("torch", "onnx"):
         torch.set_num_threads(threads)
         pred = load_segmenter(name, backend=backend, threads=threads)
-        out[f"{backend}_tiles_per_s"] = tiles_per_second(pred, size=int(pred.tile_size), batch=2,
-                                                         repeats=repeats)  # fmt: skip
+        side = int(pred.tile_size)
+        x = np.random.default_rng(0).uniform(0.2, 0.8, (2, 1, side, side)).astype(np.float32)
+        s, cpu = _time(pred, x, repeats)  # a batch of 2, as the scan's segment stage
+        out["tile"] = side
+        out[f"{backend}_tiles_per_s"] = 2 / s * side * side / SIDE**2
+        out[f"{backend}_tiles_per_cpu_s"] = 2 / cpu * side * side / SIDE**2
     return out
 
 
@@ -167,6 +177,9 @@ def main() -> None:
     ap.add_argument("--min-score", type=float, default=0.5,
                     help="network score threshold (0.5: the scan's default; an untrained network "
                          "then keeps nothing, 0.05 keeps 100 per tile: Mask R-CNN's worst case)")  # fmt: skip
+    ap.add_argument("--side", type=int, default=SIDE,
+                    help="untrained detectors' input side (1024; smaller for a quick smoke run, "
+                         "figures are still per 1024² by pixel count)")  # fmt: skip
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", type=Path, metavar="OUT", help="also write the rows as JSON")
@@ -175,7 +188,7 @@ def main() -> None:
     jobs: list[Any] = [(a, b) for a in args.archs for b in args.backbones] + list(args.model)
     for job in jobs:
         if isinstance(job, tuple):
-            module, card = untrained(*job)
+            module, card = untrained(*job, side=args.side)
         else:
             from areoscan.models.registry import load_model
 
@@ -188,16 +201,22 @@ def main() -> None:
         f"\n1K×1K tiles/s, {args.threads} thread(s), one 1024² tile per call (detectors), "
         f"score threshold {args.min_score}"
     )
-    print(f"{'model':40} {'params M':>8} {'dets':>5} {'torch':>8} {'onnx':>8}  note")
+    print("(wall: tiles per second of wall time; cpu: per second of this process's CPU time)")
+    print(f"{'model':40} {'params M':>8} {'dets':>5} {'torch':>8} {'cpu':>8} {'onnx':>8} "
+          f"{'cpu':>8}  note")  # fmt: skip
     for r in rows:
         onnx = r.get("onnx_tiles_per_s")
+        onnx_cpu = r.get("onnx_tiles_per_cpu_s")
         note = r.get("onnx_note") or (f"onnx dets {r.get('onnx_detections')}, max box gap "
                                       f"{r.get('onnx_max_box_diff_px')} px" if onnx else "")  # fmt: skip
         print(f"{r['model']:40} {r['params_m']:8.2f} {r['detections']:5d} "
-              f"{r['torch_tiles_per_s']:8.3f} {'' if onnx is None else f'{onnx:8.3f}':>8}  {note}")  # fmt: skip
+              f"{r['torch_tiles_per_s']:8.3f} {r['torch_tiles_per_cpu_s']:8.3f} "
+              f"{'' if onnx is None else f'{onnx:8.3f}':>8} "
+              f"{'' if onnx_cpu is None else f'{onnx_cpu:8.3f}':>8}  {note}")  # fmt: skip
     if seg:
         print(f"{seg['model'] + ' (segmenter)':40} {'':8} {'':5} {seg['torch_tiles_per_s']:8.3f} "
-              f"{seg['onnx_tiles_per_s']:8.3f}")  # fmt: skip
+              f"{seg['torch_tiles_per_cpu_s']:8.3f} {seg['onnx_tiles_per_s']:8.3f} "
+              f"{seg['onnx_tiles_per_cpu_s']:8.3f}")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps({"threads": args.threads, "detectors": rows,
                                          "segmenter": seg}, indent=2) + "\n")  # fmt: skip
