@@ -2,7 +2,7 @@
 
 Use :func:`map_instances` to turn a light decoder's foreground probabilities into instances (each
 8-connected part above the threshold is one object, scored by its mean probability) so that the
-COCO metrics of :mod:`areoscan.evaluate.detection` compare it with a detector on the same boxes;
+COCO metrics of :mod:`areoscan.data.detection` compare it with a detector on the same boxes;
 use :func:`instances_map` for the reverse, a detector's instances painted onto the decoder's grid
 so that both are scored per pixel against the same teacher masks. The map covers the whole image,
 stretched (what ``areoscan embed`` feeds the encoder), so a map pixel is ``W / side`` image
