@@ -150,14 +150,18 @@ def report(args: argparse.Namespace) -> None:
 
     results = {}
     for model in ("log-blobs", "fasterrcnn", "maskrcnn"):
-        truths, dets = [], []
+        truths, dets, done = [], [], []
         for k in range(args.folds):
             stem = args.out / f"fold{k}_{model}"
             if Path(f"{stem}_dets.json").is_file():
                 truths.append(read_coco(f"{stem}_truth.json"))
                 dets.append(read_coco(f"{stem}_dets.json"))
+                done.append(k)
         if not truths:
             continue
+        for k, t, d in zip(done, truths, dets, strict=True):
+            one = detection_metrics(t, d, iou_type="bbox")
+            print(f"{model} fold {k}: AP50 {one['ap50']:.3f}, macro-F1@.5 {one['macro_f1_50']:.3f}")
         classes = truths[0].classes
         truth = AnnotationSet(classes, [im for t in truths for im in t.images])
         found = AnnotationSet(classes, [im for d in dets for im in d.images])
