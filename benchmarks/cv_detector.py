@@ -195,6 +195,7 @@ def attach(card_path: Path, results: dict[str, Any], args: argparse.Namespace) -
         "source crop; F1 at each class's best threshold on the pooled held-out detections",
         "command": "python " + " ".join(sys.argv),
         **short(results[card.arch]),
+        "folds_total": args.folds,
         "baseline": {"log-blobs": short(results["log-blobs"])} if "log-blobs" in results else {},
     }
     card.save(card_path)

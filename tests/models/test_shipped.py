@@ -31,6 +31,7 @@ def test_screen_card_says_where_it_reads():
     assert card.normalisation["kind"] == "tile"  # texture, not brightness
 
 
+@pytest.mark.slow
 def test_shipped_pits_detector_loads_lists_and_detects(capsys):
     """hirise-pits: a Mask R-CNN under 30 MB that finds something on a generated pit scene."""
     if "hirise-pits" not in shipped_models():
@@ -41,18 +42,19 @@ def test_shipped_pits_detector_loads_lists_and_detects(capsys):
     assert (shipped_dir() / "hirise-pits.safetensors").stat().st_size <= 30 * 1024 * 1024
     assert main(["models"]) == 0
     listed = capsys.readouterr().out
-    assert "hirise-pits  (detection, maskrcnn" in listed and "fold CV: AP50" in listed
+    assert "hirise-pits  (detection, maskrcnn" in listed and "held-out in CV (" in listed
     detector = load_detector("hirise-pits", threads=1)  # verifies the sha256 against the card
     card = detector.card
     assert card.classes == ["1", "2", "3", "4", "5"] and card.training["config"]["box_masks"]
-    assert card.metrics["cv"]["folds"] == 4 and "log-blobs" in card.metrics["cv"]["baseline"]
-    # a lit plain with three dark, shadowed bowls (pits at the crops' scale: 40-90 px of 900)
+    assert card.metrics["cv"]["folds"] >= 1 and "log-blobs" in card.metrics["cv"]["baseline"]
+    # a lit plain with three dark, shadowed bowls (pits at the crops' scale: 40-90 px of 900,
+    # here a 450 px crop: the model resizes every image to its 384 px input)
     rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:900, 0:900] + 0.5
-    image = 0.62 + 0.03 * rng.standard_normal((900, 900))
-    for cx, cy, r in ((250, 300, 45), (620, 560, 30), (420, 760, 20)):
+    yy, xx = np.mgrid[0:450, 0:450] + 0.5
+    image = 0.62 + 0.03 * rng.standard_normal((450, 450))
+    for cx, cy, r in ((125, 150, 22), (310, 280, 15), (210, 380, 10)):
         d = np.hypot(xx - cx, yy - cy) / r
         image[d < 1] = 0.15 + 0.35 * np.clip(xx - cx + r, 0, 2 * r)[d < 1] / (2 * r)
     found = detector.detect(np.clip(image, 0, 1).astype(np.float32))
     assert found and all(i.label in card.classes and 0 < (i.score or 0) <= 1 for i in found)
-    assert all(i.mask is not None and i.mask.shape == (900, 900) for i in found)
+    assert all(i.mask is not None and i.mask.shape == (450, 450) for i in found)

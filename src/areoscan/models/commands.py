@@ -112,7 +112,8 @@ def run_models(args: argparse.Namespace) -> int:
         cv = c.metrics.get("cv", {})
         if "ap50" in cv:  # detectors: scored by cross-validation (the shipped fit saw every crop)
             print(
-                f"    held-out by {cv.get('folds', '?')}-fold CV: AP50 {float(cv['ap50']):.3f}, "
+                f"    held-out in CV ({cv.get('folds', '?')} of {cv.get('folds_total', '?')} folds): "
+                f"AP50 {float(cv['ap50']):.3f}, "
                 f"macro-F1@0.5 {float(cv['macro_f1_50']):.3f} ({cv.get('images', '?')} images)"
             )
     return 0
