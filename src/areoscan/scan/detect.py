@@ -161,7 +161,7 @@ def _run_tiles(opened: Opened, plan: SegmentPlan, bands: list[Band], model: Inst
     scale = np.float32(1.0 / (2 ** int(raster.bit_depth) - 1))
     refresh, since = cfg.decoder_refresh_mpx() * 1_000_000, 0
     found, index = Found(), 0
-    timing = {"decode_s": 0.0, "predict_s": 0.0, "empty_tiles": 0.0}
+    timing = {"decode_s": 0.0, "predict_s": 0.0, "empty_tiles": 0.0, "reads": 0.0}
     bar = progress_bar(total=sum(len(g.tiles) for g in plan.groups), desc=f"detect L{plan.level}",
                        unit="tile", enabled=run.progress)  # fmt: skip
     try:
@@ -174,6 +174,7 @@ def _run_tiles(opened: Opened, plan: SegmentPlan, bands: list[Band], model: Inst
             data = np.asarray(raster.read_raw(plan.level, win.as_tuple()))
             since += win.height * win.width
             timing["decode_s"] += time.perf_counter() - t0
+            timing["reads"] += 1
             tiles = [t for _, t in read.tiles if not _no_data(data, t, win, raster.nodata)]
             timing["empty_tiles"] += len(read.tiles) - len(tiles)
             bar.update(len(read.tiles) - len(tiles))
@@ -190,7 +191,7 @@ def _run_tiles(opened: Opened, plan: SegmentPlan, bands: list[Band], model: Inst
                 bar.update(len(chunk))
     finally:
         bar.close()
-    timing["empty_tiles"] = int(timing["empty_tiles"])
+    timing["empty_tiles"], timing["reads"] = int(timing["empty_tiles"]), int(timing["reads"])
     return found, {k: round(v, 3) for k, v in timing.items()}
 
 

@@ -169,7 +169,9 @@ def merge_instances(found: Found, iou: float = 0.5, ios: float = 0.5) -> Merged:
             boxes[j] = found.boxes[j]
             alive[i] = False
             merged += 1
-    order = sorted(np.flatnonzero(alive), key=lambda k: -found.scores[k])
+    # best score first; ties top to bottom, left to right (not in the order the tiles were read)
+    order = sorted(np.flatnonzero(alive),
+                   key=lambda k: (-found.scores[k], found.boxes[k][1], found.boxes[k][0]))  # fmt: skip
     out = Found()
     for name in ("boxes", "scores", "labels", "tiles", "truncated", "masks", "origins"):
         setattr(out, name, [getattr(found, name)[k] for k in order])
