@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -159,11 +160,15 @@ def _rle_instance(seg: dict[str, Any], label: str, where: str, img: AnnotatedIma
             raise AnnotationError(
                 f"{where}: RLE size {size} differs from the image's [{img.height}, {img.width}]"
             )
-        if isinstance(counts, list):
-            rle = mask_utils.frPyObjects({"size": size, "counts": counts}, *size)
-        else:
-            rle = {"size": size, "counts": counts.encode("ascii")}
-        mask = mask_utils.decode(rle).astype(bool)
+        with warnings.catch_warnings():
+            # pycocotools 2.0.x under numpy 2 warns about the copy keyword on every mask: harmless,
+            # and `train detector` would print it once per instance
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module="pycocotools")
+            if isinstance(counts, list):
+                rle = mask_utils.frPyObjects({"size": size, "counts": counts}, *size)
+            else:
+                rle = {"size": size, "counts": counts.encode("ascii")}
+            mask = mask_utils.decode(rle).astype(bool)
     except AnnotationError:
         raise
     except Exception as exc:  # pycocotools raises bare Exceptions / ValueErrors on bad counts

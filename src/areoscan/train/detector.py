@@ -242,7 +242,7 @@ def train_detector(
             torch.nn.utils.clip_grad_norm_(params, 10.0)
             opt.step()
             sched.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))  # type: ignore[union-attr]
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
         entry: dict[str, Any] = {"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 4)}
         if val is not None and val.images:
