@@ -58,3 +58,18 @@ def test_shipped_pits_detector_loads_lists_and_detects(capsys):
     found = detector.detect(np.clip(image, 0, 1).astype(np.float32))
     assert found and all(i.label in card.classes and 0 < (i.score or 0) <= 1 for i in found)
     assert all(i.mask is not None and i.mask.shape == (450, 450) for i in found)
+
+
+def test_shipped_unet_is_calibrated_and_marks_what_its_raw_logits_mark():
+    """The card's temperature divides the logits; its moved threshold keeps every decision."""
+    from areoscan.models.segmenters import load_segmenter
+
+    pred = load_segmenter("brain-coral-unet")
+    temperature = pred.card.calibration["temperature"]
+    assert pred.card.calibration["method"] == "temperature" and temperature > 1  # over-confident
+    x = np.random.default_rng(0).uniform(0.2, 0.8, (1, 1, 64, 64)).astype(np.float32)
+    x[..., 20:40, :] = np.where(np.arange(64) % 8 < 4, 0.3, 0.7)  # a ridge-like band
+    z = pred.logits(x)
+    assert np.allclose(pred(x), 1 / (1 + np.exp(-z / temperature)), atol=1e-5)
+    raw_cut = np.log(pred.threshold / (1 - pred.threshold)) * temperature  # the logit it meant
+    assert np.array_equal(pred.labels(x)[0], (z[0, 0] >= raw_cut).astype(np.uint8))
