@@ -84,6 +84,17 @@ def write_scenes(folder: Path, seeds: list[int], classes=("pit",)) -> tuple[Path
     return coco, scenes
 
 
+def inside_boxes(masks: list[np.ndarray], prompts: list) -> bool:
+    """True when no mask has a pixel outside its prompt's box (integer box edges)."""
+    for m, p in zip(masks, prompts, strict=True):
+        x0, y0, x1, y1 = (int(v) for v in p.box)
+        outside = m.copy()
+        outside[y0:y1, x0:x1] = False
+        if outside.any():
+            return False
+    return True
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two bool masks (1.0 when both are empty)."""
     union = np.count_nonzero(a | b)
