@@ -339,6 +339,26 @@ def combine(paths: list[Path], compose: int = 0) -> None:
         report(order, res, rate, compose)
 
 
+def planned_bytes(path: Path, cfg: Settings) -> dict[str, int]:
+    """Bytes a read by the packet takes, from the packet table alone (no network, no decoding):
+    the screen level, and a positive's segmentation windows on top of it (headers excluded)."""
+    from areoscan.io import open_raster
+    from areoscan.io.codestream import index_file
+    from areoscan.io.partial import needed_packets
+
+    index = index_file(str(path))
+    assert index.packets is not None
+    lengths = index.packets["length"]
+    screen = needed_packets(index, cfg.screen_level)
+    with open_raster(path, threads=cfg.threads) as r:
+        reads = segment_reads(r, cfg)
+    segment = screen.copy()
+    for win in reads:
+        segment |= needed_packets(index, cfg.segment_level, win)
+    return {"file": path.stat().st_size, "screen": int(lengths[screen].sum()),
+            "positive": int(lengths[segment].sum()), "reads": len(reads)}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, nargs=2, default=(8192, 8192), metavar=("H", "W"))
@@ -368,6 +388,11 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the figures here too")
     ap.add_argument("--combine", type=Path, nargs="+", help="only report these --json runs")
     ap.add_argument(
+        "--plan-only",
+        action="store_true",
+        help="only the bytes reads by the packet need, from the packet table",
+    )
+    ap.add_argument(
         "--compose",
         type=int,
         default=0,
@@ -396,6 +421,13 @@ def main() -> None:
         packets = index_file(str(path)).packets
         n = 0 if packets is None else len(packets)
         print(f"{order}: packet table of {n} packets in {time.perf_counter() - t0:.2f} s")
+        if args.plan_only:
+            b = planned_bytes(path, cfg)
+            print(f"  by the packet (packet table only): screen {b['screen'] / 2**20:.1f} MiB = "
+                  f"{100 * b['screen'] / b['file']:.1f} % of {b['file'] / 2**20:.1f} MiB; a positive "
+                  f"{b['positive'] / 2**20:.1f} MiB = {100 * b['positive'] / b['file']:.1f} % "
+                  f"({b['reads']} reads)")  # fmt: skip
+            continue
         with open_raster(path, threads=cfg.threads) as warm:  # imports, CRS database: not timed
             warm.read_raw(warm.levels - 1)
         files = {f"/{i}/{NAME}.JP2": path for i in range(args.images)}
