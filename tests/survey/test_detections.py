@@ -84,6 +84,7 @@ def test_report_lists_and_outlines_detections(survey: Path):
     assert [r["observation_id"] for r in rows] == [OBS, OBS] and rows[0]["class_name"] == "pit"
     page = paths.html.read_text()
     assert "Detected objects: 2" in page and '"detections-table"' in page
+    assert "detected objects</a>: <b>2</b>" in paths.static_html.read_text()
     viewer = paths.viewers[OBS].read_text()
     assert viewer.count('<rect class="det"') == 2 and "2 detected objects" in viewer
 

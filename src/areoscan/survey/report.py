@@ -297,6 +297,7 @@ def write_report(
         vetting,
         map_name=paths.map_png.name,
         top=top,
+        detections=len(detections),
     )
     _atomic_text(paths.static_html, static)
     by_obs: dict[str, list[dict[str, Any]]] = {}

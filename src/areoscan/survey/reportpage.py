@@ -93,11 +93,17 @@ def render_html(
     map_name: str,
     top: int,
     title: str = "areoscan survey report",
+    detections: int = 0,
 ) -> str:
-    """The static report page (no scripts, no external resources)."""
+    """The static report page (no scripts, no external resources).
+
+    detections: objects found by the scans' detector (counted, linked to detections.csv).
+    """
     e = html.escape
     stats = "".join(f"<span>{e(k)}: <b>{v}</b></span>" for k, v in counts.items())
     stats += f"<span>candidates: <b>{len(ranked)}</b></span>"
+    if detections:
+        stats += f"<span><a href='detections.csv'>detected objects</a>: <b>{detections}</b></span>"
     head = (
         "<tr><th>rank</th><th class=l>observation</th><th>region</th><th>score (m²)</th>"
         "<th>area (m²)</th><th>mean p</th><th>max p</th><th>lat</th><th>lon (E)</th>"
