@@ -54,14 +54,25 @@ def make_scene(out: Path, size: int, seed: int, scale: float, classes: list[str]
     return AnnotationSet(list(classes), [crop_annotations(crop, path, group=PRODUCT)])
 
 
+def agnostic(truth: AnnotationSet) -> AnnotationSet:
+    """The truth with every object of one class ``object`` (for a detector of other classes)."""
+    images = [AnnotatedImage(im.path, im.height, im.width,
+                             [Instance("object", i.box, i.mask) for i in im.instances], im.group)
+              for im in truth.images]  # fmt: skip
+    return AnnotationSet(["object"], images)
+
+
 def as_annotations(truth: AnnotationSet, records: list[dict[str, Any]]) -> AnnotationSet:
-    """The scan's detections as detector output on the truth's one image (boxes, scores)."""
+    """The scan's detections as detector output on the truth's one image (boxes, scores); any
+    class when the truth is class-agnostic."""
     image = truth.images[0]
+    anyclass = truth.classes == ["object"]
     found = [
-        Instance(r["class_name"], (r["col0"], r["row0"], r["col1"], r["row1"]), score=r["score"])
+        Instance("object" if anyclass else r["class_name"],
+                 (r["col0"], r["row0"], r["col1"], r["row1"]), score=r["score"])
         for r in records
-        if r["class_name"] in truth.classes
-    ]
+        if anyclass or r["class_name"] in truth.classes
+    ]  # fmt: skip
     return AnnotationSet(truth.classes, [AnnotatedImage(image.path, image.height, image.width,
                                                         found, image.group)])  # fmt: skip
 
@@ -110,6 +121,9 @@ def main() -> None:
     ap.add_argument("--classes", nargs="+", default=["crater", "pit", "boulder"])
     ap.add_argument("--detect-overlap", type=int, default=None, metavar="PX")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--agnostic", action="store_true",
+                    help="score every detection against every object, whatever the class "
+                         "(a detector trained on other class names, e.g. hirise-pits' 1..5)")  # fmt: skip
     ap.add_argument("--json", type=Path, metavar="OUT")
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -122,8 +136,9 @@ def main() -> None:
                          backend="torch", threads=args.threads, detect_overlap=args.detect_overlap,
                          screen_threshold=1.0, progress=True)  # fmt: skip
     records = read_detections(summary.output_dir)
-    dets = as_annotations(truth, records)
-    res = detection_metrics(truth, dets, iou_type="bbox", max_dets=max(100, len(records)))
+    scored = agnostic(truth) if args.agnostic else truth
+    dets = as_annotations(scored, records)
+    res = detection_metrics(scored, dets, iou_type="bbox", max_dets=max(100, len(records)))
     report = {
         "command": "benchmarks/scan_detect_eval.py "
         + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),
