@@ -168,8 +168,8 @@ def segmenter_figure(name: str, threads: int, repeats: int) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--archs", nargs="+", default=list(DETECTOR_ARCHS), choices=DETECTOR_ARCHS)
-    ap.add_argument("--backbones", nargs="+", default=list(BACKBONES), choices=BACKBONES)
+    ap.add_argument("--archs", nargs="*", default=list(DETECTOR_ARCHS), choices=DETECTOR_ARCHS)
+    ap.add_argument("--backbones", nargs="*", default=list(BACKBONES), choices=BACKBONES)
     ap.add_argument("--model", action="append", default=[], metavar="NAME",
                     help="also time this trained detector (name, folder or .json)")  # fmt: skip
     ap.add_argument("--segmenter", default="brain-coral-unet", help="segmenter to compare with")

@@ -2,7 +2,8 @@
 
 Run:  /work/coord/cpu .venv/bin/python benchmarks/scan_detect_eval.py --detector MODEL --out DIR
             [--detector-scale 0.5] [--size 4096] [--seed 7] [--scale 0.25]
-            [--classes crater pit boulder] [--detect-overlap PX] [--threads 1] [--json OUT]
+            [--classes crater pit boulder] [--detect-overlap PX] [--min-score P] [--agnostic]
+            [--threads 1] [--json OUT]
 
 Renders one large HiRISE-like scene with labelled craters, pits and boulders
 (:func:`areoscan.synth.instances.render_instance_crop`, exact masks), writes it as an 8-bit JP2
@@ -12,7 +13,8 @@ runs) and scores the published detections (their level-0 pixel
 boxes from detections.geojson) against the scene's objects with the same COCO evaluation as
 ``areoscan evaluate detector`` (boxes; AP50, F1 at IoU 0.5, per class). It also checks the
 georeference: each detection's centroid lat/lon against the lat/lon of its box centre computed
-from the label. The detector must know the scene's classes (e.g. one pretrained on
+from the label (exact for box detectors; a Mask R-CNN centroid is its mask's, which may sit a few
+pixels off the box centre). The detector must know the scene's classes (e.g. one pretrained on
 ``areoscan synth instances``). --detector-scale: the m/px the detector was trained at, for a card
 without ``scale_m_per_px`` (a copy of the card with it is scanned; ``train detector`` does not know
 its crops' scale); a 0.25 m/px scene and a 0.5 m/px detector exercise the level choice. Use
@@ -120,6 +122,8 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=0.25, help="m/px of the scene (0.25)")
     ap.add_argument("--classes", nargs="+", default=["crater", "pit", "boulder"])
     ap.add_argument("--detect-overlap", type=int, default=None, metavar="PX")
+    ap.add_argument("--min-score", type=float, default=None, metavar="P",
+                    help="publish detections scoring >= P (default: the card's, else 0.5)")  # fmt: skip
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--agnostic", action="store_true",
                     help="score every detection against every object, whatever the class "
@@ -134,7 +138,8 @@ def main() -> None:
         detector = str(with_scale(detector, args.detector_scale, args.out / "detector"))
     summary = scan_image(truth.images[0].path, args.out / "scan", detector=detector,
                          backend="torch", threads=args.threads, detect_overlap=args.detect_overlap,
-                         screen_threshold=1.0, progress=True)  # fmt: skip
+                         detect_min_score=args.min_score, screen_threshold=1.0,
+                         progress=True)  # fmt: skip
     records = read_detections(summary.output_dir)
     scored = agnostic(truth) if args.agnostic else truth
     dets = as_annotations(scored, records)
