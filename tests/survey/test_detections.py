@@ -100,3 +100,20 @@ def test_schema_3_catalogue_gains_the_detections_table(survey: Path):
         )
         assert cat.detections() == [] and cat.images()[0]["detection_count"] is None
         assert len(cat.regions()) == cat.images()[0]["region_count"]
+
+
+def test_survey_verb_passes_the_detector_to_every_scan(tmp_path: Path, monkeypatch):
+    import areoscan.survey.run as run
+    from areoscan.cli import main
+
+    seen: dict = {}
+
+    def fake_survey(source, out, **kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(run, "survey", fake_survey)
+    with pytest.raises(SystemExit):
+        main(["survey", str(tmp_path), "--out", str(tmp_path / "s"), "--detector", "my-pits",
+              "--detect-gate", "--quiet"])  # fmt: skip
+    assert seen["detector"] == "my-pits" and seen["detect_gate"] is True
