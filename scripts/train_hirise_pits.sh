@@ -11,7 +11,8 @@
 # H0..H3 tiles collapsed to their source, benchmarks/cv_detector.py) and prints the pooled report:
 # the headline figure of docs/annotations.md.
 # Needs ../shared/data. Seeded: the same command and THREADS give the same weights (shipped: 1).
-# Measured: see docs/annotations.md ("Shipped hirise-pits") for the wall time on 2 cores.
+# Measured (2026-12-07): the fit 1228 s (20.5 min) on 1 thread of the loaded shared 2-core machine;
+# CV=1 adds 4 folds of ~20 min each (1211-1243 s). Figures: docs/annotations.md ("Shipped hirise-pits").
 # Usage: [CV=1] scripts/train_hirise_pits.sh [OUT_DIR] [DATA_DIR] [THREADS]
 set -euo pipefail
 OUT=${1:-models/hirise-pits}
