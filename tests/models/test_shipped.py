@@ -29,6 +29,8 @@ def test_screen_card_says_where_it_reads():
     assert card.positive_class == "brain_coral" and 0 < card.threshold < 1
     assert card.tile_size == 128 and card.level == 2 and card.scale_m_per_px == 1.0
     assert card.normalisation["kind"] == "tile"  # texture, not brightness
+    # issue 19 point 5: salience.tif is a calibrated probability (temperature fitted on validation)
+    assert card.calibration is not None and card.calibration["method"] == "temperature"
 
 
 @pytest.mark.slow

@@ -58,6 +58,11 @@ def test_export_is_cached_matches_torch_and_runs_without_torch(slim_unet, tmp_pa
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+    # the same weights with another card (calibrated afterwards) get their own export
+    card = ModelCard.load(slim_unet)
+    card.calibration = {"method": "temperature", "temperature": 2.0}
+    card.save(slim_unet)
+    assert onnx_model(slim_unet, cache) != first
 
 
 def test_onnx_paths_pass_through_and_bad_names_fail(tmp_path):

@@ -11,6 +11,7 @@ onnxruntime is also faster on a CPU.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -54,7 +55,9 @@ def onnx_model(model: str | Path, cache_dir: Path | None = None) -> Path:
 
     card = load_card(model)
     folder = cache_dir or onnx_cache_dir()
-    path = folder / f"{card.name}-{card.weights_sha256[:16] or 'unhashed'}.onnx"
+    # the card travels inside the export: a re-calibrated card (same weights) needs its own file
+    card_sha = hashlib.sha256(card.to_json().encode()).hexdigest()[:8]
+    path = folder / f"{card.name}-{card.weights_sha256[:16] or 'unhashed'}-{card_sha}.onnx"
     if path.is_file():
         return path
     folder.mkdir(parents=True, exist_ok=True)
