@@ -35,7 +35,7 @@ ROLES: dict[str, tuple[str, str, tuple | None]] = {
     "flaky": ("ESP_011203_2200", "plain-a", ("status", 500, 1)),
     "missing": ("ESP_011204_2200", "coral-b", ("status", 404, -1)),
     "truncated": ("ESP_011205_2200", "plain-b", ("truncate", 0.5)),
-    "slow": ("ESP_011206_2200", "coral-a", ("stall", 3.0)),
+    "slow": ("ESP_011206_2200", "coral-a", ("stall", 12.0)),
     "corrupt": ("ESP_011207_2200", "coral-c", ("corrupt",)),
     "oversize": ("ESP_011208_2200", "plain-c", ("announce", 2048)),
 }
@@ -140,7 +140,7 @@ def _survey(
             "--out",
             str(out),
             "--timeout",
-            "1",
+            "4",  # well above a listing's time on a loaded 2-core CI machine, well under the stall
             "--retries",
             "1",
             *where,
