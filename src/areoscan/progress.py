@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Iterator
-from typing import IO, Any, TypeVar
-
-T = TypeVar("T")
+from typing import IO, Any
 
 
 def on_terminal(stream: IO[str] | None = None) -> bool:
@@ -86,17 +84,5 @@ class Bar:
         self.close()
 
 
-def progress_bar(
-    iterable: Iterable[T] | None = None,
-    *,
-    total: int | None = None,
-    desc: str = "",
-    unit: str = "it",
-    enabled: bool = True,
-    leave: bool = False,
-    stream: IO[str] | None = None,
-) -> Bar:
-    """A progress bar over ``iterable`` (or updated by hand with ``total``); see :class:`Bar`."""
-    return Bar(
-        iterable, total=total, desc=desc, unit=unit, enabled=enabled, leave=leave, stream=stream
-    )
+progress_bar = Bar
+"""A progress bar over an iterable (or updated by hand with ``total``); see :class:`Bar`."""
