@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from areoscan.errors import LabelError
-from areoscan.io.label import MapLabel, read_label, write_label
+from areoscan.io.label import MapLabel, read_label
+from areoscan.io.label_writer import write_label
 
 # Laid out like a HiRISE RDR label: IMAGE nested in UNCOMPRESSED_FILE, namespaced keys, units,
 # comments, a bit mask and CRLF line endings.

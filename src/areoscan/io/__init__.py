@@ -23,7 +23,7 @@ _EXPORTS = {
     "plan_strips": "areoscan.io.strips",
     "MapLabel": "areoscan.io.label",
     "read_label": "areoscan.io.label",
-    "write_label": "areoscan.io.label",
+    "write_label": "areoscan.io.label_writer",
     "Georef": "areoscan.io.georef",
     "label_centred_on": "areoscan.io.georef",
     "write_jp2": "areoscan.io.writers",
@@ -52,7 +52,8 @@ __all__ = [
 if TYPE_CHECKING:
     from areoscan.io.atomic import atomic_output
     from areoscan.io.georef import Georef, label_centred_on
-    from areoscan.io.label import MapLabel, read_label, write_label
+    from areoscan.io.label import MapLabel, read_label
+    from areoscan.io.label_writer import write_label
     from areoscan.io.raster import Raster, open_raster
     from areoscan.io.strips import Strip, plan_strips
     from areoscan.io.writers import Jp2Layout, write_geotiff, write_jp2
