@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import warnings
 from pathlib import Path
@@ -118,3 +119,45 @@ def test_packet_headers_catch_a_shifted_boundary(tmp_path: Path, order: str) -> 
     # the same boundary at the edge of a kept run is found by the edge check alone
     keep[k + 1 :] = False
     assert "PLT says the packet of" in check_packets(ix, lambda off, n: data[off : off + n], keep)
+
+
+@pytest.mark.parametrize(
+    ("order", "modes"), [("LRCP", 1), ("RPCL", 4), ("PCRL", 5), ("CPRL", 1 | 8 | 32)]
+)
+def test_bypass_and_termall_packets_are_checked(tmp_path: Path, order: str, modes: int) -> None:
+    """Code-blocks cut into several code-word segments (bypass, termall): every header is read,
+    agrees with PLT, the partial file decodes like the whole one, and a shifted boundary is caught.
+    (9/7: OpenJPEG 2.5's encoder overflows its buffer on lossless termall code-blocks this small.)"""
+    whole = write_jp2(tmp_path / "modes.jp2", _pixels(), numres=NUMRES, lossless=False, cratio=4,
+                      layout=Jp2Layout(order, 16, 3, markers=True, modes=modes))  # fmt: skip
+    data = whole.read_bytes()
+    ix = index_file(str(whole))
+    assert ix.packets is not None and ix.coding[0].style & modes == modes
+
+    def read(off: int, n: int) -> bytes:
+        return data[off : off + n]
+
+    p = ix.packets
+    assert check_packets(ix, read, np.ones(len(p), dtype=bool), edges=False) == ""
+    keep = needed_packets(ix, 1, (10, 20, 40, 50))
+    build_partial(ix, read, keep, tmp_path / "part.jp2")
+    window = (10, 20, 40, 50)
+    assert np.array_equal(decode(tmp_path / "part.jp2", 1, window), decode(whole, 1, window))
+    k = int(np.flatnonzero(p["length"][:-1] > 4)[-1])
+    p["length"][k] -= 1
+    p["offset"][k + 1] -= 1
+    p["length"][k + 1] += 1
+    reason = check_packets(ix, read, np.ones(len(p), dtype=bool), edges=False)
+    assert "PLT says the packet of" in reason
+
+
+def test_high_throughput_code_blocks_are_refused(tmp_path: Path) -> None:
+    """HTJ2K code-blocks (not written by our encoder: the style bit is set on the index) cannot be
+    checked: check_packets names them, so the image is read whole instead."""
+    whole = _write(tmp_path, "RPCL", "plain")
+    data = whole.read_bytes()
+    ix = index_file(str(whole))
+    assert ix.packets is not None
+    ix.coding = (dataclasses.replace(ix.coding[0], style=ix.coding[0].style | 0x40),)
+    reason = check_packets(ix, lambda off, n: data[off : off + n], np.ones(len(ix.packets), bool))
+    assert "high-throughput" in reason

@@ -6,9 +6,11 @@ the right total but puts one boundary in the wrong place would make the partial 
 where no packet ends; OpenJPEG would then decode the wrong bytes without a word. Reading each
 kept packet's header (inclusion and zero-bit-plane tag trees, pass counts, code-word lengths) gives
 its true length, which must equal PLT's. Precincts keep all their layers, so every header is read
-with the tag-tree state of the layers before it. Code-block styles with several code-word segments
-per packet (selective bypass, termination on every pass) are not followed: those packets are not
-checked, and the function says so.
+with the tag-tree state of the layers before it. Code-block styles that split a code-block's passes
+into several code-word segments (selective arithmetic-coding bypass, termination on every pass)
+are followed as OpenJPEG follows them (one length per segment, each segment's pass count as
+T.800 Table D.9 allows). High-throughput (HTJ2K) code-blocks are not: their packets cannot be
+checked, and :func:`check_packets` says so, which sends the image to a whole download.
 """
 
 from __future__ import annotations
@@ -101,14 +103,53 @@ class _TagTree:
         return self.value[leaf] < threshold
 
 
+BYPASS, TERMALL, HT = 0x01, 0x04, 0x40  # code-block style bits (COD/COC SPcod)
+
+
 @dataclass
 class _Band:
+    """One subband of a precinct: its code-blocks' state across layers (tag trees, Lblock, and the
+    code-word segment being filled: its most passes and the passes it holds, 0 = none yet)."""
+
     cw: int
     ch: int
     incl: _TagTree
     zero: _TagTree
     included: list[bool]
     lblock: list[int]
+    seg_max: list[int]
+    seg_passes: list[int]
+
+    @classmethod
+    def empty(cls, cw: int, ch: int) -> _Band:
+        n = cw * ch
+        return cls(cw, ch, _TagTree(cw, ch), _TagTree(cw, ch), [False] * n, [3] * n, [0] * n,
+                   [0] * n)  # fmt: skip
+
+
+def _segment_passes(style: int, previous: int) -> int:
+    """Most passes of a code-block's next code-word segment (``previous``: the last segment's, 0 =
+    first), as OpenJPEG's opj_t2_init_seg: 1 with termall, 10 then 2, 1, 2, ... with bypass."""
+    if style & TERMALL:
+        return 1
+    if style & BYPASS:
+        return 10 if previous == 0 else (2 if previous in (1, 10) else 1)
+    return 109
+
+
+def _lengths_bits(bits: _Bits, band: _Band, k: int, n: int, style: int) -> int:
+    """Read the code-word lengths of ``n`` new passes of code-block ``k``: their sum in bytes."""
+    if band.seg_max[k] == 0 or band.seg_passes[k] == band.seg_max[k]:
+        band.seg_max[k], band.seg_passes[k] = _segment_passes(style, band.seg_max[k]), 0
+    body = 0
+    while True:
+        take = min(band.seg_max[k] - band.seg_passes[k], n)
+        body += bits.bits(band.lblock[k] + take.bit_length() - 1)
+        band.seg_passes[k] += take
+        n -= take
+        if n == 0:
+            return body
+        band.seg_max[k], band.seg_passes[k] = _segment_passes(style, band.seg_max[k]), 0
 
 
 def _band_blocks(
@@ -167,7 +208,7 @@ def _passes(bits: _Bits) -> int:
 
 
 def _packet_length(
-    data: bytes, pos: int, layer: int, bands: list[_Band], sop: bool, eph: bool
+    data: bytes, pos: int, layer: int, bands: list[_Band], sop: bool, eph: bool, style: int = 0
 ) -> int:
     """Bytes of the packet at ``pos`` (SOP, header, EPH and body), updating the precinct's state."""
     start = pos
@@ -192,7 +233,7 @@ def _packet_length(
                 n = _passes(bits)
                 while bits.bit():
                     band.lblock[k] += 1
-                body += bits.bits(band.lblock[k] + n.bit_length() - 1)
+                body += _lengths_bits(bits, band, k, n, style)
     pos = bits.align()
     if eph and data[pos : pos + 2] == b"\xff\x92":
         pos += 2
@@ -217,7 +258,7 @@ def check_packets(index: CodestreamIndex, read: Read, keep: np.ndarray, edges: b
     earlier layers of their precincts, which their headers depend on). A partial file copies a run
     verbatim, so only where a run starts and ends matters: a wrong PLT boundary inside a run
     changes nothing OpenJPEG reads, one at a run's edge makes the header read there disagree.
-    Packets whose code-blocks use several code-word segments (bypass / termall styles) are skipped.
+    High-throughput (HT) code-blocks cannot be checked: their first such precinct is named instead.
     """
     p = index.packets
     if p is None:
@@ -235,18 +276,19 @@ def check_packets(index: CodestreamIndex, read: Read, keep: np.ndarray, edges: b
                            int(p["precinct"][k])), []).append(k)  # fmt: skip
     for (tile, comp, r, prec), rows in groups.items():
         coding = index.tile_coding.get(tile, index.coding)[comp]
-        if coding.style & 0x05:  # bypass or termall: several segments per code-block
-            continue
+        if coding.style & HT:
+            return (f"tile {tile} component {comp} uses high-throughput (HTJ2K) code-blocks, whose "
+                    "packet headers are not checked")  # fmt: skip
         style = index.tile_style.get(tile, index.style)
         g = index.geometry(tile)[comp]
         blocks = _band_blocks(g, index.siz.tile_rect(tile), r, prec, coding.codeblock)
-        bands = [_Band(cw, ch, _TagTree(cw, ch), _TagTree(cw, ch), [False] * (cw * ch),
-                       [3] * (cw * ch)) for cw, ch in blocks]  # fmt: skip
+        bands = [_Band.empty(cw, ch) for cw, ch in blocks]
         for k in sorted(rows, key=lambda k: int(p["layer"][k])):
             off, length = int(p["offset"][k]), int(p["length"][k])
             data = read(off, length)
             try:
-                true = _packet_length(data, 0, int(p["layer"][k]), bands, style.sop, style.eph)
+                true = _packet_length(data, 0, int(p["layer"][k]), bands, style.sop, style.eph,
+                                      coding.style)  # fmt: skip
             except ValueError as exc:
                 true = -1
                 why = str(exc)

@@ -40,7 +40,9 @@ class Jp2Layout:
     full resolution in px (a power of two ≥ 4; halved per lower level; code-blocks shrink to half of
     it), None for one precinct per resolution. layers: quality layers (lossless files end with a
     lossless layer). markers: write PLT and TLM markers as HiRISE's PDS_to_JP2 does. tile: tile side
-    in px (None: one tile). sop: SOP marker before every packet.
+    in px (None: one tile). sop: SOP marker before every packet. modes: code-block style bits
+    (1 selective bypass, 2 reset, 4 termination on every pass, 8 vertical causal, 16 predictable
+    termination, 32 segmentation symbols), 0 as HiRISE.
     """
 
     progression: str = "LRCP"
@@ -49,10 +51,11 @@ class Jp2Layout:
     markers: bool = False
     tile: int | None = None
     sop: bool = False
+    modes: int = 0
 
     def glymur_kwargs(self, lossless: bool, cratio: float) -> dict[str, Any]:
         """The glymur.Jp2k keyword arguments of this layout."""
-        out: dict[str, Any] = {"prog": self.progression, "sop": self.sop}
+        out: dict[str, Any] = {"prog": self.progression, "sop": self.sop, "modesw": self.modes}
         if self.precinct is not None:
             out["psizes"] = [(self.precinct, self.precinct)]
             side = min(64, self.precinct // 2)
