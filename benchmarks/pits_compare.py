@@ -5,7 +5,9 @@ HiRISE observation, seed 0, one held-out image per source crop). One fold per ca
 
     python benchmarks/pits_compare.py fold --data D --embeddings EMB --masks LAB/masks --fold K \\
         --out OUT [--detector /tmp/p21/cv/models/foldK-maskrcnn.json] [--n 5,10,25,50] \\
-        [--draws 3] [--epochs 30] [--tag rim] [--choose random|active]
+        [--draws 3] [--epochs 30] [--tag rim] [--choose random|active] [--split-depth 1.0]
+    python benchmarks/pits_compare.py rescore --out OUT [--split-depth D]   # boxes again from maps
+    python benchmarks/pits_compare.py depths --data D --embeddings EMB --masks M --fold K --out OUT
     python benchmarks/pits_compare.py report --out OUT
 
 Decoders train on N crops drawn from the fold's training images (``EMB`` = ``areoscan embed``
@@ -15,12 +17,16 @@ cache, ``--masks`` = ``areoscan label`` class maps, all pit types merged into on
 
 - on the expert's boxes (class-agnostic, the decoder being binary): COCO AP, AP50 and F1 at IoU
   0.5 from :func:`areoscan.data.detection.detection_metrics`; a decoder's instances are the
-  connected parts of its map (:func:`areoscan.distill.instances.map_instances`, score = mean
-  probability). The detector's own 5-class figures are kept beside.
+  parts of its map (:func:`areoscan.distill.instances.map_instances`: connected parts, touching
+  ones cut apart, score = mean probability). The detector's own 5-class figures are kept beside.
+  The held-out teacher masks go through the same conversion ("teacher masks as a decoder"): the
+  best a decoder that learnt its teacher perfectly could score on the expert's boxes.
 - per pixel against the teacher masks at the decoder's grid: mIoU, micro-F1, accuracy, micro P/R;
   the detector's instances scoring >= 0.5 are painted onto that grid (masks, or boxes).
 
-Heavy: run through the CPU slots. The report pools every fold present (per N and draw).
+Heavy: run through the CPU slots. The report pools every fold present (per N and draw). Each
+decoder's held-out probability maps are kept (``..._dec.npz``, 8-bit), so ``rescore`` redoes the
+boxes with another instance rule without training again.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from areoscan.annotations import AnnotatedImage, AnnotationSet, Instance, read_annotations
-from areoscan.distill.instances import instances_map, map_instances
+from areoscan.distill.instances import SPLIT_DEPTH, instances_map, map_instances
 from areoscan.distill.metrics import confusion, scores
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -61,8 +67,31 @@ def _test_examples(args: argparse.Namespace, test: AnnotationSet):
     return data, index
 
 
-def decoder_rows(args: argparse.Namespace, train: AnnotationSet, test: AnnotationSet) -> list:
-    """One row per (N, draw): training stems, pixel confusion, held-out boxes per crop."""
+def _map_dets(probs: np.ndarray, test: AnnotationSet, depth: float) -> list[list[list[float]]]:
+    """Boxes per held-out crop from its foreground map (the decoder's instance rule)."""
+    return [
+        _boxes(map_instances(p, im.height, im.width, PIT, split_depth=depth))
+        for p, im in zip(probs, test.images, strict=True)
+    ]
+
+
+def teacher_row(args: argparse.Namespace, test: AnnotationSet) -> dict[str, Any]:
+    """The held-out teacher masks as if a decoder had output them (score 1): the boxes' ceiling."""
+    data, index = _test_examples(args, test)
+    y = np.stack([data.y[index[im.path.stem]] for im in test.images]).astype(np.float32)
+    return {
+        "cm": confusion(y.astype(np.uint8), y.astype(np.uint8), 2).tolist(),
+        "dets": _map_dets(y, test, args.split_depth),
+    }
+
+
+def decoder_rows(
+    args: argparse.Namespace, train: AnnotationSet, test: AnnotationSet, maps: dict[str, Any]
+) -> list:
+    """One row per (N, draw): training stems, pixel confusion, held-out boxes per crop.
+
+    ``maps`` receives each row's held-out foreground probabilities (uint8, key ``n{N}_d{draw}``).
+    """
     from areoscan.distill.curve import random_chooser
     from areoscan.distill.fewshot import fit_decoder, predict_probs
     from areoscan.distill.suggest import uncertainty
@@ -87,10 +116,8 @@ def decoder_rows(args: argparse.Namespace, train: AnnotationSet, test: Annotatio
             net = fit_decoder(data.subset(sorted(chosen)), epochs=args.epochs, seed=draw)
             probs = predict_probs(net, held.x)[:, 1]
             cm = confusion(held.y, (probs >= 0.5).astype(np.uint8), 2)
-            dets = [
-                _boxes(map_instances(p, im.height, im.width, PIT))
-                for p, im in zip(probs, test.images, strict=True)
-            ]
+            maps[f"n{n}_d{draw}"] = np.round(probs * 255).astype(np.uint8)
+            dets = _map_dets(probs, test, args.split_depth)
             rows.append(
                 {
                     "n": n,
@@ -124,6 +151,38 @@ def detector_row(args: argparse.Namespace, test: AnnotationSet) -> dict[str, Any
     return {"model": str(args.detector), "cm": cm.tolist(), "dets": dets}
 
 
+def _truth(images: AnnotationSet) -> list[dict[str, Any]]:
+    return [
+        {
+            "path": str(im.path),
+            "h": im.height,
+            "w": im.width,
+            "group": im.group,
+            "boxes": [[*map(float, i.box), i.label] for i in im.instances],
+        }
+        for im in images.images
+    ]
+
+
+def depths(args: argparse.Namespace) -> None:
+    """Choose ``--split-depth`` on a fold's TRAINING crops: their teacher masks vs their boxes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ann = read_annotations(args.data, "yolo")
+    train, _ = split(ann, args.fold, args.folds, args.seed)
+    doc = {"truth": _truth(train)}
+    for depth in (float(v) for v in args.depths.split(",")):
+        args.split_depth = depth
+        row = teacher_row(args, train)
+        res = _score([doc], lambda _d, row=row: row["dets"], [row["cm"]])
+        found = sum(len(d) for d in row["dets"])
+        print(
+            f"fold {args.fold} training crops {len(train.images)}, split depth {depth}: "
+            f"{found} instances for {sum(len(t['boxes']) for t in doc['truth'])} boxes, "
+            f"F1@.5 {res['f1_50']:.3f}, AP50 {res['ap50']:.3f}"
+        )
+
+
 def run_fold(args: argparse.Namespace) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -137,25 +196,44 @@ def run_fold(args: argparse.Namespace) -> None:
         "classes": ann.classes,
         "embeddings": str(args.embeddings),
         "masks": str(args.masks),
-        "truth": [
-            {
-                "path": str(im.path),
-                "h": im.height,
-                "w": im.width,
-                "group": im.group,
-                "boxes": [[*map(float, i.box), i.label] for i in im.instances],
-            }
-            for im in test.images
-        ],
+        "split_depth": args.split_depth,
+        "truth": _truth(test),
     }
     if args.detector:
         out["detector"] = detector_row(args, test)
+    maps: dict[str, Any] = {}
     if args.draws:
-        out["decoder"] = decoder_rows(args, train, test)
+        out["teacher"] = teacher_row(args, test)
+        out["decoder"] = decoder_rows(args, train, test, maps)
     parts = ("_det" if args.detector else "") + ("_dec" if args.draws else "")
     path = args.out / f"fold{args.fold}_{args.tag}_{args.choose}{parts}.json"
+    if maps:
+        np.savez_compressed(path.with_suffix(".npz"), **maps)
     path.write_text(json.dumps(out))
     print(f"wrote {path}")
+
+
+def rescore(args: argparse.Namespace) -> None:
+    """Boxes again from the kept maps (and the teacher masks) with ``--split-depth``."""
+    for path in sorted(args.out.glob("fold*_dec.json")):
+        doc = json.loads(path.read_text())
+        test = AnnotationSet(
+            [PIT],
+            [AnnotatedImage(Path(t["path"]), t["h"], t["w"], [], t["group"]) for t in doc["truth"]],
+        )
+        maps = np.load(path.with_suffix(".npz"))
+        for row in doc["decoder"]:
+            probs = maps[f"n{row['n']}_d{row['draw']}"].astype(np.float32) / 255
+            row["dets"] = _map_dets(probs, test, args.split_depth)
+        ns = argparse.Namespace(
+            embeddings=Path(doc["embeddings"]),
+            masks=Path(doc["masks"]),
+            split_depth=args.split_depth,
+        )
+        doc["teacher"] = teacher_row(ns, test)
+        doc["split_depth"] = args.split_depth
+        path.write_text(json.dumps(doc))
+        print(f"rescored {path} (split depth {args.split_depth})")
 
 
 def _sets(docs: list[dict], dets_of, agnostic: bool) -> tuple[AnnotationSet, AnnotationSet]:
@@ -207,6 +285,14 @@ def _detector_line(tag: str, docs: list[dict], result: dict[str, Any]) -> str:
     return f"| Mask R-CNN (pixels vs {tag} masks) | {len(docs)} | {crops} | all | 1 | {cells} |"
 
 
+def _teacher_line(tag: str, choose: str, docs: list[dict], result: dict[str, Any]) -> str:
+    res = _score(docs, lambda d: d["teacher"]["dets"], [d["teacher"]["cm"] for d in docs])
+    result[f"teacher/{tag}/{choose}"] = res
+    crops = sum(len(d["truth"]) for d in docs)
+    cells = " | ".join(f"{res[k]:.3f}" for k in KEYS)
+    return f"| {tag} masks as a decoder (ceiling) | {len(docs)} | {crops} | - | - | {cells} |"
+
+
 def _decoder_lines(tag: str, choose: str, docs: list[dict], result: dict[str, Any]) -> list[str]:
     lines = []
     crops = sum(len(d["truth"]) for d in docs)
@@ -253,6 +339,8 @@ def report(args: argparse.Namespace) -> None:
         if with_det:
             lines.append(_detector_line(tag, with_det, result))
         with_dec = [d for d in docs if "decoder" in d]
+        if all("teacher" in d for d in with_dec) and with_dec:
+            lines.append(_teacher_line(tag, choose, with_dec, result))
         if with_dec:
             lines += _decoder_lines(tag, choose, with_dec, result)
     text = "\n".join(lines) + "\n"
@@ -279,7 +367,19 @@ def main() -> None:
     f.add_argument("--choose", choices=("random", "active"), default="random")
     f.add_argument("--tag", default="teacher", help="name of the masks in the report")
     f.add_argument("--threads", type=int, default=1)
+    f.add_argument("--split-depth", type=float, default=SPLIT_DEPTH, help="0: whole parts")
     f.add_argument("--out", type=Path, required=True)
+    c = sub.add_parser("depths", help="teacher masks vs boxes on a fold's training crops")
+    for flag in ("--data", "--embeddings", "--masks"):
+        c.add_argument(flag, type=Path, required=True)
+    c.add_argument("--fold", type=int, required=True)
+    c.add_argument("--folds", type=int, default=4)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--depths", default="0,0.5,1,1.5,2,3")
+    c.add_argument("--out", type=Path, required=True)
+    s = sub.add_parser("rescore", help="boxes again from the kept maps (no training)")
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--split-depth", type=float, default=SPLIT_DEPTH)
     r = sub.add_parser("report", help="pool the folds into compare.md / compare.json")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--folds", default="", help="pool only these folds, e.g. 0,1 [all present]")
@@ -290,6 +390,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.what == "report":
         report(args)
+    elif args.what == "rescore":
+        rescore(args)
+    elif args.what == "depths":
+        depths(args)
     else:
         run_fold(args)
 

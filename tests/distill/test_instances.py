@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from areoscan.annotations import Instance
-from areoscan.distill.instances import instances_map, map_instances
+from areoscan.distill.instances import instances_map, map_instances, split_touching
 
 
 def test_connected_parts_become_scored_boxes_in_image_pixels():
@@ -36,3 +36,33 @@ def test_detections_paint_the_map_masks_and_boxes_above_the_score():
     # the round trip: painted parts come back as instances on the same boxes
     back = map_instances(out.astype(np.float32), 40, 40, "pit")
     assert sorted(i.box for i in back) == [(0.0, 0.0, 20.0, 10.0), (20.0, 20.0, 40.0, 40.0)]
+
+
+def _disc(side: int, cy: float, cx: float, r: float) -> np.ndarray:
+    yy, xx = np.mgrid[:side, :side]
+    return (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+
+
+def test_touching_pits_are_cut_apart_and_single_ones_kept_whole():
+    chain = _disc(40, 20, 10, 6) | _disc(40, 20, 21, 6)  # two pits overlapping by one pixel column
+    chain |= _disc(40, 6, 34, 0.5)  # one-pixel pit: kept
+    ellipse = ((np.mgrid[:40, :40][0] - 32) / 4) ** 2 + (
+        (np.mgrid[:40, :40][1] - 20) / 14
+    ) ** 2 <= 1
+    prob = (chain | ellipse).astype(np.float32)
+    boxes = sorted(i.box for i in map_instances(prob, 400, 400, "pit"))
+    assert boxes == [
+        (40.0, 140.0, 160.0, 270.0),  # left pit of the chain: x 4..16, y 14..26 map px
+        (60.0, 280.0, 350.0, 370.0),  # the elongated one stays one object
+        (160.0, 140.0, 280.0, 270.0),  # right pit (the neck column goes to one side)
+        (340.0, 60.0, 350.0, 70.0),
+    ]
+    whole = sorted(i.box for i in map_instances(prob, 400, 400, "pit", split_depth=0))
+    assert whole[0] == (40.0, 140.0, 280.0, 270.0) and len(whole) == 3  # the chain as one box
+
+
+def test_split_touching_keeps_every_foreground_pixel_labelled():
+    fg = _disc(30, 15, 9, 5) | _disc(30, 15, 19, 5) | _disc(30, 3, 3, 1)
+    labels, n = split_touching(fg, 1.0)
+    assert n == 3 and set(np.unique(labels[fg])) == {1, 2, 3} and not labels[~fg].any()
+    assert split_touching(np.zeros((5, 5), bool), 1.0)[1] == 0
