@@ -178,8 +178,8 @@ def segment_reads(r: Any, cfg: Settings) -> list[tuple[int, int, int, int]]:
     """The windows the scan decodes for a positive: 128-px screen tiles over the flagged rectangle,
     planned by the scan's own plan_segmentation + plan_bands (ScanConfig defaults, 512-px U-Net
     tiles, the whole file's size reserved for the decoder, as the scan does)."""
+    from areoscan.scan.bands import plan_bands
     from areoscan.scan.config import ScanConfig
-    from areoscan.scan.segment import plan_bands
     from areoscan.scan.windows import plan_segmentation
     from areoscan.tiling import Window
 

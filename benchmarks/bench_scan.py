@@ -152,8 +152,8 @@ def _install_stand_ins(a: dict[str, Any]) -> None:
         positions.append(tile)
         return orig_rel(tile, base)
 
-    def predict(predictor: Any, tiles: list[Any]) -> list[Any]:
-        out = orig_predict(predictor, tiles)  # the network runs on every tile
+    def predict(predictor: Any, tiles: list[Any], scale: Any) -> list[Any]:
+        out = orig_predict(predictor, tiles, scale)  # the network runs on every tile
         mine = positions[-len(tiles) :]
         del positions[:]
         for k, t in enumerate(mine):
@@ -190,20 +190,20 @@ def _stand_in_models(cache: Path) -> tuple[str, str]:
 
 
 def child_scan(a: dict[str, Any]) -> dict[str, Any]:
-    import areoscan.scan.segment as seg_mod
+    import areoscan.scan.stages as stages_mod  # binds plan_bands: patch it where it is called
     from areoscan.scan import compare_masks, scan_image
 
     if a["stand_in"]:
         _install_stand_ins(a)
     captured: list[Any] = []
-    orig = seg_mod.plan_bands
+    orig = stages_mod.plan_bands
 
     def plan_bands(*args: Any, **kw: Any) -> Any:
         bands = orig(*args, **kw)
         captured.extend(bands)
         return bands
 
-    seg_mod.plan_bands = plan_bands
+    stages_mod.plan_bands = plan_bands
     t0, c0 = time.perf_counter(), _cpu_s()
     s = scan_image(a["scene"], Path(a["out"]), screen_model=a["screen_model"],
                    segment_model=a["segment_model"], threads=a["threads"],

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
+from areoscan.scan.bands import plan_bands
 from areoscan.scan.quant import LEVELS, NO_VALUE, NODATA, dequantise
-from areoscan.scan.segment import plan_bands, segment_groups
+from areoscan.scan.segment import segment_groups
 from areoscan.scan.store import GroupStore
 from areoscan.scan.windows import plan_segmentation
 from areoscan.tiling import Window

@@ -6,7 +6,7 @@ segmenter's, :func:`~areoscan.scan.levels.choose_level`); its tiles are cut at t
 covers ``tile_size`` model pixels of ground and are resampled to exactly the training scale (the
 card's resize rule) before the network, so a 0.3 m/px level feeds a 0.25 m/px detector at 0.25.
 Tiles overlap by :meth:`~areoscan.scan.config.ScanConfig.detect_overlap_px` and are decoded in the
-segmenter's memory-bounded bands (:func:`~areoscan.scan.segment.plan_bands`); instances of all tiles
+segmenter's memory-bounded bands (:func:`~areoscan.scan.bands.plan_bands`); instances of all tiles
 are merged by :func:`~areoscan.scan.instances.merge_instances` (cross-tile NMS per class, truncated
 pieces merged) and measured here: class, score, area (m²), centroid lat/lon, box in level-0 pixels
 and in map coordinates, outline polygon (the mask's, or the box). With ``detect_gate`` only the
@@ -23,9 +23,9 @@ import numpy as np
 
 from areoscan.models.classify import resize_tile
 from areoscan.models.predictor import InstanceModel, Instances
+from areoscan.scan.bands import Band, plan_bands
 from areoscan.scan.instances import Found, merge_instances
 from areoscan.scan.screen import Screen
-from areoscan.scan.segment import Band, plan_bands
 from areoscan.scan.stages import Opened, ScanRun
 from areoscan.scan.vectorize import group_transform
 from areoscan.scan.windows import SegmentPlan, plan_segmentation

@@ -1,12 +1,13 @@
 """Segment the selected tiles at full resolution, band by band, within a memory budget.
 
-Use :func:`segment_groups` after :func:`areoscan.scan.windows.plan_segmentation`. The selected tiles
-are cut into horizontal *bands* (:func:`plan_bands`) whose decoded area fits ``memory_mb``; each
-band is decoded with one window read per band (only the columns its tiles need), its tiles are
-predicted in batches, and every tile is blended with smooth weights
-(:class:`~areoscan.tiling.Blender`) into the rows the band completes. Tiles reaching below those
-rows are carried into the next band, so overlapping tiles blend across band edges exactly as if the
-image had been segmented in one piece, without seams and without ever predicting a tile twice.
+Use :func:`segment_groups` after :func:`areoscan.scan.windows.plan_segmentation` and
+:func:`areoscan.scan.bands.plan_bands`, which cut the selected tiles into horizontal *bands* whose
+decoded area fits ``memory_mb``. Each band is decoded with one window read per band (only the
+columns its tiles need), its tiles are predicted in batches, and every tile is blended with smooth
+weights (:class:`~areoscan.scan.band_blend.BandBlend`) into the rows the band completes. Tiles
+reaching below those rows are carried into the next band, so overlapping tiles blend across band
+edges exactly as if the image had been segmented in one piece, without seams and without ever
+predicting a tile twice.
 Results go, per :class:`~areoscan.scan.windows.TileGroup`, into a disk-backed
 :class:`~areoscan.scan.store.GroupStore` as one-byte probabilities (:mod:`areoscan.scan.quant`);
 pixels whose input is no data are marked as such.
@@ -15,17 +16,17 @@ pixels whose input is no data are marked as such.
 from __future__ import annotations
 
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from areoscan.progress import progress_bar
-from areoscan.scan.quant import NO_VALUE, NODATA, quantise
+from areoscan.scan.band_blend import BandBlend, Part, rows_below
+from areoscan.scan.bands import Band, Read
 from areoscan.scan.store import ClassStores, GroupStore
 from areoscan.scan.windows import SegmentPlan
-from areoscan.tiling import Blender, Window
+from areoscan.tiling import Window
 from areoscan.tiling.blend import tile_weights
 
 
@@ -60,160 +61,9 @@ class SegmentPredictorFn(Protocol):
     def __call__(self, tiles: np.ndarray) -> np.ndarray: ...
 
 
-# Bytes per decoded pixel of a window in flight: OpenJPEG's windowed decode (~22, measured in
-# docs/io.md) and its int32 output (4), the raw copy and reused rows (2-4), carried tile parts and
-# results (~7). Conservative since blends are kept per column segment (:class:`_BandBlend`), but the
-# windows it gives (5.8 Mpx in the 1 Gpx benchmark) are the measured sweet spot for speed.
-BAND_BYTES_PER_PX = 37.0
-# Width of the column segments a band's blend is kept in (see :class:`_BandBlend`).
+# Width of the column segments a band's blend is kept in (see
+# :class:`~areoscan.scan.band_blend.BandBlend`).
 BLEND_SEGMENT_PX = 2048
-
-
-@dataclass
-class Read:
-    """One window and the tiles predicted from it: ``(group index, tile)`` pairs.
-
-    reuse: rows at the top of the window already decoded by the previous band (the tiles' vertical
-    overlap, kept by the reader); only :attr:`decode` is decoded.
-    """
-
-    window: Window
-    tiles: list[tuple[int, Window]] = field(default_factory=list)
-    reuse: int = 0
-
-    @property
-    def decode(self) -> Window:
-        """The part of the window that is decoded (below the reused rows)."""
-        w = self.window
-        return Window(w.row + self.reuse, w.col, w.height - self.reuse, w.width)
-
-
-def _plan_reuse(bands: list[Band], keep: int, width: int) -> None:
-    """Set each read's ``reuse``: rows the reader still holds from earlier reads.
-
-    The reader keeps, for every column, the last ``keep`` rows of the last read that covered it
-    (:class:`_Prefetcher`); a read starting inside those rows, over columns whose kept rows all
-    end on the same row, decodes only the rows below them.
-    """
-    ends = np.full(width, -1, dtype=np.int64)  # level row after the kept rows of each column
-    kept = np.zeros(width, dtype=np.int64)
-    for band in bands:
-        for read in band.reads:
-            w = read.window
-            cols = slice(w.col, w.col + w.width)
-            end = int(ends[w.col])
-            if w.row < end < w.row + w.height and (ends[cols] == end).all():
-                if (kept[cols] >= end - w.row).all():
-                    read.reuse = end - w.row
-            ends[cols] = w.row + w.height
-            kept[cols] = min(keep, w.height)
-
-
-@dataclass
-class Band:
-    """A group of reads whose tiles complete the blend of rows ``final[0]:final[1]``."""
-
-    reads: list[Read]
-    final: tuple[int, int]
-
-
-def _bbox(tiles: list[tuple[int, Window]]) -> Window:
-    r0 = min(t.row for _, t in tiles)
-    c0 = min(t.col for _, t in tiles)
-    r1 = max(t.row + t.height for _, t in tiles)
-    c1 = max(t.col + t.width for _, t in tiles)
-    return Window(r0, c0, r1 - r0, c1 - c0)
-
-
-def _column_clusters(tiles: list[tuple[int, Window]], gap: int) -> list[list[tuple[int, Window]]]:
-    """Split tiles into runs along the columns separated by more than ``gap`` px of no tile."""
-    runs: list[list[tuple[int, Window]]] = []
-    right = None
-    for gt in sorted(tiles, key=lambda gt: (gt[1].col, gt[1].row)):
-        t = gt[1]
-        if right is None or t.col > right + gap:
-            runs.append([])
-            right = t.col + t.width
-        runs[-1].append(gt)
-        right = max(right, t.col + t.width)
-    return runs
-
-
-def _chunks(tiles: list[tuple[int, Window]], budget_px: float) -> list[Read]:
-    """Reads covering ``tiles`` (one tile row), each within ``budget_px`` (at least one tile)."""
-    reads: list[Read] = []
-    chunk: list[tuple[int, Window]] = []
-    for gt in sorted(tiles, key=lambda gt: gt[1].col):
-        b = _bbox([*chunk, gt])
-        if chunk and b.height * b.width > budget_px:
-            reads.append(Read(_bbox(chunk), chunk))
-            chunk = []
-        chunk.append(gt)
-    reads.append(Read(_bbox(chunk), chunk))
-    return reads
-
-
-def plan_bands(
-    plan: SegmentPlan,
-    memory_mb: float = 1024,
-    reserved_mb: float = 0.0,
-    bytes_per_px: float = BAND_BYTES_PER_PX,
-    gap: int | None = None,
-    prefetch: bool = True,
-    max_read_px: float | None = None,
-) -> list[Band]:
-    """Cut the plan's tiles into bands of whole tile rows whose decoded area fits the budget.
-
-    Consecutive overlapping tile rows join one band while the band's decoded area fits
-    ``memory_mb - reserved_mb`` (reserved: what the decoder needs whatever the window — a JPEG2000
-    decoder holds the whole compressed tile); rows with no selected tile are never decoded. Within
-    a band, runs of tiles separated by more than ``gap`` px (default: two tiles) are read as
-    separate windows. A single tile row wider than the budget is read in column chunks; the budget
-    is never cut below one tile. prefetch: two windows are in flight (see :func:`segment_groups`),
-    so each gets half the budget. max_read_px: no window larger than this (at least one tile).
-    OpenJPEG needs ~26 bytes per pixel while it decodes, but small windows cost speed: on the 1 Gpx
-    benchmark, 3 Mpx windows instead of 5.5 Mpx took 57 MB off the peak and added 11 % wall time.
-    """
-    gap = 2 * plan.tile if gap is None else gap
-    by_row: dict[int, list[tuple[int, Window]]] = {}
-    for g in plan.groups:
-        for t in g.tiles:
-            by_row.setdefault(t.row, []).append((g.index, t))
-    budget_px = max(0.0, (memory_mb - reserved_mb) * 2**20 / bytes_per_px / (2 if prefetch else 1))
-    if max_read_px is not None:
-        budget_px = min(budget_px, max_read_px)
-    budget_px = max(budget_px, float(plan.tile * plan.tile))
-
-    def area(tiles: list[tuple[int, Window]]) -> int:
-        boxes = [_bbox(run) for run in _column_clusters(tiles, gap)]
-        return sum(b.height * b.width for b in boxes)
-
-    groups_of_rows: list[list[tuple[int, Window]]] = []
-    for r in sorted(by_row):
-        row_tiles = by_row[r]
-        if groups_of_rows:
-            last = groups_of_rows[-1]
-            touches = r <= max(t.row + t.height for _, t in last)
-            if touches and area(last + row_tiles) <= budget_px:
-                last.extend(row_tiles)
-                continue
-        groups_of_rows.append(list(row_tiles))
-    out: list[Band] = []
-    height = plan.shape[0]
-    for k, tiles in enumerate(groups_of_rows):
-        reads: list[Read] = []
-        for run in _column_clusters(tiles, gap):
-            box = _bbox(run)
-            reads += (
-                _chunks(run, budget_px) if box.height * box.width > budget_px else [Read(box, run)]
-            )
-        start = 0 if k == 0 else out[-1].final[1]
-        end = (
-            height if k == len(groups_of_rows) - 1 else min(t.row for _, t in groups_of_rows[k + 1])
-        )
-        out.append(Band(reads, (start, end)))
-    _plan_reuse(out, plan.overlap, plan.shape[1])
-    return out
 
 
 @dataclass
@@ -257,7 +107,7 @@ def segment_groups(
     groups = plan.groups
     width = plan.shape[1]
     stats = SegmentStats(bands=len(bands))
-    carry: list[_Part] = []
+    carry: list[Part] = []
     bar = progress_bar(total=sum(len(g.tiles) for g in groups), desc=f"segment L{plan.level}",
                        unit="tile", enabled=progress)  # fmt: skip
     all_reads = [r for b in bands for r in b.reads]
@@ -268,11 +118,9 @@ def segment_groups(
     try:
         for band in bands:
             f0, f1 = band.final
-            blend = _BandBlend(
-                groups, Window(f0, 0, f1 - f0, width), store, carry, BLEND_SEGMENT_PX
-            )
+            blend = BandBlend(groups, Window(f0, 0, f1 - f0, width), store, carry, BLEND_SEGMENT_PX)
             t0 = time.perf_counter()
-            carry = [_rows_below(c, f1) for c in carry if c[1].row + c[1].height > f1]
+            carry = [rows_below(c, f1) for c in carry if c[1].row + c[1].height > f1]
             stats.blend_s += time.perf_counter() - t0
             for k, read in enumerate(band.reads):
                 t0 = time.perf_counter()
@@ -293,7 +141,7 @@ def segment_groups(
                         blend.add(gi, tile, p)
                         if tile.row + tile.height > f1:  # keep only what the next bands need
                             whole = (gi, tile, p, tile_weights(tile.height, tile.width))
-                            carry.append(_rows_below(whole, f1))
+                            carry.append(rows_below(whole, f1))
                     stats.blend_s += time.perf_counter() - t0
                     stats.tiles += len(chunk)
                     bar.update(len(chunk))
@@ -375,63 +223,6 @@ class _Prefetcher:
 
 
 # a tile (or its lower rows) waiting to be blended: group, window, probabilities, weights
-_Part = tuple[int, Window, np.ndarray, np.ndarray]
-
-
-def _rows_below(part: _Part, row: int) -> _Part:
-    """The rows of a tile part from level row ``row`` down (probabilities copied, so the rest of
-    the tile is freed; weights are views of :func:`tile_weights`)."""
-    gi, win, prob, weight = part
-    k = max(0, row - win.row)
-    rows = Window(win.row + k, win.col, win.height - k, win.width)
-    return gi, rows, prob[..., k:, :].copy(), weight[k:]
-
-
-class _BandBlend:
-    """The blends of one band's final rows, kept per group in column segments of ``seg_px``.
-
-    Tiles (and the parts of tiles carried from the band above, added lazily) are blended into the
-    segments they touch; :meth:`flush` writes and frees every segment left of the next read's first
-    tile. Only a few segments are ever alive, not the band's whole width (40,000 px x 384 rows of
-    float32 sums and weights would be 123 MB).
-    """
-
-    def __init__(self, groups: list[Any], rows: Window, store: GroupStore | ClassStores,
-                 carry: list[_Part],
-                 seg_px: int = 2048) -> None:  # fmt: skip
-        self.groups, self.rows, self.store, self.seg_px = groups, rows, store, seg_px
-        self.carry = deque(sorted(carry, key=lambda c: c[1].col))  # popped (freed) once added
-        self.segments: dict[tuple[int, int], Blender] = {}
-
-    def add(
-        self, gi: int, tile: Window, prob: np.ndarray, weight: np.ndarray | None = None
-    ) -> None:
-        """Blend a tile into group ``gi``'s segments of the band's final rows it touches."""
-        region = self.groups[gi].bbox.intersect(self.rows)
-        if region is None or tile.intersect(region) is None:
-            return
-        s = self.seg_px
-        for k in range(tile.col // s, (tile.col + tile.width - 1) // s + 1):
-            key = (gi, k)
-            if key not in self.segments:
-                part = region.intersect(Window(region.row, k * s, region.height, s))
-                if part is None or part.intersect(tile) is None:
-                    continue
-                self.segments[key] = Blender(part, channels=1 if prob.ndim == 2 else len(prob))
-            self.segments[key].add(tile, prob, weight)
-
-    def flush(self, col: int | None) -> None:
-        """Finish every segment ending at or left of level column ``col`` (None: all of them)."""
-        edge = np.inf if col is None else col
-        while self.carry and self.carry[0][1].col < edge:
-            self.add(*self.carry.popleft())
-        for key in sorted(self.segments):
-            blender = self.segments[key]
-            if blender.region.col + blender.region.width <= edge:
-                self.store.write(key[0], blender.region, _codes(blender))
-                del self.segments[key]
-
-
 def _rel(tile: Window, base: Window) -> tuple[slice, slice]:
     """Slices of ``tile`` inside an array holding ``base``."""
     r, c = tile.row - base.row, tile.col - base.col
@@ -455,34 +246,3 @@ def _predict(
         for k, i in enumerate(idx):
             out[i] = np.array(p[k, 0] if p.shape[1] == 1 else p[k], dtype=np.float32, copy=True)
     return [p for p in out if p is not None]
-
-
-def _codes(blender: Blender, chunk_px: int = 1 << 21) -> np.ndarray:
-    """One-byte codes of a finished blend (no value where uncovered, NODATA where input was).
-
-    One channel: ``(h, w)`` codes of the positive class. K channels (channel 0 = background):
-    ``(K - 1, h, w)``, class c's probability where c is the pixel's argmax, else 0. Computed a few
-    columns at a time, so the float temporaries stay small however wide the band.
-    """
-    h, w, k = blender.region.height, blender.region.width, blender.channels
-    codes = np.empty((max(1, k - 1), h, w), dtype=np.uint8)
-    step = max(1, chunk_px // max(1, h * k))
-    for c in range(0, w, step):
-        cols = slice(c, min(w, c + step))
-        res = blender.result(cols)
-        nodata, uncovered = np.isnan(res[0]), ~blender.covered(cols)
-        with np.errstate(invalid="ignore"):
-            parts = quantise(res) if k == 1 else _argmax_codes(res)
-        for part in parts:  # NaN (no data) casts to an arbitrary code, overwritten here
-            part[nodata] = NODATA
-            part[uncovered] = NO_VALUE
-        codes[:, :, cols] = parts
-    return codes[0] if k == 1 else codes
-
-
-def _argmax_codes(res: np.ndarray) -> np.ndarray:
-    """``(K - 1, h, w)`` codes: class c's probability where c is the argmax of ``res``, else 0."""
-    best = np.nan_to_num(res, nan=0.0).argmax(axis=0)
-    q = quantise(res[1:])
-    q[best[None] != np.arange(1, len(res))[:, None, None]] = 0
-    return q

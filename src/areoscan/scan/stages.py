@@ -23,6 +23,7 @@ from areoscan.io.raster import Raster
 from areoscan.io.window import WindowLike
 from areoscan.models.card import ModelCard
 from areoscan.models.predictor import TILE_TASK_MODULES, PixelModel
+from areoscan.scan.bands import Band, plan_bands
 from areoscan.scan.clean import CleanParams, clean_params
 from areoscan.scan.config import ScanConfig
 from areoscan.scan.levels import LevelChoice, choose_level
@@ -30,7 +31,7 @@ from areoscan.scan.quant import LEVELS
 from areoscan.scan.regions import CleanedGroup, clean_group
 from areoscan.scan.scale import align_levels, apply_scale_policy
 from areoscan.scan.screen import Screen, TileScreen, screen_image
-from areoscan.scan.segment import Band, SegmentStats, plan_bands, segment_groups
+from areoscan.scan.segment import SegmentStats, segment_groups
 from areoscan.scan.store import ClassStores, GroupStore
 from areoscan.scan.summary import StageClock
 from areoscan.scan.vectorize import Regions, measure_regions
