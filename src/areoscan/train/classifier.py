@@ -17,7 +17,6 @@ prior shift this sampling causes is then corrected on validation data by per-cla
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from areoscan.models.classify import predict_tiles, softmax
 from areoscan.models.export import TorchRunner
 from areoscan.models.norm import CLASSIFIER_MIN_STD
 from areoscan.models.registry import build_module
+from areoscan.train.classifier_splits import force_test, keep_init_test
 from areoscan.train.loop import FitConfig, FitResult, fit, seed_everything
 from areoscan.train.mining import false_positives, mining_fit, with_hard_negatives
 
@@ -64,7 +64,11 @@ class ClassifierTrainConfig:
     use it when the synthetic positives are harder than the real ones and a recall rule would drag
     the threshold down). tune: tune logit offsets / threshold.
     init: a model (name or path) whose weights start this one wherever names and shapes match
-    (e.g. pretrained on ``synth-terrain:N``); the classification head is always fresh.
+    (e.g. pretrained on ``synth-terrain:N``); the classification head is always fresh. The card's
+    ``training.groups`` then also lists the observations the init model trained / validated on.
+    init_test: with ``init``, the test split is the init model's held-out observations
+    (:func:`~areoscan.train.classifier_splits.keep_init_test`): a warm start's test figures stay
+    about observations neither model saw.
     calibrate: ``"temperature"`` fits a temperature on the validation logits after training and
     stores it in the card (:mod:`areoscan.models.calibration`); a screen's threshold is then tuned
     on the calibrated probabilities. None: raw softmax (the old cards).
@@ -98,6 +102,7 @@ class ClassifierTrainConfig:
     max_fpr: float | None = None
     tune: bool = True
     init: str | None = None
+    init_test: bool = False
     calibrate: str | None = None
     mine_rounds: int = 0
     mine_epochs: int = 6
@@ -171,21 +176,6 @@ def init_from(module: nn.Module, source: str) -> dict[str, Any]:
         "tensors_copied": len(copied),
         "tensors_total": len(mine),
     }
-
-
-def force_test(
-    samples: SampleSet, parts: tuple[np.ndarray, np.ndarray, np.ndarray], pattern: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Move samples whose key matches ``pattern`` — and every sample of their groups — to test."""
-    rx = re.compile(pattern)
-    groups = {samples.groups[i] for i, k in enumerate(samples.keys) if rx.search(k)}
-    if not groups:
-        raise DataError(
-            f"--test-pattern {pattern!r} matches no sample key (keys look like {samples.keys[0]!r})"
-        )
-    moved = np.array([g in groups for g in samples.groups])
-    tr, va, te = parts
-    return tr[~moved[tr]], va[~moved[va]], np.union1d(te, np.flatnonzero(moved))
 
 
 def predict_probs(
@@ -325,6 +315,9 @@ def train_classifier(
     tr, va, te = split_by_group(samples, cfg.fractions, seed=cfg.seed)
     if cfg.test_pattern:
         tr, va, te = force_test(samples, (tr, va, te), cfg.test_pattern)
+    init_training = _init_training(cfg)
+    if cfg.init_test:
+        tr, va, te = keep_init_test(samples, (tr, va, te), init_training)
     if len(tr) == 0 or len(va) == 0:
         raise DataError(
             "too few observation groups (source images) to make train and validation splits"
@@ -386,14 +379,35 @@ def train_classifier(
         "test": test.summary() if test is not None else None,
         "all_samples": samples.summary(),
         "config": _jsonable(dataclasses.asdict(cfg)),
-        # observation ids seen in training/validation: evaluation leaves them out (synthetic tiles excluded)
-        "groups": {
-            "train": sorted({g for g in train.groups if not g.startswith("synth/")}),
-            "validation": sorted({g for g in val.groups if not g.startswith("synth/")}),
-        },
+        "groups": _seen_groups(train, val, init_training),
     }
     card.training_manifest_sha256 = sha256_lines(train.manifest_lines())
     return TrainOutcome(module, card, result, {"train": tr, "val": va, "test": te})
+
+
+def _init_training(cfg: ClassifierTrainConfig) -> dict[str, Any]:
+    """The ``training`` block of the init model's card ({} without ``--init``)."""
+    if cfg.init_test and not cfg.init:
+        raise DataError("--init-test needs --init MODEL")
+    if not cfg.init:
+        return {}
+    from areoscan.models.registry import load_card
+
+    return dict(load_card(cfg.init).training or {})
+
+
+def _seen_groups(
+    train: SampleSet, val: SampleSet, init_training: dict[str, Any]
+) -> dict[str, list[str]]:
+    """Real observation ids seen in training / validation, the init model's included (evaluation
+    leaves them out; synthetic tiles excluded)."""
+    init = init_training.get("groups") or {}
+    return {
+        part: sorted(
+            {g for g in data.groups if not g.startswith("synth/")} | set(init.get(part, []))
+        )
+        for part, data in (("train", train), ("validation", val))
+    }
 
 
 def _new_card(samples: SampleSet, cfg: ClassifierTrainConfig) -> ModelCard:

@@ -214,6 +214,12 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
         metavar="MODEL",
         help="start from this model's weights where names and shapes match (fine-tuning)",
     )
+    p.add_argument(
+        "--init-test",
+        action="store_true",
+        help="with --init: test on the init model's held-out observations (those of its sources "
+        "it never trained or validated on), so a warm start's test figures stay unseen by both",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -265,6 +271,7 @@ def run(args: argparse.Namespace) -> int:
         max_fpr=args.max_fpr,
         tune=args.tune,
         init=args.init,
+        init_test=args.init_test,
         calibrate=args.calibrate,
         mine_rounds=args.mine_rounds,
         mine_epochs=args.mine_epochs,

@@ -1,0 +1,76 @@
+"""The split adjustments of classifier training: forced test samples and a warm start's test split."""
+
+import numpy as np
+import pytest
+
+from areoscan.data.samples import SampleSet, load_source
+from areoscan.errors import DataError
+from areoscan.models.registry import save_model
+from areoscan.train.classifier import ClassifierTrainConfig, train_classifier
+from areoscan.train.classifier_splits import keep_init_test
+from areoscan.train.loop import FitConfig
+
+
+def _samples(groups: list[str], sources: list[str]) -> SampleSet:
+    n = len(groups)
+    return SampleSet(
+        images=np.zeros((n, 8, 8), np.float32),
+        labels=np.zeros(n, np.int64),
+        classes=["background", "brain_coral"],
+        keys=[f"k{i}" for i in range(n)],
+        groups=groups,
+        sources=sources,
+    )
+
+
+def test_keep_init_test_holds_out_what_the_init_model_never_saw():
+    s = _samples(
+        ["A", "A", "B", "C", "synth/1", "D", "P1", "coral/x"],
+        ["v3", "v3", "v3", "v1", "synth", "v1", "pits", "coral"],
+    )
+    training = {
+        "groups": {"train": ["A"], "validation": ["C"]},
+        "all_samples": {"per_source": {"v3": 3, "v1": 2, "synth": 1, "coral": 1}},
+    }
+    parts = (np.array([0, 1, 4]), np.array([2, 6]), np.array([3, 5, 7]))
+    tr, va, te = keep_init_test(s, parts, training)
+    # B (unseen, was validation) joins test, C (seen, was test) leaves it for train; the pit crop
+    # (a source the init model never had) and the synthetic tile keep their parts
+    assert te.tolist() == [2, 5, 7]
+    assert tr.tolist() == [0, 1, 3, 4] and va.tolist() == [6]
+    assert sorted(np.r_[tr, va, te].tolist()) == list(range(len(s)))
+    with pytest.raises(DataError, match="no training observations"):
+        keep_init_test(s, parts, {})
+
+
+def _cfg(**kw):
+    base = dict(
+        name="tiny",
+        arch="small_cnn",
+        size=32,
+        batch_size=16,
+        steps_per_epoch=2,
+        threads=1,
+        fractions=(0.5, 0.25, 0.25),
+        arch_kwargs={"widths": [8, 16]},
+        fit=FitConfig(epochs=1, lr=5e-3, progress=False, log=False),
+    )
+    base.update(kw)
+    return ClassifierTrainConfig(**base)
+
+
+def test_warm_start_tests_on_the_init_models_held_out_observations(class_folders, tmp_path):
+    data = load_source(str(class_folders), 32)
+    first = train_classifier(data, _cfg(seed=0))
+    save_model(first.module, first.card, tmp_path)
+    seen0 = set(first.card.training["groups"]["train"]) | set(
+        first.card.training["groups"]["validation"]
+    )
+    held0 = {data.groups[i] for i in first.splits["test"]}
+    warm = train_classifier(data, _cfg(seed=5, init=str(tmp_path / "tiny.json"), init_test=True))
+    test_groups = {data.groups[i] for i in warm.splits["test"]}
+    assert test_groups == held0 and not test_groups & seen0
+    seen = warm.card.training["groups"]
+    assert seen0 <= set(seen["train"]) | set(seen["validation"])
+    with pytest.raises(DataError, match="needs --init"):
+        train_classifier(data, _cfg(init_test=True))
