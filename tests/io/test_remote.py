@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import threading
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from areoscan.errors import FetchError
 from areoscan.io import Jp2Layout, open_raster, write_jp2, write_label
 from areoscan.io.georef import label_centred_on
 from areoscan.io.ranges import RangeFile, RangeUnsupported, merge, subtract
+from areoscan.io.remote import RemoteJp2
 
 H, W, NUMRES = 256, 320, 5
 NAME = "ESP_000200_1800_RED"
@@ -189,19 +191,33 @@ def test_dropped_range_resumes(
 
 
 def test_prefetch_windows_at_once(
-    server: RangeServer, products: dict[str, bytes], tmp_path: Path
+    server: RangeServer, products: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """prefetch queues the windows' packets in two steps on the image's fetch thread: the first
+    window decodes while the rest is still being fetched, and the reads fetch nothing themselves."""
+    steps: list[int] = []
+    release = threading.Event()
+    fetch = RemoteJp2._fetch
+
+    def gated(self: RemoteJp2, need: np.ndarray) -> None:
+        steps.append(int(need.sum()))
+        if len(steps) == 2:  # the rest waits until the first window has been read
+            release.wait(20)
+        fetch(self, need)
+
     url = _publish(server, products, "lrcp-precincts-layers")
     with (
         open_raster(url, cache_dir=tmp_path) as r,
         open_raster(_local(tmp_path, products, "lrcp-precincts-layers")) as ref,
     ):
+        monkeypatch.setattr(RemoteJp2, "_fetch", gated)
         windows = [(0, 0, 40, 40), (200, 260, 56, 60)]
         r.prefetch(0, windows)
-        n = len(server.requests)
-        for w in windows:
-            assert np.array_equal(r.read_raw(0, w), ref.read_raw(0, w))
-        assert len(server.requests) == n  # everything was fetched by prefetch
+        assert np.array_equal(r.read_raw(0, windows[0]), ref.read_raw(0, windows[0]))
+        assert len(steps) == 2 and not release.is_set()  # read while the rest was in flight
+        release.set()
+        assert np.array_equal(r.read_raw(0, windows[1]), ref.read_raw(0, windows[1]))
+        assert len(steps) == 2 and steps[0] < steps[1]  # the reads queued no fetch of their own
 
 
 def test_multi_tile_windows_by_the_packet(

@@ -253,10 +253,11 @@ class Raster:
         return int(getattr(self._backend, "bytes_total", self.path.stat().st_size))
 
     def prefetch(self, level: int, windows: list[WindowLike] | None = None) -> None:
-        """Fetch at once what reading ``windows`` (None: the whole level) of ``level`` needs.
+        """Start fetching what reading ``windows`` (None: the whole level) of ``level`` needs.
 
         Only remote images read by the packet fetch anything; for them, one call with every window
-        coalesces the requests and rebuilds the partial file once instead of once per window.
+        coalesces the requests, runs them in the background (the first windows' packets first) and
+        returns: each read then waits for its own packets only, so decoding overlaps the transfer.
         """
         self._check_level(level)
         prefetch = getattr(self._backend, "prefetch", None)

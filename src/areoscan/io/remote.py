@@ -11,12 +11,21 @@ requests are downloaded whole instead (:func:`areoscan.io.fetch`), with a warnin
 packet kept is checked against its own header first (:mod:`areoscan.io.packethdr`): PLT lengths
 that disagree with the packets fall back to the whole download when found while opening, and fail
 the read with one line after.
+
+Transfer overlaps decoding: :meth:`RemoteJp2.fetch_ahead` (``Raster.prefetch``) queues the packets
+of many windows on one fetch thread per image, first the first windows' own packets then the rest,
+and returns; a read waits only until its own packets are held (the partial file is rebuilt from
+all packets held by then). Fetches stay one at a time per image (each with at most
+:data:`areoscan.io.ranges.IN_FLIGHT` requests), and the bytes go to the sparse copy on disk, so
+memory does not grow with what is queued.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +41,7 @@ from areoscan.io.window import Window, WindowLike
 
 PARTIAL_DIR = "partial"
 RETRIES, BACKOFF = 5, 0.5  # as areoscan.io.fetch: extra attempts, first wait (s), doubling
+FIRST_SHARE = 0.1  # fetch_ahead: the first step's share of the bytes (decoding starts after it)
 
 
 class RemoteJp2:
@@ -57,7 +67,11 @@ class RemoteJp2:
             raise RasterError(f"{url}: {exc}") from None
         if self.index.packets is None:
             raise NotIndexable(f"{url}: {self.index.reason}")
-        self.keep = np.zeros(len(self.index.packets), dtype=bool)
+        self.keep = np.zeros(len(self.index.packets), dtype=bool)  # in the partial JP2
+        self.held = self.keep.copy()  # fetched and checked (written by the fetch thread only)
+        self._fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="areoscan-fetch")
+        self._queued: list[tuple[np.ndarray, Future[None]]] = []  # (packets, their fetch)
+        self._lock = threading.Lock()  # one build at a time (a scan's decode thread may read)
         self._built = False
         self.ensure(self.levels - 1)  # the partial JP2 exists (and opens) from the start
 
@@ -75,23 +89,68 @@ class RemoteJp2:
         """Size of the remote file."""
         return self.sparse.size
 
-    def ensure(self, level: int, windows: Sequence[WindowLike | None] = (None,)) -> bool:
-        """Hold every packet that reading ``windows`` (None: all) of ``level`` needs; True if the
-        partial JP2 changed (a decoder open on it must be reopened)."""
+    def _need(self, level: int, windows: Sequence[WindowLike | None]) -> np.ndarray:
         need = np.zeros_like(self.keep)
         for window in windows:
             need |= needed_packets(self.index, level, window)
-        if self._built and not (need & ~self.keep).any():
-            return False
-        keep = self.keep | need
-        self.sparse.ensure(kept_ranges(self.index, keep))  # raises before anything is marked held
-        wrong = check_packets(self.index, self.sparse.read_held, keep & ~self.keep)
+        return need
+
+    def _fetch(self, need: np.ndarray) -> None:
+        """Fetch and check the packets of ``need`` not held yet (on the fetch thread only)."""
+        new = need & ~self.held
+        if not new.any():
+            return
+        self.sparse.ensure(kept_ranges(self.index, new))  # raises before anything is marked held
+        wrong = check_packets(self.index, self.sparse.read_held, new)
         if wrong:  # a partial file cut at PLT's boundaries would decode wrong bytes
             raise NotIndexable(f"{self.url}: {wrong}; its PLT markers cannot be trusted")
-        build_partial(self.index, self.sparse.read_held, keep, self.path)
-        self.keep = keep
-        self._built = True
-        return True
+        self.held = self.held | new
+
+    def fetch_ahead(self, level: int, windows: Sequence[WindowLike | None]) -> None:
+        """Queue the packets of ``windows`` of ``level`` on the fetch thread and return at once:
+        first those of the first windows (about :data:`FIRST_SHARE` of the bytes, at least one
+        window), then all the others. Reads wait for their own packets only."""
+        needs = [self._need(level, [w]) for w in windows]
+        lengths = self.index.packets["length"]  # type: ignore[index]
+        first, total = np.zeros_like(self.keep), np.zeros_like(self.keep)
+        for need in needs:
+            total |= need
+        goal = FIRST_SHARE * int(lengths[total & ~self.held].sum())
+        for need in needs:
+            first |= need
+            if int(lengths[first & ~self.held].sum()) >= goal:
+                break
+        with self._lock:
+            for need in (first, total):
+                self._queued.append((need, self._fetcher.submit(self._fetch, need)))
+
+    def _wait_queued(self, need: np.ndarray) -> None:
+        """Wait for the queued fetches of packets in ``need``; a failed one fails this read (and
+        only this one: it is then forgotten, and a later read fetches those packets again)."""
+        try:
+            for mask, future in self._queued:
+                if (mask & need & ~self.held).any():
+                    future.result()
+        finally:
+            self._queued = [(m, f) for m, f in self._queued if not f.done()]
+
+    def ensure(self, level: int, windows: Sequence[WindowLike | None] = (None,)) -> bool:
+        """Hold every packet that reading ``windows`` (None: all) of ``level`` needs; True if the
+        partial JP2 changed (a decoder open on it must be reopened). Waits for queued fetches
+        (:meth:`fetch_ahead`) only until these packets are held; the rebuilt file holds every
+        packet fetched by then."""
+        need = self._need(level, windows)
+        with self._lock:
+            if self._built and not (need & ~self.keep).any():
+                return False
+            self._wait_queued(need)
+            if (need & ~self.held).any():  # (on the fetch thread: one fetch at a time per image)
+                self._fetcher.submit(self._fetch, need).result()
+            keep = self.held.copy()
+            build_partial(self.index, self.sparse.read_held, keep, self.path)
+            self.keep = keep
+            self._built = True
+            return True
 
 
 class NotIndexable(FetchError):
@@ -107,13 +166,14 @@ class PartialJp2Backend(Jp2Backend):
         self.remote = remote
 
     def prefetch(self, level: int, windows: Sequence[WindowLike | None]) -> None:
-        """Fetch, in one go, everything reading ``windows`` of ``level`` will need."""
-        if self.remote.ensure(level, windows):
-            super().close()
-            self.codestream_bytes = self.remote.path.stat().st_size
+        """Start fetching everything reading ``windows`` of ``level`` will need (coalesced, in the
+        background); the reads that follow wait for their own packets only."""
+        self.remote.fetch_ahead(level, windows)
 
     def read(self, level: int, window: Window) -> np.ndarray:
-        self.prefetch(level, [window])
+        if self.remote.ensure(level, [window]):
+            super().close()
+            self.codestream_bytes = self.remote.path.stat().st_size
         return super().read(level, window)
 
     @property
