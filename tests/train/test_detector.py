@@ -64,6 +64,35 @@ def test_several_anchor_sizes_per_level_build_a_matching_rpn():
         build_detector("fasterrcnn", 2, anchors=[8, 12, 20, 30])
 
 
+def _strides(model, side: int = 384) -> list[int]:
+    """Input side / feature-map side of every pyramid level the RPN sees."""
+    import torch
+
+    with torch.no_grad():
+        feats = model.eval().backbone(torch.zeros(1, 1, side, side))
+    return [side // f.shape[-1] for f in feats.values()]
+
+
+def test_mobilenet_pyramid_has_strides_16_32_64():
+    # the first level must be finer than the second: at stride 32 a 384-px image has a 12 x 12
+    # anchor grid and pits of 12-30 px fall between anchors (the session-12 hirise-pits bug)
+    model = build_detector("fasterrcnn", 2, anchors=[16, 32, 64], channels=16, head=32)
+    assert _strides(model) == [16, 32, 64]
+    assert len(model.rpn.anchor_generator.sizes) == 3
+
+
+def test_cards_without_mobilenet_layers_load_the_legacy_pyramid(tmp_path):
+    from areoscan.models.card import ModelCard
+    from areoscan.models.detectors import _from_card
+
+    kwargs = {"backbone": "mobilenet_v3_large", "anchors": [16, 32, 64], "channels": 16, "head": 32}
+    card = ModelCard(name="old", task="detection", arch="fasterrcnn", classes=["a"],
+                     tile_size=384, in_channels=1, level=0, arch_kwargs=kwargs)  # fmt: skip
+    assert _strides(_from_card(card)) == [32, 32, 64]  # what old weights were trained with
+    card.arch_kwargs["mobilenet_layers"] = [12, 16]
+    assert _strides(_from_card(card)) == [16, 32, 64]
+
+
 def _scenes(root: Path, n: int = 4) -> Path:
     """VIA project of 64 x 64 images with a dark disc ('pit') and a bright square ('boulder')."""
     rng = np.random.default_rng(0)

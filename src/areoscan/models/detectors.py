@@ -80,8 +80,19 @@ def _one_channel(module: nn.Module) -> None:
     raise ValueError("no 3-channel convolution to replace")
 
 
-def _backbone(name: str, channels: int) -> nn.Module:
-    """A from-scratch backbone + FPN with ``channels`` per pyramid level (BatchNorm, 1-band input)."""
+# MobileNetV3-Large blocks the FPN reads: block 12 ends the stride-16 stage, 16 is the last layer
+# (stride 32); the FPN's max-pool adds stride 64. Cards trained before session 13 read blocks 13 and
+# 16 (LEGACY): both stride 32, so every anchor sat on a 32-px grid and the smallest pits (12-30 px
+# at 384) fell between anchors; they still load with it.
+MOBILENET_LAYERS = (12, 16)
+LEGACY_MOBILENET_LAYERS = (13, 16)
+
+
+def _backbone(name: str, channels: int, layers: Sequence[int] | None = None) -> nn.Module:
+    """A from-scratch backbone + FPN with ``channels`` per pyramid level (BatchNorm, 1-band input).
+
+    layers: MobileNet blocks to read (default :data:`MOBILENET_LAYERS`); ignored for ResNets.
+    """
     import torchvision
     from torchvision.models.detection.backbone_utils import BackboneWithFPN
     from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
@@ -89,13 +100,10 @@ def _backbone(name: str, channels: int) -> nn.Module:
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose from {', '.join(BACKBONES)}")
     if name.startswith("mobilenet"):
-        # torchvision's own recipe: the last two stages (strides 16, 32) + a max-pool level
         features = torchvision.models.mobilenet_v3_large(
             weights=None, norm_layer=nn.BatchNorm2d
         ).features
-        stages = [0] + [i for i, b in enumerate(features) if getattr(b, "_is_cn", False)]
-        stages.append(len(features) - 1)
-        picked = stages[-2:]
+        picked = list(layers if layers is not None else MOBILENET_LAYERS)
         return_layers = {str(i): str(k) for k, i in enumerate(picked)}
         in_channels = [features[i].out_channels for i in picked]
         body: nn.Module = features
@@ -121,11 +129,14 @@ def build_detector(
     detections_per_img: int = 100,
     channels: int = 128,
     head: int = 256,
+    mobilenet_layers: Sequence[int] | None = None,
 ) -> nn.Module:
     """An untrained torchvision detector for ``n_classes`` object classes (+ background).
 
     channels: FPN width (torchvision: 256); head: box-head width (torchvision: 1024). The slimmer
     defaults keep a detector near 10 MB and a CPU training step a few times faster.
+    mobilenet_layers: the MobileNet blocks the FPN reads (default :data:`MOBILENET_LAYERS`,
+    strides 16 and 32; cards without the key load with :data:`LEGACY_MOBILENET_LAYERS`).
     """
     from torchvision.models.detection import FasterRCNN, MaskRCNN
     from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -166,7 +177,7 @@ def build_detector(
         "box_score_thresh": score_thresh,
         "box_detections_per_img": detections_per_img,
     }
-    body = _backbone(backbone, channels)
+    body = _backbone(backbone, channels, mobilenet_layers)
     if arch == "maskrcnn":
         return MaskRCNN(
             body,
@@ -180,7 +191,10 @@ def build_detector(
 def _from_card(card: ModelCard) -> nn.Module:
     if card.task != "detection":
         raise ValueError(f"task {card.task!r} is not detection")
-    return build_detector(card.arch, card.n_classes, **card.arch_kwargs)
+    kwargs = dict(card.arch_kwargs)
+    if str(kwargs.get("backbone", "mobilenet")).startswith("mobilenet"):
+        kwargs.setdefault("mobilenet_layers", list(LEGACY_MOBILENET_LAYERS))
+    return build_detector(card.arch, card.n_classes, **kwargs)
 
 
 for _arch in DETECTOR_ARCHS:

@@ -24,7 +24,12 @@ from areoscan.annotations.pixels import load_gray
 from areoscan.data.detection import detect_all, detection_metrics
 from areoscan.errors import AnnotationError
 from areoscan.models.card import ModelCard
-from areoscan.models.detectors import TorchDetector, anchor_sizes, build_detector
+from areoscan.models.detectors import (
+    MOBILENET_LAYERS,
+    TorchDetector,
+    anchor_sizes,
+    build_detector,
+)
 from areoscan.train.classifier import init_from
 from areoscan.train.loop import _lr_lambda, seed_everything
 
@@ -168,6 +173,11 @@ def _card(name: str, classes: list[str], cfg: DetectorConfig, anchors: list[int]
             "std": 0.25,
             "channels": cfg.channels,
             "head": cfg.head,
+            **(
+                {"mobilenet_layers": list(MOBILENET_LAYERS)}
+                if cfg.backbone.startswith("mobilenet")
+                else {}
+            ),
         },
         split_rule="by image group (HiRISE observation id, else source tile with copies collapsed)",
     )
