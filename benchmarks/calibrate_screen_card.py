@@ -35,7 +35,7 @@ def main() -> None:
     from areoscan.models.card import sha256_lines
     from areoscan.models.export import TorchRunner
     from areoscan.models.registry import load_model, resolve
-    from areoscan.train.classifier import force_test
+    from areoscan.train.classifier_splits import force_test
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="brain-coral-screen")

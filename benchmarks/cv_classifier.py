@@ -151,7 +151,7 @@ def tau_report(model_paths: list[Path], specs: list[str]) -> dict:
     from areoscan.evaluate.classifier import held_out, map_labels
     from areoscan.models.export import TorchRunner
     from areoscan.models.registry import load_model
-    from areoscan.train.classifier import SWEEP_GRID, choose_tau
+    from areoscan.train.classifier_decision import SWEEP_GRID, choose_tau
 
     rules = {
         "trained rule: mean(acc, macro-F1) on validation, tau 0..1": lambda sw: choose_tau(sw),

@@ -123,7 +123,7 @@ def test_synth_source_gives_both_classes_in_groups_of_four():
 
 
 def test_synth_partly_covered_tiles_are_labelled_by_their_coral_share():
-    from areoscan.data.samples import coral_tile_label, from_synth
+    from areoscan.data.synth_samples import coral_tile_label, from_synth
     from areoscan.synth import Terrain
 
     lab = np.full((10, 10), int(Terrain.MANTLE), np.uint8)
@@ -139,7 +139,7 @@ def test_synth_partly_covered_tiles_are_labelled_by_their_coral_share():
 
 @pytest.mark.slow
 def test_synth_mix_adds_hard_negative_kinds_and_families():
-    from areoscan.data.samples import SynthMix, from_synth
+    from areoscan.data.synth_samples import SynthMix, from_synth
 
     plain = from_synth(160, 32, seed=2)
     mix = SynthMix(("cells", "bandpass"), "regions", ("tars", "ripples"))
@@ -178,7 +178,7 @@ def test_cut_spec_tiles_large_images_at_their_own_resolution(tmp_path):
 
 @pytest.mark.slow
 def test_image_mask_pair_tiles_by_coverage_at_a_level(tmp_path):
-    from areoscan.data.samples import from_image_mask
+    from areoscan.data.image_samples import from_image_mask
     from areoscan.io import write_geotiff, write_jp2
 
     h, w = 256, 384

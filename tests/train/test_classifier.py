@@ -9,13 +9,8 @@ from areoscan.data.samples import load_source
 from areoscan.errors import DataError
 from areoscan.models.registry import load_model
 from areoscan.train import classifier_cli
-from areoscan.train.classifier import (
-    ClassifierTrainConfig,
-    sampling_weights,
-    train_classifier,
-    tune_logit_bias,
-    tune_threshold,
-)
+from areoscan.train.classifier import ClassifierTrainConfig, sampling_weights, train_classifier
+from areoscan.train.classifier_decision import tune_logit_bias, tune_threshold
 from areoscan.train.loop import FitConfig
 
 
@@ -45,7 +40,7 @@ def test_sampling_weights_balance():
 
 
 def test_prior_shift_undoes_sampling_with_one_scalar():
-    from areoscan.train.classifier import prior_shift
+    from areoscan.train.classifier_decision import prior_shift
 
     rng = np.random.default_rng(0)
     labels = np.array([0] * 90 + [1] * 10)
@@ -64,7 +59,7 @@ def test_prior_shift_undoes_sampling_with_one_scalar():
 
 
 def test_bias_sweep_scores_every_tau_and_agrees_with_the_tuned_choice():
-    from areoscan.train.classifier import SWEEP_GRID, bias_sweep, prior_shift
+    from areoscan.train.classifier_decision import SWEEP_GRID, bias_sweep, prior_shift
 
     rng = np.random.default_rng(1)
     labels = np.array([0] * 90 + [1] * 10)
@@ -86,7 +81,7 @@ def test_bias_sweep_scores_every_tau_and_agrees_with_the_tuned_choice():
 
 def test_fpr_threshold_flags_at_most_the_budget_of_real_negatives():
     from areoscan.data.samples import SampleSet
-    from areoscan.train.classifier import fpr_threshold, screen_threshold
+    from areoscan.train.classifier_decision import fpr_threshold, screen_threshold
 
     p = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
     t = fpr_threshold(p, 0.2)  # 2 of 10 may pass
@@ -239,7 +234,7 @@ def test_source_balance_gives_small_sources_equal_draws():
 
 def test_force_test_moves_matching_keys_and_their_groups(class_folders):
     from areoscan.data.splits import split_by_group
-    from areoscan.train.classifier import force_test
+    from areoscan.train.classifier_splits import force_test
 
     data = load_source(str(class_folders), 32)
     parts = split_by_group(data, (0.5, 0.25, 0.25), seed=0)

@@ -1,7 +1,9 @@
 """The data layer below ``train`` and ``evaluate``: what a model learns from and is scored on.
 
-* :mod:`areoscan.data.samples` — classifier tiles (:class:`SampleSet`) from landmark sets, class
-  folders, synthetic patches and masked images (``--data`` specs, :mod:`areoscan.data.sources`);
+* :mod:`areoscan.data.samples` — classifier tiles from landmark sets, class folders, synthetic
+  patches and masked images (``--data`` specs, :mod:`areoscan.data.sources`), built by
+  :mod:`areoscan.data.synth_samples` (``synth:N``) and :mod:`areoscan.data.image_samples` (JP2 +
+  mask) into a :mod:`areoscan.data.sample_set` (:class:`SampleSet`, merged by ``concat``);
 * :mod:`areoscan.data.seg_samples` — segmentation tiles + per-pixel targets (:class:`SegSet`) from
   labelled scenes, landmark backgrounds and real coral tiles;
 * :mod:`areoscan.data.landmarks` — the HiRISE landmark sets (v3 / v1) and their held-out observations;
