@@ -78,6 +78,7 @@ def register(subparsers: Any) -> None:
         help="first layer: per-tile standardisation or fixed [tile]",
     )
     _add_recipe_arguments(p)
+    _add_decision_arguments(p)
     _add_synth_arguments(p)
     p.add_argument(
         "--fractions",
@@ -119,7 +120,7 @@ def _add_synth_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
-    """The training recipe: epochs, optimiser, early stopping, class balance, loss, tuning, init."""
+    """The training recipe: epochs, optimiser, early stopping, class balance, loss, init."""
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument(
@@ -178,6 +179,23 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
         help="test-time flips/rotations inside the model [1]",
     )
     p.add_argument(
+        "--init",
+        default=None,
+        metavar="MODEL",
+        help="start from this model's weights where names and shapes match (fine-tuning)",
+    )
+    p.add_argument(
+        "--init-test",
+        action="store_true",
+        help="with --init: test on the init model's held-out observations (those of its sources "
+        "it never trained or validated on), so a warm start's test figures stay unseen by both",
+    )
+
+
+def _add_decision_arguments(p: argparse.ArgumentParser) -> None:
+    """How the decision is tuned on validation: a screen's positive class and threshold rule, the
+    probability calibration."""
+    p.add_argument(
         "--positive-class",
         default=None,
         help="binary screen: class whose probability is thresholded",
@@ -207,18 +225,6 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
         metavar="METHOD",
         help="'temperature': fit a calibration of the probabilities on the validation split and store it in the "
         "card (a screen's threshold is then on the calibrated probability) [off]",
-    )
-    p.add_argument(
-        "--init",
-        default=None,
-        metavar="MODEL",
-        help="start from this model's weights where names and shapes match (fine-tuning)",
-    )
-    p.add_argument(
-        "--init-test",
-        action="store_true",
-        help="with --init: test on the init model's held-out observations (those of its sources "
-        "it never trained or validated on), so a warm start's test figures stay unseen by both",
     )
 
 
