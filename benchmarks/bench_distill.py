@@ -21,6 +21,14 @@ held-out scenes; writes the table and a PNG of both curves to --out.
     python benchmarks/bench_distill.py real-teacher LABEL_DIR ...   # real boxes, no hand masks
     python benchmarks/bench_distill.py active [--pool 60] [--test 30] [--n 4,8,12,16,24] [--draws 3]
 
+``teacher-decoder``: is the better teacher the better decoder? Pit scenes with the real crops' look
+(plains floors) and loose boxes; decoders trained on N scenes whose masks come from each teacher
+(``ellipse``, ``rim``, ``grabcut``, and ``exact`` = hand masks, the reference), all scored on the
+same held-out scenes against their exact masks. Same draws (scenes, seeds) for every teacher.
+
+    python benchmarks/bench_distill.py teacher-decoder [--teachers ellipse,rim,exact] [--n 5,10,20]
+        [--pool 40] [--test 30] [--draws 2] [--epochs 40] [--loose 0.3] --out DIR
+
 ``sam-cost``: CPU seconds of SAM's image encoder (one 1024 px pass = one image of ``areoscan label
 --teacher sam:`` or ``areoscan embed --encoder sam:``) and of one box prompt, for randomly
 initialised vit_b / vit_l / vit_h built by segment_anything itself (same FLOPs as the published
@@ -152,13 +160,15 @@ def _box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def scene_examples(seeds: list[int], classes: tuple[str, ...], folder: Path, size: int):
+def scene_examples(
+    seeds: list[int], classes: tuple[str, ...], folder: Path, size: int, floor: str = "dark"
+):
     """Scenes embedded (cached in ``folder``) with their exact class maps, as Examples."""
     from areoscan.distill.cache import build_cache
     from areoscan.distill.encoders import UnetEncoder
     from areoscan.distill.fewshot import UPSAMPLE, Examples
 
-    scenes = {f"scene_{s}": pit_scene(s, classes=classes) for s in seeds}
+    scenes = {f"scene_{s}": pit_scene(s, classes=classes, floor=floor) for s in seeds}
     paths = []
     for stem in scenes:
         path = folder / "images" / f"{stem}.png"
@@ -203,6 +213,47 @@ def active_vs_random(args: argparse.Namespace) -> None:
     (args.out / "active.json").write_text(json.dumps({"random": rand, "active": act}))
     plot({"random": rand, "active": act}, args.out / "active.png")
     print(f"{time.perf_counter() - t0:.0f} s; wrote {args.out / 'active.png'}")
+
+
+def _teacher_maps(spec: str, seeds: list[int], loose: float, side: int) -> np.ndarray:
+    """Class maps (pit = 1) at ``side`` px of ``spec``'s masks from the scenes' loosened boxes."""
+    teacher = make_teacher(spec)
+    rng = np.random.default_rng(0)  # the same loose boxes for every teacher
+    out = []
+    for s in seeds:
+        scene = pit_scene(s, classes=("pit",), floor="plains")
+        h, w = scene.image.shape
+        boxes = [Instance(i.label, _loosen(i.box, loose, rng, w, h)) for i in scene.instances]
+        masks = teacher.segment(scene.image, prompts_of(AnnotatedImage("s", h, w, boxes, "g")))
+        y = np.any(np.asarray(masks, bool).reshape(-1, h, w), axis=0).astype(np.uint8)
+        out.append(np.asarray(Image.fromarray(y).resize((side, side), Image.Resampling.NEAREST)))
+    return np.stack(out)
+
+
+def teacher_decoder(args: argparse.Namespace) -> None:
+    """N-shot curves of decoders trained on each teacher's masks, scored on exact masks."""
+    import torch
+
+    from areoscan.distill.curve import nshot_curve, plot, table
+
+    torch.set_num_threads(1)
+    seeds = list(range(3000, 3000 + args.pool + args.test))
+    data = scene_examples(seeds, ("pit",), args.out, args.input_size, floor="plains")
+    pool, test = np.arange(args.pool), np.arange(args.pool, args.pool + args.test)
+    ns = [int(v) for v in args.n.split(",")]
+    curves, text, t0 = {}, "", time.perf_counter()
+    for spec in args.teachers.split(","):
+        y = data.y.copy()
+        if spec != "exact":  # training masks from the teacher; held-out ones stay exact
+            y[pool] = _teacher_maps(spec, seeds[: args.pool], args.loose, y.shape[-1])
+        trained = type(data)(data.stems, data.x, y, data.classes, data.groups)
+        curves[spec] = nshot_curve(trained, ns, args.draws, pool, test, epochs=args.epochs)
+        text += table(curves[spec], spec) + "\n"
+        print(table(curves[spec], spec), flush=True)
+    (args.out / "teacher_decoder.md").write_text(text)
+    (args.out / "teacher_decoder.json").write_text(json.dumps(curves))
+    plot(curves, args.out / "teacher_decoder.png")
+    print(f"{time.perf_counter() - t0:.0f} s; wrote {args.out / 'teacher_decoder.md'}")
 
 
 def sam_cost(kinds: list[str], threads: int) -> None:
@@ -254,6 +305,16 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--classes", default="pit,mound")
     a.add_argument("--input-size", type=int, default=192)
     a.add_argument("--out", type=Path, default=Path.home() / ".cache/areoscan/bench/distill")
+    d = sub.add_parser("teacher-decoder", help="decoders on each teacher's masks vs exact masks")
+    d.add_argument("--teachers", default="ellipse,rim,exact")
+    d.add_argument("--pool", type=int, default=40)
+    d.add_argument("--test", type=int, default=30)
+    d.add_argument("--n", default="5,10,20")
+    d.add_argument("--draws", type=int, default=2)
+    d.add_argument("--epochs", type=int, default=40)
+    d.add_argument("--loose", type=float, default=0.3, help="box looseness (see teacher --loose)")
+    d.add_argument("--input-size", type=int, default=192)
+    d.add_argument("--out", type=Path, default=Path.home() / ".cache/areoscan/bench/distill-td")
     c = sub.add_parser("sam-cost", help="CPU cost of SAM's encoder and of one prompt")
     c.add_argument("--kinds", default="vit_b")
     c.add_argument("--threads", type=int, default=2)
@@ -262,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
         sam_cost(args.kinds.split(","), args.threads)
     if args.what == "active":
         active_vs_random(args)
+    if args.what == "teacher-decoder":
+        args.out.mkdir(parents=True, exist_ok=True)
+        teacher_decoder(args)
     if args.what == "teacher":
         classes = tuple(c.strip() for c in args.classes.split(","))
         seeds = list(range(1000, 1000 + args.scenes))
