@@ -2,8 +2,8 @@
 
 Use :func:`scan_image` (returns a :class:`ScanSummary`) and :func:`read_regions` /
 :func:`read_detections` (the regions / detections of a finished scan, for the survey). Modules, in data-flow order: ``levels`` (which level each model
-reads), ``screen``, ``windows`` (where to segment), ``segment`` (bands within a memory budget,
-blended tiles), ``quant`` (one-byte probabilities), ``clean``, ``vectorize``, ``outputs``,
+reads), ``screen``, ``windows`` (where to segment), ``bands`` (reads within a memory budget),
+``segment`` (the segment stage), ``band_blend`` (blended tiles into the store), ``quant`` (one-byte probabilities), ``clean``, ``vectorize``, ``outputs``,
 ``quicklook``, ``pipeline``; ``compare`` holds the mask tools. Names load lazily.
 """
 
