@@ -190,9 +190,9 @@ def survey_once(archive: Path, workers: int, models: tuple[str, str]) -> dict[st
 
 def check_real_index() -> None:
     """Read the real cumulative index label and its 2-row excerpt (outside the test suite)."""
-    from areoscan.survey.jobs import Selection
+    from areoscan.survey.indexsource import INDEX_COLUMNS, jobs_from_index
+    from areoscan.survey.jobs import HIRISE_PDS_URL, Selection
     from areoscan.survey.pdsindex import iter_rows, read_index_label
-    from areoscan.survey.sources import HIRISE_PDS_URL, INDEX_COLUMNS, jobs_from_index
 
     label, table = SHARED / "RDRCUMINDEX.LBL", SHARED / "RDRCUMINDEX.TAB"
     if not label.exists():

@@ -4,14 +4,10 @@ import pytest
 
 from areoscan.errors import DataError
 from areoscan.io import MapLabel, write_label
-from areoscan.survey.jobs import Selection
-from areoscan.survey.sources import (
-    HIRISE_PDS_URL,
-    collect_jobs,
-    index_size_bound,
-    jobs_from_folder,
-    source_kind,
-)
+from areoscan.survey.foldersource import is_product, jobs_from_folder
+from areoscan.survey.indexsource import index_size_bound
+from areoscan.survey.jobs import HIRISE_PDS_URL, Selection
+from areoscan.survey.sources import collect_jobs, source_kind
 
 from .indexfile import write_index
 
@@ -209,7 +205,6 @@ def test_folder_source_finds_every_product_format(tmp_path: Path):
 
     from areoscan.io import write_geotiff
     from areoscan.io.pdswriters import MapSpec, write_isis3, write_pds3
-    from areoscan.survey.sources import is_product
 
     archive = tmp_path / "mixed"
     _product(archive, "ESP_011277_2200", lat=40.0, lon=10.0)

@@ -1,6 +1,7 @@
 """Surveys: many images on Dask into a resumable catalogue, then a report and a vetting loop.
 
 Modules: ``run`` (:func:`~areoscan.survey.run.survey`, what the verb and ``areoscan.run_survey(...)``
-call), ``sources`` / ``pdsindex`` / ``listing`` (which images), ``engine`` (Dask), ``catalogue``
+call), ``sources`` / ``foldersource`` / ``indexsource`` / ``footprint`` /
+``pdsindex`` / ``listing`` (which images), ``engine`` (Dask), ``catalogue``
 (SQLite), ``report`` / ``interactive`` / ``viewer`` / ``reportpage`` (publishing), ``vetting``.
 """
