@@ -108,7 +108,7 @@ def register(sub: Any) -> None:
                    help="drop regions smaller than M2 square metres (default %(default)g)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    p.set_defaults(func=run_scan)
+    p.set_defaults(func=run_scan_command)
 
     c = sub.add_parser(
         "compare",
@@ -126,11 +126,12 @@ def register(sub: Any) -> None:
     c.add_argument("--to-training-mask", nargs=2, metavar=("LEVEL", "OUT"),
                    help="write PRED reduced to resolution LEVEL as a training mask GeoTIFF OUT")  # fmt: skip
     c.add_argument("--json", action="store_true", help="print the scores as JSON")
-    c.set_defaults(func=run_compare)
+    c.set_defaults(func=run_compare_command)
 
 
-def run_scan(args: argparse.Namespace) -> int:
-    """``areoscan scan``."""
+def run_scan_command(args: argparse.Namespace) -> int:
+    """The ``areoscan scan`` verb's handler (parsed arguments -> exit code); from Python call
+    :func:`areoscan.run_scan` or :func:`areoscan.scan.scan_image` instead."""
     from areoscan.scan.pipeline import scan_image
 
     config = ScanConfig(
@@ -163,8 +164,9 @@ def run_scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_compare(args: argparse.Namespace) -> int:
-    """``areoscan compare``."""
+def run_compare_command(args: argparse.Namespace) -> int:
+    """The ``areoscan compare`` verb's handler; from Python call
+    :func:`areoscan.scan.compare_masks` instead."""
     from areoscan.scan.compare import compare_masks, to_training_mask
 
     if args.to_training_mask:
