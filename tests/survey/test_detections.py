@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from areoscan.io import label_centred_on, write_jp2, write_label
-from areoscan.survey.catalogue import SCHEMA_VERSION, Catalogue
+from areoscan.survey.catalogue import Catalogue
+from areoscan.survey.catalogueschema import SCHEMA_VERSION
 from areoscan.survey.engine import SurveyOptions, process_image
 from areoscan.survey.jobs import Job
 from areoscan.survey.report import write_report

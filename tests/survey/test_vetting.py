@@ -6,7 +6,8 @@ import pytest
 
 from areoscan.cli import main
 from areoscan.errors import DataError
-from areoscan.survey.catalogue import SCHEMA_VERSION, Catalogue
+from areoscan.survey.catalogue import Catalogue
+from areoscan.survey.catalogueschema import SCHEMA_VERSION
 from areoscan.survey.report import write_report
 from areoscan.survey.vetting import load_verdicts, precision_at, read_verdicts, summarise, vet
 

@@ -2,6 +2,6 @@
 
 Modules: ``run`` (:func:`~areoscan.survey.run.survey`, what the verb and ``areoscan.run_survey(...)``
 call), ``sources`` / ``foldersource`` / ``indexsource`` / ``footprint`` /
-``pdsindex`` / ``listing`` (which images), ``engine`` (Dask), ``catalogue``
-(SQLite), ``report`` / ``interactive`` / ``viewer`` / ``reportpage`` (publishing), ``vetting``.
+``pdsindex`` / ``listing`` (which images), ``engine`` (Dask), ``catalogue`` /
+``catalogueschema`` (SQLite), ``report`` / ``interactive`` / ``viewer`` / ``reportpage`` (publishing), ``vetting``.
 """

@@ -4,9 +4,11 @@ Use :class:`Catalogue` from the process that drives a survey (never from Dask wo
 row per image (status pending / running / done / empty / failed, error, attempts, timings, location,
 scale, scan figures), a row per candidate region (GeoJSON polygon in lon/lat, area, centroid,
 probabilities), a row per detected object of a scan run with a detector (class, score, area,
-centroid, outline) and a row per vetted candidate (yes / no / maybe and a note, see ``vetting``). Every change is one transaction, so a crash or Ctrl-C at any moment leaves either
-the old or the new state; rows left ``running`` by a killed client are reset by :meth:`recover`.
-A lock file stops two surveys from writing the same folder at once.
+centroid, outline) and a row per vetted candidate (yes / no / maybe and a note, see ``vetting``);
+the tables and their upgrades are in :mod:`areoscan.survey.catalogueschema`. Every change is one
+transaction, so a crash or Ctrl-C at any moment leaves either the old or the new state; rows left
+``running`` by a killed client are reset by :meth:`recover`. A lock file stops two surveys from
+writing the same folder at once.
 """
 
 from __future__ import annotations
@@ -15,105 +17,23 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from areoscan.errors import DataError, OutputError
-from areoscan.survey.detectiontable import (
-    DETECTIONS_TABLE,
-    decoded_rows,
-    read_detection_rows,
-    store_detections,
+from areoscan.survey.catalogueschema import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    STATUSES,
+    immediate_transaction,
+    migrate,
 )
+from areoscan.survey.detectiontable import decoded_rows, read_detection_rows, store_detections
 
 CATALOGUE_NAME = "catalogue.sqlite"
-SCHEMA_VERSION = 4
-STATUSES = ("pending", "running", "done", "empty", "failed")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS images (
-    observation_id TEXT PRIMARY KEY,
-    url TEXT NOT NULL,
-    remote INTEGER NOT NULL,
-    max_bytes INTEGER,
-    status TEXT NOT NULL DEFAULT 'pending'
-        CHECK (status IN ('pending', 'running', 'done', 'empty', 'failed')),
-    error TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    added_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    fetch_s REAL,
-    scan_s REAL,
-    total_s REAL,
-    worker TEXT,
-    bytes INTEGER,
-    bytes_fetched INTEGER,
-    lat REAL,
-    lon REAL,
-    scale REAL,
-    min_lat REAL,
-    max_lat REAL,
-    min_lon REAL,
-    max_lon REAL,
-    flagged_tiles INTEGER,
-    region_count INTEGER,
-    total_area_m2 REAL,
-    percent REAL,
-    output_dir TEXT,
-    summary TEXT,
-    detection_count INTEGER
-);
-CREATE INDEX IF NOT EXISTS images_status ON images (status);
-CREATE TABLE IF NOT EXISTS regions (
-    observation_id TEXT NOT NULL REFERENCES images (observation_id) ON DELETE CASCADE,
-    region_id INTEGER NOT NULL,
-    area_m2 REAL,
-    centroid_lat REAL,
-    centroid_lon REAL,
-    mean_prob REAL,
-    max_prob REAL,
-    geometry TEXT,
-    properties TEXT,
-    PRIMARY KEY (observation_id, region_id)
-);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    source TEXT,
-    arguments TEXT,
-    outcome TEXT,
-    counts TEXT
-);
-"""
-
-# Verdicts of people on candidates (``areoscan vet``); no foreign key: a verdict outlives a re-scan.
-_VERDICTS = """
-CREATE TABLE IF NOT EXISTS verdicts (
-    observation_id TEXT NOT NULL,
-    region_id INTEGER NOT NULL,
-    verdict TEXT NOT NULL CHECK (verdict IN ('yes', 'no', 'maybe')),
-    note TEXT NOT NULL DEFAULT '',
-    vetted_at REAL NOT NULL,
-    source TEXT,
-    PRIMARY KEY (observation_id, region_id)
-)
-"""
-_SCHEMA += _VERDICTS + ";\n"
-
-_SCHEMA += DETECTIONS_TABLE + ";\n"
-
-# _MIGRATIONS[v]: the statements that bring a catalogue of schema v to v + 1, run in one
-# transaction when an older catalogue is opened. Append one entry per schema change.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: (_VERDICTS,),
-    2: ("ALTER TABLE images ADD COLUMN bytes_fetched INTEGER",),
-    3: (DETECTIONS_TABLE, "ALTER TABLE images ADD COLUMN detection_count INTEGER"),
-}
 
 IMAGE_RESULT_FIELDS = (
     "fetch_s",
@@ -156,9 +76,9 @@ class Catalogue:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            migrate(self.conn)
             if create:
-                self.conn.executescript(_SCHEMA)  # idempotent; statements autocommit
+                self.conn.executescript(SCHEMA)  # idempotent; statements autocommit
                 self.conn.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
@@ -188,39 +108,9 @@ class Catalogue:
             ) from None
         return fd
 
-    def _migrate(self) -> None:
-        """Bring an older catalogue to SCHEMA_VERSION, one transaction per step."""
-        has_meta = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).fetchone()
-        if not has_meta:
-            return
-        while True:
-            row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row is not None else None
-            if version is None or version >= SCHEMA_VERSION or version not in _MIGRATIONS:
-                return
-            with self.transaction() as conn:
-                for statement in _MIGRATIONS[version]:
-                    try:
-                        conn.execute(statement)
-                    except sqlite3.OperationalError as exc:  # a column added twice is there
-                        if "duplicate column" not in str(exc):
-                            raise
-                conn.execute(
-                    "UPDATE meta SET value=? WHERE key='schema_version'", (str(version + 1),)
-                )
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """One atomic transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on any exception)."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        return immediate_transaction(self.conn)
 
     def close(self) -> None:
         """Close the database and release the folder lock."""
