@@ -3,10 +3,10 @@
 Use :func:`interactive_page` from :func:`areoscan.survey.report.write_report`. The page holds a
 pan/zoom lat/lon map of Mars (the basemap, when given, embedded as a data URI) with every candidate
 (outline and centroid; hover: observation, region, area, probability, lat/lon; tap: its quick-look
-with its region boxed and a link to the observation's viewer), a linked sortable table with filters, histograms of area and probability,
-and the vetting controls: yes / no / maybe and a note for the selected candidate, and a button that
-downloads the verdicts as the CSV ``areoscan vet`` reads (:data:`VERDICTS_CSV_JS` builds it). The
-page references no http(s) resource: Bokeh's JavaScript is inlined, quick-looks are relative paths
+with its region boxed and a link to the observation's viewer), a linked sortable table with
+filters, histograms of area and probability, and the vetting controls: yes / no / maybe and a note
+for the selected candidate, and a button that downloads the verdicts as the CSV ``areoscan vet``
+reads (the controls and their JavaScript: :mod:`areoscan.survey.pagecontrols`). The page references no http(s) resource: Bokeh's JavaScript is inlined, quick-looks are relative paths
 into the report folder.
 """
 
@@ -23,88 +23,8 @@ import numpy as np
 
 from areoscan.survey.detectionview import add_detections
 from areoscan.survey.outline import outline_xy
-from areoscan.survey.vetting import VERDICTS, VettingSummary
-
-# Builds the verdicts CSV from the candidates' columns (observation, region, verdict, note): one
-# row per candidate with a verdict, RFC 4180 quoting. Kept apart so a test can run it in a browser.
-VERDICTS_CSV_JS = r"""
-function verdictsCsv(d) {
-  const q = (v) => { const s = String(v); return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; };
-  const lines = ["observation,region,verdict,note"];
-  for (let i = 0; i < d.observation.length; i++) {
-    if (d.verdict[i]) lines.push([d.observation[i], d.region[i], d.verdict[i], d.note[i] || ""].map(q).join(","));
-  }
-  return lines.join("\n") + "\n";
-}
-"""
-
-_FILTER_JS = """
-const d = src.data, out = [];
-const text = obs.value.trim().toLowerCase(), want = verdict.value;
-for (let i = 0; i < d.observation.length; i++) {
-  if (text && !d.observation[i].toLowerCase().includes(text)) continue;
-  if (d.prob[i] < minprob.value) continue;
-  if (want === "unvetted" ? d.verdict[i] !== "" : (want !== "all" && d.verdict[i] !== want)) continue;
-  out.push(i);
-}
-filt.indices = out;
-src.change.emit();
-"""
-
-QUICK_SIZE = (420, 420)  # px of the quick-look panel
-_SELECT_JS = """
-window.areoscanSelecting = true;  // the controls below follow the selection: not a new verdict
-try {
-const i = src.selected.indices.length ? src.selected.indices[0] : -1;
-if (i < 0) { info.text = "Tap a candidate on the map or a row of the table."; return; }
-const d = src.data;
-const esc = (t) => String(t).replace(/[&<>"']/g, (c) => "&#" + c.charCodeAt(0) + ";");
-info.text = "<b>#" + d.rank[i] + "</b> " + esc(d.observation[i]) + " region " + d.region[i]
-  + " — " + Math.round(d.area[i]) + " m², p = " + d.prob[i].toFixed(2)
-  + (d.viewer[i] ? ' — <a href="' + esc(d.viewer[i]) + '" target="_blank">quick-look viewer</a>' : "");
-buttons.active = labels.indexOf(d.verdict[i] || "unvetted");
-note.value = d.note[i] || "";
-let panel = "<p>No quick-look for this observation.</p>";
-if (d.ql_url[i]) {
-  const k = Math.min(QW / d.ql_w[i], QH / d.ql_h[i]), w = d.ql_w[i] * k, h = d.ql_h[i] * k;
-  let rects = "";
-  for (let j = 0; j < d.observation.length; j++) {
-    if (d.observation[j] !== d.observation[i] || !(d.box_x1[j] > d.box_x0[j])) continue;
-    rects += '<rect x="' + d.box_x0[j] + '" y="' + d.box_y0[j] + '" width="' + (d.box_x1[j] - d.box_x0[j])
-      + '" height="' + (d.box_y1[j] - d.box_y0[j]) + '" fill="none" vector-effect="non-scaling-stroke"'
-      + ' stroke="' + (j === i ? "yellow" : "cyan") + '" stroke-width="' + (j === i ? 3 : 1.5) + '"/>';
-  }
-  panel = '<div style="position:relative;width:' + w + 'px;height:' + h + 'px">'
-    + '<img src="' + esc(d.ql_url[i]) + '" style="width:100%;height:100%;display:block" alt="quick-look">'
-    + '<svg style="position:absolute;left:0;top:0" width="' + w + '" height="' + h + '" viewBox="0 0 '
-    + d.ql_w[i] + " " + d.ql_h[i] + '">' + rects + "</svg></div>";
-}
-quick.text = "<b>Quick-look</b> (red: outlines from the scan; yellow: this region)" + panel;
-} finally { window.areoscanSelecting = false; }
-"""
-
-_VERDICT_JS = """
-if (window.areoscanSelecting) return;
-const i = src.selected.indices.length ? src.selected.indices[0] : -1;
-if (i < 0) return;
-const v = labels[buttons.active] === "unvetted" ? "" : labels[buttons.active];
-if (src.data.verdict[i] === v && src.data.note[i] === note.value) return;
-src.patch({verdict: [[i, v]], note: [[i, note.value]]});
-table.change.emit();  // Bokeh 3.9's DataTable misses patches that keep its view's indices
-"""
-
-_DOWNLOAD_JS = (
-    VERDICTS_CSV_JS
-    + """
-const blob = new Blob([verdictsCsv(src.data)], {type: "text/csv"});
-const a = document.createElement("a");
-a.href = URL.createObjectURL(blob);
-a.download = "verdicts.csv";
-document.body.appendChild(a);
-a.click();
-a.remove();
-"""
-)
+from areoscan.survey.pagecontrols import QUICK_SIZE, filter_widgets, vetting_controls
+from areoscan.survey.vetting import VettingSummary
 
 
 def basemap_data_uri(path: Path, max_width: int = 2048) -> str:
@@ -295,50 +215,6 @@ def _page_head(title: str, counts: dict[str, int], n_ranked: int, vetting: Vetti
     return head
 
 
-def _filters(src: Any, filt: Any) -> tuple[Any, Any, Any]:
-    """(observation text, minimum probability, verdict) widgets that refilter ``filt`` in the page."""
-    from bokeh.models import CustomJS, Select, Slider, TextInput
-
-    obs = TextInput(title="observation contains", width=200)
-    minprob = Slider(title="min mean probability", start=0, end=1, step=0.05, value=0, width=220)
-    verdict = Select(
-        title="verdict", value="all", options=["all", "unvetted", *VERDICTS], width=120
-    )
-    refilter = CustomJS(
-        args=dict(src=src, filt=filt, obs=obs, minprob=minprob, verdict=verdict), code=_FILTER_JS
-    )
-    obs.js_on_change("value", refilter)
-    minprob.js_on_change("value", refilter)
-    verdict.js_on_change("value", refilter)
-    return obs, minprob, verdict
-
-
-def _vetting_controls(src: Any, table: Any, quick: Any) -> tuple[Any, Any, Any, Any]:
-    """(info, verdict buttons, note, download button): mark the selected candidate in the page."""
-    from bokeh.models import Button, CustomJS, Div, RadioButtonGroup, TextInput
-
-    labels = ["unvetted", *VERDICTS]
-    info = Div(text="Tap a candidate on the map or a row of the table.", width=560)
-    buttons = RadioButtonGroup(labels=labels, active=0, width=300, name="verdict-buttons")
-    note = TextInput(title="note", width=300, name="verdict-note")
-    args = dict(src=src, buttons=buttons, note=note, labels=labels, table=table)
-    set_verdict = CustomJS(args=args, code=_VERDICT_JS)
-    buttons.js_on_change("active", set_verdict)
-    note.js_on_change("value", set_verdict)
-    src.selected.js_on_change(
-        "indices",
-        CustomJS(
-            args=dict(args, info=info, quick=quick),
-            code=_SELECT_JS.replace("QW", str(QUICK_SIZE[0])).replace("QH", str(QUICK_SIZE[1])),
-        ),
-    )
-    download = Button(
-        label="Download verdicts CSV (for `areoscan vet`)", button_type="success", name="download"
-    )
-    download.js_on_event("button_click", CustomJS(args=dict(src=src), code=_DOWNLOAD_JS))
-    return info, buttons, note, download
-
-
 def interactive_page(
     ranked: list[dict[str, Any]],
     images: list[dict[str, Any]],
@@ -410,8 +286,8 @@ def interactive_page(
 
     table = _candidate_table(src, filt)
 
-    obs, minprob, verdict = _filters(src, filt)
-    info, buttons, note, download = _vetting_controls(src, table, quick)
+    obs, minprob, verdict = filter_widgets(src, filt)
+    info, buttons, note, download = vetting_controls(src, table, quick)
     head = _page_head(title, counts, len(ranked), vetting)
     vet_help = Div(
         text="Mark the selected candidate, then download the verdicts and run "
