@@ -43,23 +43,24 @@ def _projection_lines(label: MapLabel) -> list[tuple[str, str]]:
         ("MAP_PROJECTION_ROTATION", f"{_fmt(label.map_projection_rotation)} <DEG>"),
         ("MAP_SCALE", f"{_fmt(label.map_scale)} <METERS/PIXEL>"),
     ]
-    for key, value in (
+    proj_lines += _known_degrees(
         ("MAXIMUM_LATITUDE", label.maximum_latitude),
         ("MINIMUM_LATITUDE", label.minimum_latitude),
-    ):
-        if value is not None:
-            proj_lines.append((key, f"{_fmt(value)} <DEG>"))
+    )
     proj_lines += [
         ("LINE_PROJECTION_OFFSET", f"{_fmt(label.line_projection_offset)} <PIXEL>"),
         ("SAMPLE_PROJECTION_OFFSET", f"{_fmt(label.sample_projection_offset)} <PIXEL>"),
     ]
-    for key, value in (
+    proj_lines += _known_degrees(
         ("EASTERNMOST_LONGITUDE", label.easternmost_longitude),
         ("WESTERNMOST_LONGITUDE", label.westernmost_longitude),
-    ):
-        if value is not None:
-            proj_lines.append((key, f"{_fmt(value)} <DEG>"))
+    )
     return proj_lines
+
+
+def _known_degrees(*pairs: tuple[str, float | None]) -> list[tuple[str, str]]:
+    """(key, "value <DEG>") for each optional angle that is known (a label omits unknown bounds)."""
+    return [(key, f"{_fmt(value)} <DEG>") for key, value in pairs if value is not None]
 
 
 def _image_lines(label: MapLabel, bits: str) -> list[tuple[str, str]]:
