@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from areoscan.errors import FetchError
-from areoscan.io import Jp2Layout, open_raster, write_jp2, write_label
+from areoscan.io import Jp2Layout, open_raster, remote_ahead, write_jp2, write_label
 from areoscan.io.georef import label_centred_on
 from areoscan.io.ranges import RangeFile, RangeUnsupported, merge, subtract
-from areoscan.io.remote import RemoteJp2
+from areoscan.io.remote import RemoteJp2, open_remote
 
 H, W, NUMRES = 256, 320, 5
 NAME = "ESP_000200_1800_RED"
@@ -415,3 +415,32 @@ def test_file_changed_on_the_server(
         held = r.bytes_fetched
     sparse = (tmp_path / "partial" / f"{NAME}.JP2.sparse").read_bytes()
     assert held >= len(changed) - 2 and sparse[:held] == bytes(changed)[:held]  # all but EOC
+
+
+def test_an_image_is_opened_once_and_can_be_opened_ahead(
+    server: RangeServer, products: dict[str, bytes], tmp_path: Path
+) -> None:
+    """A second open of an image (the survey's, then the scan's) fetches nothing again; an image
+    opened ahead has its headers, label and screen level's packets before the scan opens it."""
+    url = _publish(server, products, "rpcl")
+    whole = _local(tmp_path, products, "rpcl")
+    with open_raster(url, cache_dir=tmp_path / "c") as r:
+        r.read_raw(3)
+    n = len(server.requests)
+    with open_raster(url, cache_dir=tmp_path / "c") as r, open_raster(whole) as ref:
+        assert np.array_equal(r.read_raw(3), ref.read_raw(3)) and r.scale is not None
+        scale, want = r.scale, ref.read_raw(2)
+    assert len(server.requests) == n  # no header, label or packet fetched again
+    server.files[f"/next/{NAME}.JP2"] = products["rpcl"]
+    server.files[f"/next/{NAME}.LBL"] = products["label"]
+    nxt, folder = f"{server.base}/next/{NAME}.JP2", tmp_path / "next"
+    remote_ahead.read_ahead(nxt, folder, lambda: open_remote(nxt, folder, label=True), 1, scale * 2)
+    opened = remote_ahead.opened(nxt, folder)  # waits for the open ahead
+    assert opened is not None and opened[1] is not None
+    for _mask, future in list(opened[1]._queued):  # and for the packets it queued
+        future.result()
+    n = len(server.requests)
+    with open_raster(nxt, cache_dir=folder) as r:  # level 1 at twice the scale: this one's level 2
+        assert r.label is not None and np.array_equal(r.read_raw(2), want)
+        assert r.bytes_fetched < r.bytes_total / 2
+    assert len(server.requests) == n

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from areoscan.errors import FetchError, RasterError
+from areoscan.io import remote_ahead
 from areoscan.io.codestream import CodestreamIndex, index_codestream
 from areoscan.io.fetch import default_cache_dir, fetch, fetch_label, name_from_url
 from areoscan.io.jp2backend import Jp2Backend
@@ -100,10 +101,14 @@ class RemoteJp2:
         new = need & ~self.held
         if not new.any():
             return
-        self.sparse.ensure(kept_ranges(self.index, new))  # raises before anything is marked held
-        wrong = check_packets(self.index, self.sparse.read_held, new)
-        if wrong:  # a partial file cut at PLT's boundaries would decode wrong bytes
-            raise NotIndexable(f"{self.url}: {wrong}; its PLT markers cannot be trusted")
+        try:
+            self.sparse.ensure(kept_ranges(self.index, new))  # raises before marking anything held
+            wrong = check_packets(self.index, self.sparse.read_held, new)
+            if wrong:  # a partial file cut at PLT's boundaries would decode wrong bytes
+                raise NotIndexable(f"{self.url}: {wrong}; its PLT markers cannot be trusted")
+        except FetchError:  # the next open of this image starts afresh (file changed, PLT wrong)
+            remote_ahead.forget(self.url, self.path.parent.parent)
+            raise
         self.held = self.held | new
 
     def fetch_ahead(self, level: int, windows: Sequence[WindowLike | None]) -> None:
@@ -197,13 +202,29 @@ def open_remote(
 ) -> tuple[Path, RemoteJp2 | None]:
     """(local path, RemoteJp2 or None) for ``url``: a partial JP2 when possible, else the whole file.
 
-    A whole copy already in ``cache_dir`` is used as is. The label (X.LBL) is fetched beside the
+    A whole copy already in ``cache_dir`` is used as is, and so is an image opened earlier in this
+    process into the same folder, or being opened ahead (:mod:`areoscan.io.remote_ahead`). The label (X.LBL) is fetched beside the
     partial JP2 so the image keeps its georeference. retries / timeout: per request, as
     :func:`areoscan.io.fetch`; max_bytes: the most bytes of the file to fetch, whole or by the packet.
     Headers that cannot be indexed (not JPEG2000, corrupt) also fall back to the whole download,
     whose checks then name the problem.
     """
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    earlier = remote_ahead.opened(url, folder)
+    if earlier is not None and (partial or earlier[1] is None):
+        if label:  # (opened ahead without one, or deleted since: a request only then)
+            fetch_label(url, earlier[0].parent, retries=RETRIES if retries is None else retries,
+                        timeout=timeout)  # fmt: skip
+        return earlier
+    opened = _open_remote(url, folder, label, partial, retries, timeout, max_bytes)
+    done: Future[remote_ahead.Opened] = Future()
+    done.set_result(opened)
+    remote_ahead.remember(url, folder, done)
+    return opened
+
+
+def _open_remote(url: str, folder: Path, label: bool, partial: bool, retries: int | None,
+                 timeout: float, max_bytes: int | None) -> remote_ahead.Opened:  # fmt: skip
     whole = folder / name_from_url(url)
     attempts = RETRIES if retries is None else retries
     if partial and not whole.exists() and url.lower().endswith((".jp2", ".j2k")):
