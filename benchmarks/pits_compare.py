@@ -259,15 +259,17 @@ def _score(docs: list[dict], dets_of, cms: list) -> dict[str, float]:
     truth, found = _sets(docs, dets_of, agnostic=True)
     box = detection_metrics(truth, found, iou_type="bbox")
     pix = scores(np.sum(np.array(cms), axis=0))
+    found_boxes = sum(len(im.instances) for im in found.images)
     return {
         "ap": box["ap"],
         "ap50": box["ap50"],
         "f1_50": box["f1_50"],
+        "boxes_per_crop": found_boxes / max(len(found.images), 1),
         **{m: pix[m] for m in PIXEL},
     }
 
 
-KEYS = ("ap", "ap50", "f1_50", *PIXEL)
+KEYS = ("ap", "ap50", "f1_50", "boxes_per_crop", *PIXEL)
 
 
 def _detector_line(tag: str, docs: list[dict], result: dict[str, Any]) -> str:
