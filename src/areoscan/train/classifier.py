@@ -53,7 +53,8 @@ class ClassifierTrainConfig:
     balance: sampling exponent (see module doc). label_smoothing: cross-entropy smoothing.
     class_weighted_loss: also weight the loss by inverse class frequency (the common recipe; kept
     to reproduce baselines that use it — with ``balance=0`` it replaces weighted sampling).
-    balance_sources: within a class, every data source gets an equal share of the draws.
+    balance_sources: within a class, every data source gets an equal share of the draws
+    (``source_balance`` 1; 0.5: shares ∝ sqrt(source size), see :func:`sampling_weights`).
     test_pattern: regular expression; samples whose key matches go to the test split (and their
     groups with them), whatever the group split says (e.g. hold out chosen real tiles).
     tta: test-time views (1, 2, 4, 8). fractions: train/val/test shares (by observation).
@@ -90,6 +91,7 @@ class ClassifierTrainConfig:
     steps_per_epoch: int | None = None
     balance: float = 0.5
     balance_sources: bool = False
+    source_balance: float = 1.0
     test_pattern: str | None = None
     label_smoothing: float = 0.05
     class_weighted_loss: bool = False
@@ -122,13 +124,18 @@ class TrainOutcome:
 
 
 def sampling_weights(
-    labels: np.ndarray, n_classes: int, balance: float, sources: list[str] | None = None
+    labels: np.ndarray,
+    n_classes: int,
+    balance: float,
+    sources: list[str] | None = None,
+    source_balance: float = 1.0,
 ) -> np.ndarray:
     """Per-sample draw probabilities (sum to 1).
 
     Class c gets a total share ∝ count(c)^(1 - balance) (balance 0: natural frequencies, 1: equal
-    shares). With ``sources``, a class's share is split equally between the sources it comes from
-    (e.g. 12 real brain-coral tiles get as many draws as 1,500 synthetic ones).
+    shares). With ``sources``, a class's share is split between the sources it comes from, each
+    ∝ count(source)^(1 - source_balance): 1 (default) equal shares (e.g. 12 real brain-coral tiles
+    get as many draws as 1,500 synthetic ones), 0.5 square-root shares (the 12 tiles get ~8 %).
     """
     counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
     share = np.where(counts > 0, np.maximum(counts, 1) ** (1.0 - balance), 0.0)
@@ -140,9 +147,11 @@ def sampling_weights(
             continue
         src = np.array([sources[i] for i in idx])
         names = np.unique(src)
-        for name in names:
+        n_src = np.array([(src == name).sum() for name in names], dtype=np.float64)
+        part = n_src ** (1.0 - source_balance)
+        for name, frac in zip(names, part / part.sum(), strict=True):
             sel = idx[src == name]
-            w[sel] = share[c] / len(names) / len(sel)
+            w[sel] = share[c] * frac / len(sel)
     return w / w.sum()
 
 
@@ -360,7 +369,11 @@ def _draws(
     weights; the steps per epoch."""
     weights = torch.from_numpy(
         sampling_weights(
-            train.labels, n_cls, cfg.balance, train.sources if cfg.balance_sources else None
+            train.labels,
+            n_cls,
+            cfg.balance,
+            train.sources if cfg.balance_sources else None,
+            cfg.source_balance,
         )
     )
     steps = cfg.steps_per_epoch or max(1, int(np.ceil(len(train) / cfg.batch_size)))

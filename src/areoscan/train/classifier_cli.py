@@ -159,6 +159,14 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
         help="within a class, give every --data source an equal share of draws",
     )
     p.add_argument(
+        "--source-balance",
+        type=float,
+        default=1.0,
+        metavar="EXP",
+        help="with --balance-sources: a source's share within its class is proportional to its "
+        "size^(1 - EXP): 1 equal shares, 0.5 square-root shares, 0 natural [1]",
+    )
+    p.add_argument(
         "--test-pattern",
         default=None,
         metavar="REGEX",
@@ -265,6 +273,7 @@ def run(args: argparse.Namespace) -> int:
         steps_per_epoch=args.steps_per_epoch,
         balance=args.balance,
         balance_sources=args.balance_sources,
+        source_balance=args.source_balance,
         test_pattern=args.test_pattern,
         label_smoothing=args.label_smoothing,
         class_weighted_loss=args.class_weighted_loss,

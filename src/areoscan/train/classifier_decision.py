@@ -133,6 +133,39 @@ def screen_threshold(
     return fpr_threshold(p_pos[neg], cfg.max_fpr)
 
 
+CURVE_GRID = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2).tolist())
+
+
+def screen_curve(
+    p_pos: np.ndarray, val: SampleSet, pos: int, chosen: float | None = None
+) -> dict[str, Any]:
+    """A screen's validation trade-off at each threshold of :data:`CURVE_GRID` (and ``chosen``):
+    recall of the synthetic and of the real positives, false-positive rate of every source's
+    negatives and of the real ones pooled (``rows``; ``n``: tiles behind each rate). The card keeps it
+    (``training.decision.validation_curve``) so a threshold can be re-chosen by another rule
+    without retraining or rebuilding the validation split."""
+    is_pos = val.labels == pos
+    sources = np.array(val.sources)
+    real = sources != "synth"
+    groups: dict[str, np.ndarray] = {
+        "recall_synth": is_pos & ~real,
+        "recall_real": is_pos & real,
+        "fpr_real": ~is_pos & real,
+    }
+    groups.update({f"fpr_{src}": ~is_pos & (sources == src) for src in sorted(set(val.sources))})
+    grid = sorted({*CURVE_GRID, *([round(float(chosen), 6)] if chosen is not None else [])})
+    rows = []
+    for t in grid:
+        flagged = p_pos >= t
+        row: dict[str, Any] = {"threshold": t}
+        for name, sel in groups.items():
+            if sel.any():
+                row[name] = round(float(flagged[sel].mean()), 4)
+        rows.append(row)
+    counts = {name: int(sel.sum()) for name, sel in groups.items() if sel.any()}
+    return {"n": counts, "rows": rows}
+
+
 def tune_decision(
     module: Any, card: ModelCard, val: SampleSet, cfg: ClassifierTrainConfig, shift: np.ndarray
 ) -> dict[str, Any]:
@@ -151,6 +184,7 @@ def tune_decision(
                 "rule": f"p({cfg.positive_class}) >= threshold",
                 "min_recall": cfg.min_recall,
                 "max_fpr": cfg.max_fpr,
+                "validation_curve": screen_curve(p_val, val, pos, card.threshold),
             }
         return decision
     tau = 0.0
