@@ -19,7 +19,6 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "areoscan"
 ALLOWED = {
     "data/seg_samples.py": "segmenter tile sampling, changed by issue 19 (U-Net) in session 13",
     "train/segmenter_cli.py": "segmenter training verb, changed by issue 19 (U-Net) in session 13",
-    "survey/engine.py": "Dask survey engine, changed by issue 25 (byte survey) in session 13",
 }
 
 

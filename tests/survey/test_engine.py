@@ -214,3 +214,36 @@ def test_remote_jobs_with_http_faults(tmp_path: Path, client):
         # downloads were deleted after the scan; outputs stay inside DIR
         assert not [p for p in (out / "downloads").rglob("*") if p.is_file()]
         assert (out / "observations" / "ESP_011401_2200" / "summary.json").is_file()
+
+
+def test_a_worker_opens_its_next_image_ahead(tmp_path: Path):
+    """process_image opens the job's ``ahead`` in the background once its own image is open; the
+    next task on that worker finds it there: one download, no second request."""
+    from areoscan.io import remote_ahead
+    from areoscan.survey.ahead import task_ahead
+
+    from .archive import ArchiveServer
+
+    obs = ["ESP_011501_2200", "ESP_011502_2200"]
+    rel = {o: f"RDR/{o}/{o}_RED.JP2" for o in obs}
+    for o in obs:
+        (tmp_path / "www" / rel[o]).parent.mkdir(parents=True)
+        (tmp_path / "www" / rel[o]).write_bytes(b"CORAL 1" + b"." * 5000)
+        (tmp_path / "www" / rel[o]).with_suffix(".LBL").write_text("label")
+    out, options = tmp_path / "survey", SurveyOptions(partial=False, scan_kwargs={"fast": True})
+    with ArchiveServer(tmp_path / "www", {}) as server:
+        queue = [{"observation_id": o, "url": server.url + rel[o], "remote": True,
+                  "max_bytes": None} for o in obs]  # fmt: skip
+        first = queue.pop(0)
+        last = {"scale": 0.25, "summary": {"levels": {"screen": {"level": 2}}}}
+        ahead = task_ahead(first, queue, last)
+        assert queue == [] and ahead is not None
+        assert ahead["observation_id"] == obs[1] and (ahead["level"], ahead["scale"]) == (2, 0.25)
+        result = process_image({**first, "ahead": ahead}, str(out), options, fakescan.fake_scan,
+                               fakescan.fake_regions)  # fmt: skip
+        assert result["status"] == "done"
+        folder = out / "downloads" / obs[1]
+        assert remote_ahead.opened(ahead["url"], folder) is not None  # (waits for the download)
+        again = process_image(ahead, str(out), options, fakescan.fake_scan, fakescan.fake_regions)
+        assert again["status"] == "done" and server.requests_for(rel[obs[1]]) == [200]
+    assert task_ahead({**first, "remote": False}, [dict(first)], None) is None  # local: no need

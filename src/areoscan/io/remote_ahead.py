@@ -22,6 +22,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from areoscan.errors import AreoscanError
+
 if TYPE_CHECKING:
     from areoscan.io.remote import RemoteJp2
 
@@ -49,8 +51,8 @@ def remember(url: str, folder: Path, future: Future[Opened]) -> None:
 
 def opened(url: str, folder: Path) -> Opened | None:
     """What an earlier open of ``url`` into ``folder`` gave (waiting for one still running), if its
-    files are still there; None otherwise (also when that open failed: open again, and report the
-    error then)."""
+    files are still there, else None. An earlier open that failed with an areoscan error (HTTP
+    error, size limit) raises it here, once."""
     key = _key(url, folder)
     with _lock:
         future = None if getattr(_here, "opening", None) == key else _opened.get(key)
@@ -58,7 +60,10 @@ def opened(url: str, folder: Path) -> Opened | None:
         return None
     try:
         path, remote = future.result()
-    except Exception:  # the caller's own open reports it
+    except AreoscanError:  # the same open would fail the same way: fail that image with it
+        forget(url, folder)
+        raise
+    except Exception:  # anything else: the caller's own open reports it
         forget(url, folder)
         return None
     if not (remote.sparse.path if remote is not None else path).exists():

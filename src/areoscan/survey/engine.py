@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from areoscan.errors import AreoscanError, RasterError
+from areoscan.survey.ahead import TASK_KEYS, start_read_ahead, task_ahead, worker_address
 from areoscan.survey.catalogue import Catalogue
+from areoscan.survey.results import detections_as_dicts, figures, plain, regions_as_dicts
 from areoscan.survey.safety import check_product_id, safe_join
 
 DOWNLOADS = "downloads"
@@ -37,6 +39,8 @@ class SurveyOptions:
     keep_images: keep downloaded JP2s in DIR/downloads (default: delete once scanned).
     partial: read remote JP2s by the packet (the screen's level, then only what segmentation
     needs) when the file has PLT markers and the server honours Range; else download them whole.
+    read_ahead: a worker opens its next remote image while it scans the current one (the next
+    one's screen level by the packet, or its whole download): see :mod:`areoscan.survey.ahead`.
     fetch_retries / fetch_timeout: passed to areoscan.io.fetch (attempts on 5xx/timeouts, seconds).
     scan_kwargs: keyword arguments for the scan function (models, threads, memory_mb, backend …).
     """
@@ -46,6 +50,7 @@ class SurveyOptions:
     fetch_timeout: float = 30.0
     scan_kwargs: dict[str, Any] = field(default_factory=dict)
     partial: bool = True
+    read_ahead: bool = True
 
 
 @dataclass
@@ -66,79 +71,6 @@ class SurveyResult:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or exc.__class__.__name__
     return f"{exc.__class__.__name__}: {text}"[:500]
-
-
-def _detections_as_dicts(out_dir: Path) -> list[dict[str, Any]]:
-    """Detections written by a scan run with a detector, as plain dicts for the catalogue."""
-    from areoscan.scan.outputs import read_detections
-
-    out = []
-    for rec in read_detections(out_dir):
-        geometry = rec.pop("geometry", None)
-        out.append(
-            {
-                "detection_id": int(rec["detection_id"]),
-                "class_name": rec.get("class_name"),
-                "score": _float(rec.get("score")),
-                "area_m2": _float(rec.get("area_m2")),
-                "centroid_lat": _float(rec.get("centroid_lat")),
-                "centroid_lon": _float(rec.get("centroid_lon")),
-                "geometry": _plain(geometry),
-                "properties": _plain(rec),
-            }
-        )
-    return out
-
-
-def _regions_as_dicts(
-    out_dir: Path, regions_fn: Callable[[Path], Any] | None = None
-) -> list[dict[str, Any]]:
-    """Regions written by the scan, as plain dicts for the catalogue (see areoscan.scan.read_regions)."""
-    if regions_fn is None:
-        import areoscan.scan
-
-        regions_fn = areoscan.scan.read_regions  # type: ignore[attr-defined]
-    regions = regions_fn(out_dir)
-    records = regions.to_dict("records") if hasattr(regions, "to_dict") else list(regions)
-    out = []
-    for number, rec in enumerate(records, start=1):
-        rec = dict(rec)
-        geometry = rec.pop("geometry", None)
-        if geometry is not None and hasattr(geometry, "__geo_interface__"):
-            geometry = geometry.__geo_interface__
-        props = rec.pop("properties", None) or {}
-        props.update(rec)
-        out.append(
-            {
-                "region_id": int(props.get("region_id", props.get("id", number))),
-                "area_m2": _float(props.get("area_m2")),
-                "centroid_lat": _float(props.get("centroid_lat")),
-                "centroid_lon": _float(props.get("centroid_lon")),
-                "mean_prob": _float(props.get("mean_prob", props.get("mean_probability"))),
-                "max_prob": _float(props.get("max_prob", props.get("max_probability"))),
-                "geometry": _plain(geometry),
-                "properties": _plain(props),
-            }
-        )
-    return out
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe copy (tuples → lists, numpy scalars → Python)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        return value.item()
-    return value
 
 
 def process_image(
@@ -173,6 +105,7 @@ def process_image(
         "status": "failed",
         "error": None,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "dask_worker": worker_address(),
     }
     root = Path(out_dir)
     download_dir: Path | None = None
@@ -184,6 +117,10 @@ def process_image(
             download_dir = safe_join(root, DOWNLOADS, obs)
             t0 = time.perf_counter()
             source, result["bytes"] = _remote_source(job, download_dir, options)
+            if job.get("ahead"):  # the worker's next image comes while this one is scanned
+                check_product_id(job["ahead"]["observation_id"], "job")
+                ahead_dir = safe_join(root, DOWNLOADS, job["ahead"]["observation_id"])
+                start_read_ahead(job["ahead"], ahead_dir, options)
             if isinstance(source, str):  # read by the packet: the scan fetches what it reads
                 extra.update(cache_dir=download_dir, max_bytes=job.get("max_bytes"))
             result["fetch_s"] = time.perf_counter() - t0
@@ -202,13 +139,13 @@ def process_image(
         info: dict[str, Any] = summary.to_dict() if hasattr(summary, "to_dict") else dict(summary)  # type: ignore[arg-type]
         image = info.get("image") if isinstance(info.get("image"), dict) else {}
         result["bytes_fetched"] = (image or {}).get("bytes_fetched", result["bytes"])
-        result.update(_figures(info))
-        result["summary"] = _plain(info)
+        result.update(figures(info))
+        result["summary"] = plain(info)
         output_dir = Path(result["output_dir"] or safe_join(root, OBSERVATIONS, obs))
         result["output_dir"] = str(output_dir)
         done = info.get("status") == "done"
-        result["regions"] = _regions_as_dicts(output_dir, regions) if done else []
-        result["detections"] = _detections_as_dicts(output_dir) if info.get("detect") else []
+        result["regions"] = regions_as_dicts(output_dir, regions) if done else []
+        result["detections"] = detections_as_dicts(output_dir) if info.get("detect") else []
         result["status"] = "empty" if info.get("status") == "empty" else "done"
     except AreoscanError as exc:
         result["error"] = _one_line(exc)
@@ -236,36 +173,6 @@ def _remote_source(
     if remote is None:
         return path, path.stat().st_size
     return str(job["url"]), remote.bytes_total
-
-
-def _figures(info: dict[str, Any]) -> dict[str, Any]:
-    """The catalogue's per-image figures from a scan summary dict (tolerant of missing keys)."""
-    centre = info.get("centre") or info.get("center") or {}
-    lat = info.get(
-        "centre_lat",
-        info.get("center_lat", centre.get("lat") if isinstance(centre, dict) else None),
-    )
-    lon = info.get(
-        "centre_lon",
-        info.get("center_lon", centre.get("lon") if isinstance(centre, dict) else None),
-    )
-    regions = info.get("regions")
-    lon_east = _float(lon)
-    return {
-        "lat": _float(lat),
-        "lon": None if lon_east is None else lon_east % 360.0,
-        "scale": _float(info.get("scale")),
-        "flagged_tiles": int(info["flagged_tiles"])
-        if info.get("flagged_tiles") is not None
-        else None,
-        "region_count": len(regions)
-        if isinstance(regions, list)
-        else (int(regions) if regions is not None else None),
-        "detection_count": int(info["detections"]) if info.get("detect") else None,
-        "total_area_m2": _float(info.get("total_area_m2")),
-        "percent": _float(info.get("percent", info.get("percent_of_footprint"))),
-        "output_dir": info.get("output_dir"),
-    }
 
 
 @contextmanager
@@ -387,24 +294,24 @@ def run_survey(
 
     outstanding: set[str] = set()  # marked running in the catalogue, result not yet recorded
 
-    def submit(batch: list[dict[str, Any]]) -> None:
-        ids = [j["observation_id"] for j in batch]
+    reserved: dict[Any, dict[str, Any]] = {}  # task -> the job its worker reads ahead
+
+    def submit(job: dict[str, Any], worker: str | None = None,
+               last: dict[str, Any] | None = None) -> None:  # fmt: skip
+        task = {k: job[k] for k in TASK_KEYS}
+        ahead = task_ahead(task, queue, last) if options.read_ahead else None
+        ids = [task["observation_id"]] + ([ahead["observation_id"]] if ahead else [])
         outstanding.update(ids)
         catalogue.mark_running(ids)
-        for job in batch:
-            task = {k: job[k] for k in ("observation_id", "url", "remote", "max_bytes")}
-            fut = client.submit(
-                process_image,
-                task,
-                out,
-                options,
-                injected,
-                injected,
-                key=f"areoscan-survey-{job['observation_id']}-{time.time_ns()}",
-                pure=False,
-            )
-            futures[fut] = job["observation_id"]
-            ac.add(fut)
+        fut = client.submit(
+            process_image, {**task, "ahead": ahead}, out, options, injected, injected,
+            key=f"areoscan-survey-{job['observation_id']}-{time.time_ns()}", pure=False,
+            workers=[worker] if worker else None, allow_other_workers=bool(worker),
+        )  # fmt: skip
+        futures[fut] = job["observation_id"]
+        if ahead is not None:
+            reserved[fut] = ahead
+        ac.add(fut)
 
     injected: bytes | None = None
     if scan_fn is not None or regions_fn is not None:
@@ -416,8 +323,8 @@ def run_survey(
     bar = progress_bar(total=total, desc="survey", unit="image", enabled=progress)
     line = bar.write if bar.shown else say
     try:
-        submit(queue[:window])
-        queue = queue[window:]
+        while queue and len(futures) < window:
+            submit(queue.pop(0))
         for fut in ac:
             obs = futures.pop(fut)
             result = _result_of(fut, obs)
@@ -427,9 +334,11 @@ def run_survey(
             finished += 1
             line(_progress_line(finished, total, result))
             bar.update()
-            if queue:
-                submit(queue[:1])
-                queue = queue[1:]
+            ahead = reserved.pop(fut, None)
+            if ahead is not None:  # to the worker that opened it ahead (elsewhere if it died)
+                submit(ahead, result.get("dask_worker"), result)
+            elif queue:
+                submit(queue.pop(0))
     except BaseException as exc:
         bar.close()
         for fut in list(futures):
