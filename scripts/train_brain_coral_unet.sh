@@ -39,7 +39,9 @@
 #    on those scenes (up to 6 tiles of 256 px per scene at level 0 and at level 1) and the same real
 #    tiles and hold-outs; a quarter of the tiles shown as a 1.5-4x coarser product resampled back
 #    (--coarsen 0.25: how the scan shows a 0.5-1 m/px image to a 0.25 m/px model); then a
-#    temperature fitted on the validation pixels (--calibrate temperature) -> OUT/families.
+#    temperature fitted on the validation pixels (--calibrate temperature) -> OUT/families. The
+#    card says 0.25 m/px, 4x tolerance (--scale, --scale-tolerance; scene folders carry no scale
+#    the trainer trusts, and without it the scan would run the U-Net on a 1 m/px image as is).
 # 6. more (train): step 5's weights fine-tuned 3 more epochs on the same data, lr 1e-3 (a fresh
 #    Adam), calibrated again -> OUT.
 # Needs ../shared/data. Seeded: the same command and THREADS give the same weights.
@@ -150,14 +152,14 @@ PY
 families() {
   areoscan train segmenter --scenes "$OUT/fam-scenes" "$OUT/fam-patch-scenes" "$OUT/fam-tar-scenes" \
     "$OUT/fam-neg-scenes" --levels 0 1 --tile 256 --max-tiles-per-scene 6 "${REAL[@]}" "${MODEL[@]}" \
-    --holdout-observation ESP_026247_1650 --coarsen 0.25 --epochs 3 --lr 1e-3 --calibrate temperature \
+    --holdout-observation ESP_026247_1650 --coarsen 0.25 --epochs 3 --lr 1e-3 --calibrate temperature --scale 0.25 --scale-tolerance 4 \
     --init "$INIT" --name brain-coral-unet --out "$OUT/families" --quiet
 }
 
 families_more() {
   areoscan train segmenter --scenes "$OUT/fam-scenes" "$OUT/fam-patch-scenes" "$OUT/fam-tar-scenes" \
     "$OUT/fam-neg-scenes" --levels 0 1 --tile 256 --max-tiles-per-scene 6 "${REAL[@]}" "${MODEL[@]}" \
-    --holdout-observation ESP_026247_1650 --coarsen 0.25 --epochs 3 --lr 1e-3 --calibrate temperature \
+    --holdout-observation ESP_026247_1650 --coarsen 0.25 --epochs 3 --lr 1e-3 --calibrate temperature --scale 0.25 --scale-tolerance 4 \
     --init "$OUT/families/brain-coral-unet.json" --name brain-coral-unet --out "$OUT" --quiet
 }
 

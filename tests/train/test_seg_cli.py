@@ -65,10 +65,16 @@ def test_train_segmenter_writes_model_and_card(
             "128",
             "--speed-size",
             "64",
+            "--scale",
+            "0.25",
+            "--scale-tolerance",
+            "4",
         ]
     )
     assert args.func(args) == 0
     card = json.loads((tmp_path / "out" / "toy.json").read_text())
+    # scene folders carry no scale the trainer trusts: --scale tells the scan what to resample to
+    assert card["scale_m_per_px"] == 0.25 and card["scale_tolerance"] == 4.0
     assert (
         card["task"] == "segmentation" and card["arch"] == "slim-unet" and card["tile_size"] == 128
     )

@@ -309,6 +309,7 @@ def fit_and_save(
     tile_size: int = 512,
     level: int = 0,
     scale_m_per_px: float | None = 0.25,
+    scale_tolerance: float | None = None,
     split_rule: str = "",
     command: str = "",
     data_note: dict[str, Any] | None = None,
@@ -318,6 +319,8 @@ def fit_and_save(
     """Train on ``splits["train"]``, validate on ``val``, save model + card, score on ``test``.
 
     ``speed_size`` is the tile side for the tiles/s figure (1024: the reference's 1K×1K column).
+    ``scale_m_per_px`` / ``scale_tolerance`` go to the card: the scan resamples an image up to
+    ``scale_tolerance`` times coarser to the model's scale (None: unknown scale, no resampling).
     Returns (card, test metrics). The card records the config, data summaries, the manifest hash,
     the split rule, the command line and the held-out metrics.
     """
@@ -344,6 +347,7 @@ def fit_and_save(
         tile_size=tile_size,
         level=level,
         scale_m_per_px=scale_m_per_px,
+        scale_tolerance=scale_tolerance,
         normalisation={
             "input": "x = raw / (2**bits - 1); 0 = no data",
             "kind": segmenter_kwargs(config.arch, **config.arch_kwargs)["norm"],

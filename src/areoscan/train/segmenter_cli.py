@@ -347,6 +347,27 @@ def config_from_args(args: argparse.Namespace, arch: str, classes: list[str]) ->
     )
 
 
+def _add_scale_arguments(p: argparse.ArgumentParser) -> None:
+    """The scale the card records (``train segmenter`` only: ``compare`` writes no card)."""
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        metavar="M",
+        help="ground scale of the level-0 tiles in m/px, recorded in the card so the scan resamples "
+        "other scales to it (default: --synth-scale with --synth, else unknown: give it whenever "
+        "--scenes are all at one scale)",
+    )
+    p.add_argument(
+        "--scale-tolerance",
+        type=float,
+        default=None,
+        metavar="X",
+        help="recorded in the card: how many times coarser than --scale an image may be and still "
+        "be scanned, upsampled to it (default: the scan's)",
+    )
+
+
 def register(subparsers: Any) -> None:
     """Add ``segmenter`` and ``compare`` to ``areoscan train``."""
     p = subparsers.add_parser(
@@ -357,6 +378,7 @@ def register(subparsers: Any) -> None:
     )
     add_data_arguments(p)
     add_model_arguments(p)
+    _add_scale_arguments(p)
     p.add_argument(
         "--arch", choices=("slim-unet", "unet", "fpn", "linknet", "pspnet"), default="slim-unet"
     )
@@ -419,7 +441,10 @@ def run_train(args: argparse.Namespace) -> int:
         args.name,
         tile_size=args.infer_tile,
         level=0,
-        scale_m_per_px=args.synth_scale if args.synth else None,
+        scale_m_per_px=args.scale
+        if args.scale is not None
+        else (args.synth_scale if args.synth else None),
+        scale_tolerance=args.scale_tolerance,
         command=_command_line(),
         data_note=note,
         progress=not args.quiet,
