@@ -284,7 +284,10 @@ def _detector_line(tag: str, docs: list[dict], result: dict[str, Any]) -> str:
     result[f"detector/{tag}"] = res
     crops = sum(len(d["truth"]) for d in docs)
     cells = " | ".join(f"{res[k]:.3f}" for k in KEYS)
-    return f"| Mask R-CNN (pixels vs {tag} masks) | {len(docs)} | {crops} | all | 1 | {cells} |"
+    arch = Path(docs[0]["detector"]["model"]).stem.split("-", 1)[-1]  # foldK-ARCH.json
+    return (
+        f"| detector {arch} (pixels vs {tag} masks) | {len(docs)} | {crops} | all | 1 | {cells} |"
+    )
 
 
 def _teacher_line(tag: str, choose: str, docs: list[dict], result: dict[str, Any]) -> str:
