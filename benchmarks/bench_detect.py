@@ -33,7 +33,13 @@ import numpy as np
 import torch
 
 from areoscan.models.card import ModelCard
-from areoscan.models.detectors import BACKBONES, DETECTOR_ARCHS, TileDetector, build_detector
+from areoscan.models.detectors import (
+    BACKBONES,
+    DETECTOR_ARCHS,
+    MOBILENET_LAYERS,
+    TileDetector,
+    build_detector,
+)
 
 SIDE = 1024
 
@@ -142,7 +148,9 @@ def measure(module: torch.nn.Module, card: ModelCard, repeats: int, threads: int
 def untrained(arch: str, backbone: str, side: int = SIDE) -> tuple[torch.nn.Module, ModelCard]:
     """A from-scratch detector as ``train detector`` builds it (5 classes, ``side``-px input)."""
     torch.manual_seed(0)
-    kwargs = {"backbone": backbone, "min_size": side, "max_size": side}
+    kwargs: dict[str, Any] = {"backbone": backbone, "min_size": side, "max_size": side}
+    if backbone.startswith("mobilenet"):
+        kwargs["mobilenet_layers"] = list(MOBILENET_LAYERS)  # as ``train detector`` writes it
     module = build_detector(arch, 5, **kwargs)
     card = ModelCard(name=f"{arch}-{backbone}", task="detection", arch=arch,
                      classes=[str(k) for k in range(5)], tile_size=side, arch_kwargs=kwargs)  # fmt: skip

@@ -176,13 +176,14 @@ def test_gated_detector_runs_only_near_flagged_tiles(blob_detector, tmp_path, te
 
 @pytest.mark.slow
 def test_a_real_torchvision_detector_scans(tmp_path, test_models):
-    from areoscan.models.detectors import build_detector
+    from areoscan.models.detectors import MOBILENET_LAYERS, build_detector
 
     img = background((512, 512))
     _disc(img, 256, 256)
     path = write_scene(tmp_path / "ESP_012345_1234_RED.JP2", img)
     kwargs = {"backbone": "mobilenet_v3_large", "anchors": [16, 32, 64], "min_size": DET_TILE,
-              "max_size": DET_TILE, "channels": 32, "head": 64}  # fmt: skip
+              "max_size": DET_TILE, "channels": 32, "head": 64,
+              "mobilenet_layers": list(MOBILENET_LAYERS)}  # fmt: skip
     torch.manual_seed(0)
     card = ModelCard(name="tiny-frcnn", task="detection", arch="fasterrcnn", classes=["pit"],
                      tile_size=DET_TILE, level=0, scale_m_per_px=0.25, arch_kwargs=kwargs,
