@@ -114,7 +114,7 @@ def run_fold(args: argparse.Namespace, ann: AnnotationSet) -> None:
             arch=args.model, backbone=args.backbone, epochs=args.epochs, size=args.size,
             batch_size=args.batch_size, lr=args.lr, seed=args.seed + len(chunks),
             threads=args.threads, box_masks=args.box_masks,
-            anchors_per_level=args.anchors_per_level,
+            anchors_per_level=args.anchors_per_level, norm=args.norm,
             init=str(previous) if args.resume else args.init,
         )  # fmt: skip
         train_detector(train, None, cfg, name, args.out / "models", progress=not args.quiet)
@@ -220,6 +220,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--box-masks", choices=("ellipse",), default=None)
     ap.add_argument("--anchors-per-level", type=int, default=1)
+    ap.add_argument("--norm", choices=("fixed", "image"), default="fixed")
     ap.add_argument("--resume", action="store_true", help="continue this fold's model (a chunk)")
     ap.add_argument(
         "--init", default=None, help="first chunk starts from this detector (synthetic pretraining)"

@@ -19,7 +19,7 @@ from areoscan.annotations import (
 from areoscan.cli import main
 from areoscan.errors import AnnotationError
 from areoscan.models.detectors import anchor_sizes, build_detector, load_detector
-from areoscan.train.detector import _augment, _sample, split_by_group
+from areoscan.train.detector import DetectorConfig, _augment, _card, _sample, split_by_group
 
 
 def test_split_keeps_groups_whole():
@@ -73,22 +73,23 @@ def _strides(model, side: int = 384) -> list[int]:
     return [side // f.shape[-1] for f in feats.values()]
 
 
-def test_mobilenet_pyramid_has_strides_16_32_64():
+def test_trained_mobilenet_detectors_have_strides_16_32_64():
     # the first level must be finer than the second: at stride 32 a 384-px image has a 12 x 12
     # anchor grid and pits of 12-30 px fall between anchors (the session-12 hirise-pits bug)
-    model = build_detector("fasterrcnn", 2, anchors=[16, 32, 64], channels=16, head=32)
-    assert _strides(model) == [16, 32, 64]
-    assert len(model.rpn.anchor_generator.sizes) == 3
+    card = _card("new", ["a"], DetectorConfig(channels=16, head=32), [16, 32, 64])
+    assert _strides(build_detector("fasterrcnn", 1, **card.arch_kwargs)) == [16, 32, 64]
 
 
-def test_cards_without_mobilenet_layers_load_the_legacy_pyramid(tmp_path):
+def test_cards_without_mobilenet_layers_keep_the_legacy_pyramid(tmp_path):
     from areoscan.models.card import ModelCard
     from areoscan.models.detectors import _from_card
 
     kwargs = {"backbone": "mobilenet_v3_large", "anchors": [16, 32, 64], "channels": 16, "head": 32}
     card = ModelCard(name="old", task="detection", arch="fasterrcnn", classes=["a"],
                      tile_size=384, in_channels=1, level=0, arch_kwargs=kwargs)  # fmt: skip
-    assert _strides(_from_card(card)) == [32, 32, 64]  # what old weights were trained with
+    # what old weights (and models built by hand without the key) were made with
+    assert _strides(_from_card(card)) == _strides(build_detector("fasterrcnn", 1, **kwargs))
+    assert _strides(_from_card(card)) == [32, 32, 64]
     card.arch_kwargs["mobilenet_layers"] = [12, 16]
     assert _strides(_from_card(card)) == [16, 32, 64]
 
@@ -195,3 +196,20 @@ def test_mask_rcnn_trains_on_box_ellipses_without_validation(tmp_path):
     card = json.loads((tmp_path / "m" / "x.json").read_text())
     assert card["training"]["config"]["box_masks"] == "ellipse"
     assert card["training"]["val"] is None and card["training"]["train"]["images"] == 2
+
+
+def test_image_norm_makes_the_input_independent_of_brightness_and_contrast():
+    import torch
+
+    model = build_detector(
+        "fasterrcnn", 2, anchors=[16, 32, 64], channels=16, head=32, norm="image"
+    )
+    x = torch.rand(1, 96, 96)
+    (a, b) = (model.transform([x])[0].tensors, model.transform([0.3 * x + 0.6])[0].tensors)
+    assert torch.allclose(a, b, atol=1e-4) and abs(float(a.mean())) < 1e-3
+    fixed = build_detector("fasterrcnn", 2, anchors=[16, 32, 64], channels=16, head=32)
+    assert not torch.allclose(
+        fixed.transform([x])[0].tensors, fixed.transform([0.3 * x])[0].tensors
+    )
+    with pytest.raises(ValueError, match="unknown norm"):
+        build_detector("fasterrcnn", 2, norm="tile")

@@ -81,9 +81,10 @@ def _one_channel(module: nn.Module) -> None:
 
 
 # MobileNetV3-Large blocks the FPN reads: block 12 ends the stride-16 stage, 16 is the last layer
-# (stride 32); the FPN's max-pool adds stride 64. Cards trained before session 13 read blocks 13 and
-# 16 (LEGACY): both stride 32, so every anchor sat on a 32-px grid and the smallest pits (12-30 px
-# at 384) fell between anchors; they still load with it.
+# (stride 32); the FPN's max-pool adds stride 64. train_detector writes it into every new card.
+# Cards without the key (trained before session 13, or built by hand) read blocks 13 and 16
+# (LEGACY, the default of build_detector so they keep loading): both stride 32, so every anchor sat
+# on a 32-px grid and the smallest pits (12-30 px at 384) fell between anchors.
 MOBILENET_LAYERS = (12, 16)
 LEGACY_MOBILENET_LAYERS = (13, 16)
 
@@ -91,7 +92,8 @@ LEGACY_MOBILENET_LAYERS = (13, 16)
 def _backbone(name: str, channels: int, layers: Sequence[int] | None = None) -> nn.Module:
     """A from-scratch backbone + FPN with ``channels`` per pyramid level (BatchNorm, 1-band input).
 
-    layers: MobileNet blocks to read (default :data:`MOBILENET_LAYERS`); ignored for ResNets.
+    layers: MobileNet blocks to read (None: :data:`LEGACY_MOBILENET_LAYERS`, so cards without the
+    key load; new detectors pass :data:`MOBILENET_LAYERS`); ignored for ResNets.
     """
     import torchvision
     from torchvision.models.detection.backbone_utils import BackboneWithFPN
@@ -103,7 +105,7 @@ def _backbone(name: str, channels: int, layers: Sequence[int] | None = None) -> 
         features = torchvision.models.mobilenet_v3_large(
             weights=None, norm_layer=nn.BatchNorm2d
         ).features
-        picked = list(layers if layers is not None else MOBILENET_LAYERS)
+        picked = list(layers if layers is not None else LEGACY_MOBILENET_LAYERS)
         return_layers = {str(i): str(k) for k, i in enumerate(picked)}
         in_channels = [features[i].out_channels for i in picked]
         body: nn.Module = features
@@ -114,6 +116,27 @@ def _backbone(name: str, channels: int, layers: Sequence[int] | None = None) -> 
         in_channels = [width, width * 2, width * 4, width * 8]
     _one_channel(body)
     return BackboneWithFPN(body, return_layers, in_channels, channels, LastLevelMaxPool())
+
+
+NORMS = ("fixed", "image")
+
+
+def _standardising_transform(transform: nn.Module) -> nn.Module:
+    """The model's resize transform with each image standardised by its own mean and std.
+
+    Use it (arch kwarg ``norm="image"``) when crops of one dataset differ a lot in brightness and
+    contrast (the pits' crops: mean DN 0.3 in one copy, 0.8 in its mirrored copy): the network then
+    sees the same pit however the crop was stretched, at training and at every inference path.
+    """
+    from torchvision.models.detection.transform import GeneralizedRCNNTransform
+
+    class Standardising(GeneralizedRCNNTransform):
+        def normalize(self, image: torch.Tensor) -> torch.Tensor:
+            mean = image.mean(dim=(-2, -1), keepdim=True)
+            return (image - mean) / image.std(dim=(-2, -1), keepdim=True).clamp_min(1e-3)
+
+    t = transform
+    return Standardising(t.min_size, t.max_size, t.image_mean, t.image_std)  # type: ignore[arg-type]
 
 
 def build_detector(
@@ -130,13 +153,17 @@ def build_detector(
     channels: int = 128,
     head: int = 256,
     mobilenet_layers: Sequence[int] | None = None,
+    norm: str = "fixed",
 ) -> nn.Module:
     """An untrained torchvision detector for ``n_classes`` object classes (+ background).
 
     channels: FPN width (torchvision: 256); head: box-head width (torchvision: 1024). The slimmer
     defaults keep a detector near 10 MB and a CPU training step a few times faster.
-    mobilenet_layers: the MobileNet blocks the FPN reads (default :data:`MOBILENET_LAYERS`,
-    strides 16 and 32; cards without the key load with :data:`LEGACY_MOBILENET_LAYERS`).
+    mobilenet_layers: the MobileNet blocks the FPN reads: pass :data:`MOBILENET_LAYERS` (strides
+    16 and 32; train_detector does); None keeps :data:`LEGACY_MOBILENET_LAYERS` (two stride-32
+    maps), what every card without the key was trained with.
+    norm: ``"fixed"`` (``(x - mean) / std``) or ``"image"`` (each image by its own mean and std,
+    see :func:`_standardising_transform`).
     """
     from torchvision.models.detection import FasterRCNN, MaskRCNN
     from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -148,6 +175,8 @@ def build_detector(
         raise ValueError(f"unknown detector {arch!r}; choose from {', '.join(DETECTOR_ARCHS)}")
     if n_classes < 1:
         raise ValueError("a detector needs at least one class")
+    if norm not in NORMS:
+        raise ValueError(f"unknown norm {norm!r}; choose from {', '.join(NORMS)}")
     levels = _levels(backbone)
     sizes = list(anchors) if anchors is not None else anchor_sizes([], backbone)
     per = len(sizes) // levels
@@ -179,22 +208,23 @@ def build_detector(
     }
     body = _backbone(backbone, channels, mobilenet_layers)
     if arch == "maskrcnn":
-        return MaskRCNN(
+        model: nn.Module = MaskRCNN(
             body,
             mask_head=MaskRCNNHeads(channels, (channels,) * 4, 1),
             mask_predictor=MaskRCNNPredictor(channels, channels, n_classes + 1),
             **common,
         )
-    return FasterRCNN(body, **common)
+    else:
+        model = FasterRCNN(body, **common)
+    if norm == "image":
+        model.transform = _standardising_transform(model.transform)
+    return model
 
 
 def _from_card(card: ModelCard) -> nn.Module:
     if card.task != "detection":
         raise ValueError(f"task {card.task!r} is not detection")
-    kwargs = dict(card.arch_kwargs)
-    if str(kwargs.get("backbone", "mobilenet")).startswith("mobilenet"):
-        kwargs.setdefault("mobilenet_layers", list(LEGACY_MOBILENET_LAYERS))
-    return build_detector(card.arch, card.n_classes, **kwargs)
+    return build_detector(card.arch, card.n_classes, **card.arch_kwargs)
 
 
 for _arch in DETECTOR_ARCHS:

@@ -43,6 +43,8 @@ class DetectorConfig:
     init: a trained detector whose matching tensors start the run (synthetic pretraining, or the
     next chunk of a long run; the schedule restarts with its warm-up).
     anchors_per_level: anchor sizes per pyramid level (see :func:`anchor_sizes`).
+    norm: ``"image"`` standardises each image by its own mean / std inside the model (crops whose
+    brightness varies a lot); ``"fixed"`` uses mean 0.5, std 0.25.
     box_masks: ``"ellipse"`` gives every box-only instance the ellipse inscribed in its box as its
     Mask R-CNN training mask (boxes-only data such as the pits); None requires real masks.
     """
@@ -64,6 +66,7 @@ class DetectorConfig:
     init: str | None = None
     box_masks: str | None = None
     anchors_per_level: int = 1
+    norm: str = "fixed"
 
 
 def split_by_group(
@@ -159,7 +162,7 @@ def _card(name: str, classes: list[str], cfg: DetectorConfig, anchors: list[int]
         level=0,
         normalisation={
             "input": "float32 = raw / 255 (8-bit) or / 65535 (16-bit); colour -> luminance",
-            "kind": "fixed",
+            "kind": "fixed" if cfg.norm == "fixed" else "image (inside the model)",
             "mean": 0.5,
             "std": 0.25,
         },
@@ -173,6 +176,7 @@ def _card(name: str, classes: list[str], cfg: DetectorConfig, anchors: list[int]
             "std": 0.25,
             "channels": cfg.channels,
             "head": cfg.head,
+            **({"norm": cfg.norm} if cfg.norm != "fixed" else {}),
             **(
                 {"mobilenet_layers": list(MOBILENET_LAYERS)}
                 if cfg.backbone.startswith("mobilenet")

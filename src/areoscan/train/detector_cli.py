@@ -68,6 +68,13 @@ def register(subparsers: Any) -> None:
         help="anchor sizes per pyramid level (MobileNet has 3 levels: 2-3 match small boxes better) [1]",
     )
     p.add_argument(
+        "--norm",
+        choices=("fixed", "image"),
+        default="fixed",
+        help="input standardisation: fixed mean/std, or each image by its own (crops whose "
+        "brightness varies) [fixed]",
+    )
+    p.add_argument(
         "--box-masks",
         choices=("ellipse",),
         default=None,
@@ -146,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         init=args.init,
         box_masks=args.box_masks,
         anchors_per_level=args.anchors_per_level,
+        norm=args.norm,
     )
     command = "areoscan " + shlex.join(sys.argv[1:])
     card, best = train_detector(
