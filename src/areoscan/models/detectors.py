@@ -217,7 +217,7 @@ def build_detector(
     else:
         model = FasterRCNN(body, **common)
     if norm == "image":
-        model.transform = _standardising_transform(model.transform)
+        model.transform = _standardising_transform(model.transform)  # type: ignore[arg-type]
     return model
 
 
