@@ -31,6 +31,7 @@ one worker: walls add up):
 from __future__ import annotations
 
 import argparse
+import copy
 import http.server
 import json
 import math
@@ -479,7 +480,9 @@ def main() -> None:
             httpd.shutdown()
             httpd.server_close()
         results[order] = res
-        report(order, res, link.rate, args.compose)
+        report(
+            order, copy.deepcopy(res), link.rate, args.compose
+        )  # (the JSON keeps per-image figures)
     if args.json:
         args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
                                          "results": results}, indent=1))  # fmt: skip
