@@ -16,10 +16,15 @@
 # validation split (card.calibration: salience.tif is a
 # calibrated probability). Held out: the observations of the test split and 4 real coral tiles.
 # Time: 18 min 38 s wall (514 s CPU, 3.6 GB RSS) with --threads 1, niced, on the shared 2 cores.
-# Usage: benchmarks/screen_recipe_issue19.sh [OUT_DIR] [DATA_DIR]
+# Usage: benchmarks/screen_recipe_issue19.sh [OUT_DIR] [DATA_DIR] [EXTRA TRAIN OPTIONS...]
+# Extra options are appended to `areoscan train classifier` (a later option wins), e.g. the
+# session-13 warm starts (docs/classifiers.md, "Warm starts from the shipped screen"):
+#   warm1: --init brain-coral-screen --init-test --max-fpr 0.02 --epochs 10 --lr 1e-3 --max-minutes 14
+#   warm2: the same with --max-fpr 0.01 --source-balance 0.5
 set -euo pipefail
 OUT=${1:-models/brain-coral-screen-issue19}
 DATA=${2:-../shared/data}
+shift $(( $# < 2 ? $# : 2 ))
 # (a missing data folder stops areoscan with one line, exit 2)
 areoscan train classifier --name brain-coral-screen \
   --data synth:1600 \
@@ -34,7 +39,7 @@ areoscan train classifier --name brain-coral-screen \
   --classes background,brain_coral --positive-class brain_coral --max-fpr 0.01 \
   --size 128 --level 2 --scale 1.0 --scale-tolerance 4 --balance 1.0 --balance-sources \
   --epochs 9 --steps-per-epoch 60 --mine-rounds 1 --mine-epochs 3 --calibrate temperature \
-  --threads 1 --quiet --out "$OUT"
+  --threads 1 --quiet --out "$OUT" "$@"
 # Held-out report: real landmark tiles of observations not used in training (FP rate per class)
 # and the 4 held-out real coral tiles (recall), with the brightness-swap check.
 areoscan evaluate classifier --model "$OUT" --threads 1 \
