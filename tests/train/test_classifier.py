@@ -309,3 +309,25 @@ def test_inverse_frequency_weights_and_class_weighted_training(class_folders):
     assert present.sum() == 3 and counts.min() < counts.max()
     natural = counts / counts.sum()
     assert np.allclose(shift[present], np.log(natural[present] * present.sum()), atol=1e-4)
+
+
+def test_warm_start_tests_on_the_init_models_held_out_observations(class_folders, tmp_path):
+    from areoscan.models.registry import save_model
+
+    data = load_source(str(class_folders), 32)
+    quick = dict(steps_per_epoch=2, fit=FitConfig(epochs=1, progress=False, log=False))
+    first = train_classifier(data, _cfg(seed=0, **quick))
+    save_model(first.module, first.card, tmp_path)
+    seen0 = set(first.card.training["groups"]["train"]) | set(
+        first.card.training["groups"]["validation"]
+    )
+    held0 = {data.groups[i] for i in first.splits["test"]}
+    warm = train_classifier(
+        data, _cfg(seed=5, init=str(tmp_path / "tiny.json"), init_test=True, **quick)
+    )
+    test_groups = {data.groups[i] for i in warm.splits["test"]}
+    assert test_groups == held0 and not test_groups & seen0
+    seen = warm.card.training["groups"]
+    assert seen0 <= set(seen["train"]) | set(seen["validation"])
+    with pytest.raises(DataError, match="needs --init"):
+        train_classifier(data, _cfg(init_test=True))

@@ -3,12 +3,9 @@
 import numpy as np
 import pytest
 
-from areoscan.data.samples import SampleSet, load_source
+from areoscan.data.samples import SampleSet
 from areoscan.errors import DataError
-from areoscan.models.registry import save_model
-from areoscan.train.classifier import ClassifierTrainConfig, train_classifier
 from areoscan.train.classifier_splits import keep_init_test
-from areoscan.train.loop import FitConfig
 
 
 def _samples(groups: list[str], sources: list[str]) -> SampleSet:
@@ -41,39 +38,6 @@ def test_keep_init_test_holds_out_what_the_init_model_never_saw():
     assert sorted(np.r_[tr, va, te].tolist()) == list(range(len(s)))
     with pytest.raises(DataError, match="no training observations"):
         keep_init_test(s, parts, {})
-
-
-def _cfg(**kw):
-    base = dict(
-        name="tiny",
-        arch="small_cnn",
-        size=32,
-        batch_size=16,
-        steps_per_epoch=2,
-        threads=1,
-        fractions=(0.5, 0.25, 0.25),
-        arch_kwargs={"widths": [8, 16]},
-        fit=FitConfig(epochs=1, lr=5e-3, progress=False, log=False),
-    )
-    base.update(kw)
-    return ClassifierTrainConfig(**base)
-
-
-def test_warm_start_tests_on_the_init_models_held_out_observations(class_folders, tmp_path):
-    data = load_source(str(class_folders), 32)
-    first = train_classifier(data, _cfg(seed=0))
-    save_model(first.module, first.card, tmp_path)
-    seen0 = set(first.card.training["groups"]["train"]) | set(
-        first.card.training["groups"]["validation"]
-    )
-    held0 = {data.groups[i] for i in first.splits["test"]}
-    warm = train_classifier(data, _cfg(seed=5, init=str(tmp_path / "tiny.json"), init_test=True))
-    test_groups = {data.groups[i] for i in warm.splits["test"]}
-    assert test_groups == held0 and not test_groups & seen0
-    seen = warm.card.training["groups"]
-    assert seen0 <= set(seen["train"]) | set(seen["validation"])
-    with pytest.raises(DataError, match="needs --init"):
-        train_classifier(data, _cfg(init_test=True))
 
 
 def test_screen_curve_reports_recall_and_fp_per_source():

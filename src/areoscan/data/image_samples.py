@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from areoscan.data.sample_set import SampleSet, stack_tiles
+from areoscan.data.sample_set import SampleSet, from_tiles
 from areoscan.errors import DataError
 
 
@@ -68,15 +68,8 @@ def from_image_mask(
                         continue
                     tiles.append(img.astype(np.float32))
                     keys.append(f"{image.name}/L{level}/{row}_{col}")
-    n = len(labels)
-    return SampleSet(
-        stack_tiles(tiles, size),
-        np.array(labels, np.int64),
-        ["background", "brain_coral"],
-        [group] * n,
-        keys,
-        ["orig"] * n,
-        [image.name] * n,
+    return from_tiles(
+        tiles, labels, ["background", "brain_coral"], [group] * len(labels), keys, image.name, size
     )
 
 

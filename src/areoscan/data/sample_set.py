@@ -135,3 +135,27 @@ def relabel(samples: SampleSet, target: str) -> SampleSet:
 def stack_tiles(tiles: list[np.ndarray], size: int) -> np.ndarray:
     """(N, size, size) float32 from a list of tiles (an empty set has N = 0)."""
     return np.stack(tiles).astype(np.float32) if tiles else np.zeros((0, size, size), np.float32)
+
+
+def from_tiles(
+    tiles: list[np.ndarray],
+    labels: Sequence[int],
+    classes: list[str],
+    groups: list[str],
+    keys: list[str],
+    source: str,
+    size: int,
+    variants: list[str] | None = None,
+) -> SampleSet:
+    """The :class:`SampleSet` of tiles a reader has just collected from one ``source`` (every tile
+    an original, ``orig``, unless ``variants`` says otherwise). Use it at the end of a reader."""
+    n = len(labels)
+    return SampleSet(
+        stack_tiles(tiles, size),
+        np.asarray(labels, dtype=np.int64),
+        classes,
+        groups,
+        keys,
+        variants or ["orig"] * n,
+        [source] * n,
+    )

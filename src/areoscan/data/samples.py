@@ -29,7 +29,7 @@ import numpy as np
 
 from areoscan.data.image_samples import from_image_mask
 from areoscan.data.landmarks import V1_TO_V3, landmark_v1_rows, read_classmap, read_csv_rows
-from areoscan.data.sample_set import SampleSet, concat, relabel, stack_tiles
+from areoscan.data.sample_set import SampleSet, concat, from_tiles, relabel
 from areoscan.data.synth_samples import DEFAULT_MIX, SynthMix, from_synth, from_synth_terrain
 from areoscan.errors import DataError
 from areoscan.io.obsid import find_observation_id
@@ -82,15 +82,7 @@ def from_landmarks_v3(root: Path, size: int, resize: str = "area") -> SampleSet:
         groups.append(r["source_image"])
         keys.append(f"v3/{r['landmark_id']}")
         variants.append(r["variant"])
-    return SampleSet(
-        stack_tiles(tiles, size),
-        np.array(labels),
-        classes,
-        groups,
-        keys,
-        variants,
-        ["landmarks-v3"] * len(labels),
-    )
+    return from_tiles(tiles, labels, classes, groups, keys, "landmarks-v3", size, variants)
 
 
 def from_landmarks_v1(root: Path, size: int, resize: str = "area") -> SampleSet:
@@ -103,16 +95,7 @@ def from_landmarks_v1(root: Path, size: int, resize: str = "area") -> SampleSet:
         labels.append(classes.index(name))
         groups.append(group)
         keys.append(f"v1/{path.stem}")
-    n = len(labels)
-    return SampleSet(
-        stack_tiles(tiles, size),
-        np.array(labels),
-        classes,
-        groups,
-        keys,
-        ["orig"] * n,
-        ["landmarks-v1"] * n,
-    )
+    return from_tiles(tiles, labels, classes, groups, keys, "landmarks-v1", size)
 
 
 def from_folder(
@@ -145,16 +128,7 @@ def from_folder(
                 labels.append(ci)
                 groups.append(find_observation_id(f.name) or f"{root.name}/{f.stem}")
                 keys.append(f"{root.name}/{c}/{f.name}{where}")
-    n = len(labels)
-    return SampleSet(
-        stack_tiles(tiles, size),
-        np.array(labels),
-        classes,
-        groups,
-        keys,
-        ["orig"] * n,
-        [root.name] * n,
-    )
+    return from_tiles(tiles, labels, classes, groups, keys, root.name, size)
 
 
 def cut_tiles(img: np.ndarray, size: int, per_side: int) -> dict[str, np.ndarray]:

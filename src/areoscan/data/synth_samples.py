@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from areoscan.data.sample_set import SampleSet, stack_tiles
+from areoscan.data.sample_set import SampleSet, from_tiles
 from areoscan.errors import DataError
 
 
@@ -109,16 +109,7 @@ def from_synth(
                 labels.append(label)
                 keys.append(f"{name}/{r}_{c}")
                 groups.append(name)
-    m = len(labels)
-    return SampleSet(
-        stack_tiles(tiles, size),
-        np.array(labels),
-        ["background", "brain_coral"],
-        groups,
-        keys,
-        ["orig"] * m,
-        ["synth"] * m,
-    )
+    return from_tiles(tiles, labels, ["background", "brain_coral"], groups, keys, "synth", size)
 
 
 def from_synth_terrain(
@@ -149,13 +140,4 @@ def from_synth_terrain(
                 labels.append(i % len(kinds))
                 keys.append(f"{name}/{r}_{c}")
                 groups.append(name)
-    m = len(labels)
-    return SampleSet(
-        stack_tiles(tiles, size),
-        np.array(labels),
-        [k.slug for k in kinds],
-        groups,
-        keys,
-        ["orig"] * m,
-        ["synth-terrain"] * m,
-    )
+    return from_tiles(tiles, labels, [k.slug for k in kinds], groups, keys, "synth-terrain", size)
