@@ -137,7 +137,7 @@ def _warm() -> str:
 def survey_once(archive: Path, workers: int, models: tuple[str, str]) -> dict[str, float]:
     """Survey the archive into a fresh folder with ``workers`` workers; return timings."""
     from areoscan.survey.catalogue import Catalogue
-    from areoscan.survey.engine import SurveyOptions, open_client, run_survey
+    from areoscan.survey.engine import SurveyOptions, open_client, process_on_cluster
     from areoscan.survey.jobs import Selection
     from areoscan.survey.sources import collect_jobs
 
@@ -163,7 +163,7 @@ def survey_once(archive: Path, workers: int, models: tuple[str, str]) -> dict[st
                     "segment_model": models[1],
                 }
             )
-            result = run_survey(cat, cat.todo(), client, out, options, say=lambda m: None)
+            result = process_on_cluster(cat, cat.todo(), client, out, options, say=lambda m: None)
             cpu = sum(client.run(_cpu_seconds).values()) - cpu0
             load = (load0 + os.getloadavg()[0]) / 2
             counts = cat.counts()

@@ -7,7 +7,7 @@ import cloudpickle
 import pytest
 
 from areoscan.survey.catalogue import Catalogue
-from areoscan.survey.engine import SurveyOptions, open_client, process_image, run_survey
+from areoscan.survey.engine import SurveyOptions, open_client, process_image, process_on_cluster
 from areoscan.survey.jobs import Job
 
 from . import fakescan
@@ -43,7 +43,7 @@ CONTENTS = {
 
 
 def _run(cat, client, out, options=None, **kw):
-    return run_survey(
+    return process_on_cluster(
         cat,
         cat.todo(**kw),
         client,
@@ -117,7 +117,7 @@ def test_interrupt_leaves_consistent_catalogue(tmp_path: Path, client):
 
     with Catalogue(out) as cat:
         cat.add_jobs(jobs)
-        result = run_survey(
+        result = process_on_cluster(
             cat,
             cat.todo(),
             client,

@@ -1,7 +1,7 @@
 """Run a survey on dask.distributed: one task per image, results written to the catalogue.
 
 Use :func:`open_client` to get a cluster (a LocalCluster, or an existing scheduler with
-``scheduler=``) and :func:`run_survey` to process a catalogue's to-do list on it. Each task runs
+``scheduler=``) and :func:`process_on_cluster` to process a catalogue's to-do list on it. Each task runs
 :func:`process_image` on a worker — fetch → scan → read regions → delete the download — and returns
 a small dict; only the client writes the catalogue. A task never raises for a bad image: every
 failure (HTTP error, timeout, truncated or oversized download, corrupt JP2) comes back as a
@@ -257,7 +257,7 @@ def cluster_threads(client: Any) -> int:
     return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
 
 
-def run_survey(
+def process_on_cluster(
     catalogue: Catalogue,
     rows: list[Any],
     client: Any,

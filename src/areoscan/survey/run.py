@@ -18,7 +18,7 @@ from typing import Any
 
 from areoscan.errors import DataError
 from areoscan.survey.catalogue import CATALOGUE_NAME, Catalogue
-from areoscan.survey.engine import SurveyOptions, SurveyResult, open_client, run_survey
+from areoscan.survey.engine import SurveyOptions, SurveyResult, open_client, process_on_cluster
 from areoscan.survey.sources import Selection, collect_jobs, describe
 
 
@@ -145,7 +145,7 @@ def survey(
                 with open_client(
                     workers, scheduler, say=say, dashboard_address=dashboard_address
                 ) as client:
-                    result = run_survey(
+                    result = process_on_cluster(
                         cat, rows, client, folder, options, say=say, progress=progress
                     )
                 outcome = "interrupted" if result.interrupted else "completed"
