@@ -5,7 +5,8 @@
 # calibrated in session 12). Steps 4-6 are the issue-19 recipe (every coral family, real-like
 # layouts, hard negatives, scale augmentation), first run in session 13 (docs/generalisation.md
 # "Retraining"; its model was NOT shipped: demo IoU 0.846 < 0.85, own band-pass and low-sun
-# scenes and real v1 landmark false positives worse). Measured with THREADS=1 on the 2-core machine shared with 3-4 other jobs:
+# scenes and real v1 landmark false positives worse). Measured with THREADS=1 on the 2-core
+# machine shared with 3-4 other jobs:
 # `families` 14.0 min wall / 5.4 min CPU (val IoU 0.41 -> 0.48 -> 0.55 over its 3 epochs, still
 # rising, hence `more`), `more` 6.4 min wall / 5.0 min CPU (val IoU 0.47 -> 0.53 -> 0.555: a
 # plateau; test IoU 0.703 -> 0.704); `scenes` 4.0 min CPU (sum of the 120 scenes' own timing
