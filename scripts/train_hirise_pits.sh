@@ -12,9 +12,9 @@
 # H0..H3 tiles collapsed to their source, benchmarks/cv_detector.py) and prints the pooled report:
 # the headline figure of docs/annotations.md.
 # Needs ../shared/data. Seeded: the same command and THREADS give the same weights (shipped: 1).
-# Measured (2026-12-07, session 13): a fold 994 s (16.6 min) on 1 thread of the loaded shared 2-core
-# machine under the CPU slot runner; the fit (173 crops, same 650 steps) about the same.
-# CV=1 adds 4 folds of ~17 min each. Figures: docs/annotations.md ("Shipped hirise-pits").
+# Measured (2026-12-07, session 13, 1 thread under the CPU slot runner of the shared 2-core machine):
+# the fit 488 s (8.1 min); a fold 382-994 s (the spread is the machine's load), so CV=1 adds
+# 4 x 6-17 min: well inside 60 min on 2 cores. Figures: docs/annotations.md ("Shipped hirise-pits").
 # Usage: [CV=1] scripts/train_hirise_pits.sh [OUT_DIR] [DATA_DIR] [THREADS]
 set -euo pipefail
 OUT=${1:-models/hirise-pits}
