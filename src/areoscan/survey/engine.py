@@ -230,6 +230,9 @@ def open_client(
                     memory_limit=memory_limit,
                 )
             client = Client(cluster)
+            from areoscan.survey.workerlog import QuietShutdown
+
+            client.register_plugin(QuietShutdown())
     try:
         link = client.dashboard_link
         say(f"areoscan survey: dask dashboard {link}")
