@@ -18,7 +18,6 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "areoscan"
 # so they were not split under them.)
 ALLOWED = {
     "data/seg_samples.py": "segmenter tile sampling, changed by issue 19 (U-Net) in session 13",
-    "train/segmenter_cli.py": "segmenter training verb, changed by issue 19 (U-Net) in session 13",
 }
 
 
