@@ -46,9 +46,15 @@
 #    the trainer trusts, and without it the scan would run the U-Net on a 1 m/px image as is).
 # 6. more (train): step 5's weights fine-tuned 3 more epochs on the same data, lr 1e-3 (a fresh
 #    Adam), calibrated again -> OUT.
+# 7. d (candidate D, session 14): the shipped weights (INIT_D, default OUT/previous/calibrated)
+#    fine-tuned 3 epochs at lr 1e-3 on step 4's 120 family scenes PLUS every band-pass scene of
+#    steps 1-2 (64 `patches` scenes, 24 TAR scenes, 32 sun and 16 low-sun scenes: 256 scenes, up to
+#    5 tiles per scene and level), the same real tiles and hold-outs, every real landmark tile of
+#    the training split listed twice (--landmark-repeat 2), --coarsen 0.25, calibrated -> OUT/d.
+#    Step `bandpass-scenes` only generates steps 1-2's scenes (steps base, tune and d call it).
 # Needs ../shared/data. Seeded: the same command and THREADS give the same weights.
 # Usage: [THREADS=2] [INIT=model.json] scripts/train_brain_coral_unet.sh [OUT_DIR] [DATA_DIR] [STEP]
-#   STEP: base | tune | calibrate | scenes | families | more | all (default all; run from the repo root)
+#   STEP: bandpass-scenes | base | tune | calibrate | scenes | families | more | d | all (default all; run from the repo root)
 set -euo pipefail
 OUT=${1:-models/brain-coral-unet}
 DATA=${2:-../shared/data}
@@ -56,6 +62,7 @@ STEP=${3:-all}
 THREADS=${THREADS:-2}
 PREV="$OUT/previous"
 INIT=${INIT:-$PREV/brain-coral-unet.json}
+INIT_D=${INIT_D:-$PREV/calibrated/brain-coral-unet.json}
 for d in "$DATA/hirise-landmarks-v3" "$DATA/hirise-landmarks-v1" "$DATA/brain-coral-tiles"; do
   [ -d "$d" ] || { echo "missing $d: this script needs the shared real data" >&2; exit 2; }
 done
@@ -64,7 +71,7 @@ REAL=(--landmarks "$DATA/hirise-landmarks-v3" --landmarks "$DATA/hirise-landmark
       --coral-tiles "$DATA/brain-coral-tiles" --coral-exclude 'bc_tile_r[01]c[45]' --coral-repeat 4)
 MODEL=(--arch slim-unet --decoder-channels 64 32 24 16 --half-stage add --schedule one --loss dice+focal --seed 0 --threads "$THREADS")
 
-previous_base() {
+previous_scenes() {  # every band-pass scene of steps 1-2 (existing ones are kept)
 python - "$PREV/tar-scenes" <<'PY'
 import sys
 from pathlib import Path
@@ -81,12 +88,14 @@ for i, seed in enumerate(range(600, 624)):
         generate_scene(f, size=(2048, 2048), seed=seed, scale=0.25, coral_fraction=0.25,
                        kinds=["tars"] + ([k] if k else []))
 PY
-areoscan train segmenter --scenes "$PREV/scenes" "$PREV/tar-scenes" --synth 64 --synth-seed 100 --synth-size 2048 2048 \
-  --levels 0 1 --tile 256 --max-tiles-per-scene 12 "${REAL[@]}" "${MODEL[@]}" --epochs 10 --lr 2e-3 \
-  --holdout-observation ESP_026247_1650 --max-minutes 45 --name brain-coral-unet --out "$PREV/base" --quiet
-}
+python - "$PREV/scenes" <<'PY'
+import sys
 
-previous_tune() {
+from areoscan.data.seg_samples import synthesize_scenes
+
+# what `--scenes $PREV/scenes --synth 64 --synth-seed 100 --synth-size 2048 2048` materialises
+synthesize_scenes(sys.argv[1], 64, seed=100, size=(2048, 2048), scale=0.25, coral_fraction=0.3)
+PY
 python - "$PREV/sun-scenes" <<'PY'
 import sys
 from pathlib import Path
@@ -112,6 +121,17 @@ for seed in range(540, 556):  # very low sun, any azimuth
     synthesize_scenes(out.with_name("low-scenes"), 1, seed=seed, size=(2048, 2048), scale=0.25,
                       coral_fraction=0.3, sun_azimuth=float(az), incidence=float(inc))
 PY
+}
+
+previous_base() {
+  previous_scenes
+areoscan train segmenter --scenes "$PREV/scenes" "$PREV/tar-scenes" --synth 64 --synth-seed 100 --synth-size 2048 2048 \
+  --levels 0 1 --tile 256 --max-tiles-per-scene 12 "${REAL[@]}" "${MODEL[@]}" --epochs 10 --lr 2e-3 \
+  --holdout-observation ESP_026247_1650 --max-minutes 45 --name brain-coral-unet --out "$PREV/base" --quiet
+}
+
+previous_tune() {
+  previous_scenes
 areoscan train segmenter --scenes "$PREV/scenes" "$PREV/sun-scenes" "$PREV/tar-scenes" "$PREV/low-scenes" --synth 64 --synth-seed 100 \
   --synth-size 2048 2048 --levels 0 1 --tile 256 --max-tiles-per-scene 12 "${REAL[@]}" "${MODEL[@]}" \
   --holdout-observation ESP_026247_1650 \
@@ -165,9 +185,19 @@ families_more() {
     --init "$OUT/families/brain-coral-unet.json" --name brain-coral-unet --out "$OUT" --quiet
 }
 
+candidate_d() {  # issue-19 families + every band-pass scene of steps 1-2, real landmarks listed twice
+  areoscan train segmenter --scenes "$OUT/fam-scenes" "$OUT/fam-patch-scenes" "$OUT/fam-tar-scenes" \
+    "$OUT/fam-neg-scenes" "$PREV/scenes" "$PREV/tar-scenes" "$PREV/sun-scenes" "$PREV/low-scenes" \
+    --levels 0 1 --tile 256 --max-tiles-per-scene 5 "${REAL[@]}" --landmark-repeat 2 "${MODEL[@]}" \
+    --holdout-observation ESP_026247_1650 --coarsen 0.25 --epochs 3 --lr 1e-3 --calibrate temperature --scale 0.25 --scale-tolerance 4 \
+    --init "$INIT_D" --name brain-coral-unet --out "$OUT/d" --quiet
+}
+
+case "$STEP" in bandpass-scenes) previous_scenes ;; esac
 case "$STEP" in base|all) previous_base ;; esac
 case "$STEP" in tune|all) previous_tune ;; esac
 case "$STEP" in calibrate|all) previous_calibrate ;; esac
 case "$STEP" in scenes|all) family_scenes ;; esac
 case "$STEP" in families|all) families ;; esac
 case "$STEP" in more|all) families_more ;; esac
+case "$STEP" in d) previous_scenes; family_scenes; candidate_d ;; esac
