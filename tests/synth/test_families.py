@@ -1,5 +1,3 @@
-import hashlib
-
 import numpy as np
 import pytest
 
@@ -12,12 +10,32 @@ from areoscan.synth.params import FAMILIES, FAMILY_WAVELENGTH_M, SceneParams
 NEW = [f for f in FAMILIES if f != "bandpass"]
 
 
-def test_default_family_keeps_old_seeds_byte_identical():
-    # hash of this scene rendered by the version before coral families existed (e01b348)
+# Fingerprint of seed 7's default (band-pass) scene. Until 2026-12-07 this was a sha256 of the
+# bytes (ef9617ec..., the version before coral families existed, e01b348), but the bytes depend on
+# the CPU: numpy dispatches its float kernels by SIMD level (AVX2 / AVX-512 round the last bits
+# differently), so a few pixels move by one DN from one machine to the next. Block means and label
+# counts catch any real change of the pattern (a different scene moves them by tens of DN) and
+# tolerate that rounding.
+SEED7_BLOCK_MEANS = [
+    [394.1, 520.5, 466.9, 440.3, 423.6, 390.4, 356.0, 291.5],
+    [426.6, 554.5, 540.5, 550.7, 552.8, 530.8, 542.8, 497.7],
+    [428.5, 556.3, 543.6, 557.1, 556.0, 528.2, 547.3, 478.9],
+    [505.0, 524.3, 515.6, 551.9, 546.7, 535.5, 547.0, 452.8],
+    [537.0, 550.5, 515.7, 540.1, 546.3, 525.2, 550.8, 428.0],
+    [351.0, 359.2, 394.5, 420.2, 433.9, 431.4, 518.7, 397.3],
+]
+SEED7_LABEL_COUNTS = {1: 31579, 2: 62473, 3: 10584, 6: 2888, 255: 12476}
+
+
+def test_default_family_keeps_old_seeds():
     dn, lab, p = render_array((300, 400), 7, scale=0.25, coral_fraction=0.3)
     assert p.coral_family == "bandpass" and p.family is None and p.coral_layout == "patches"
-    digest = hashlib.sha256(dn.tobytes() + lab.tobytes()).hexdigest()
-    assert digest == "ef9617ec091be49b4c1411d731d5686ba7f317f29071ce117075147dba324cac"
+    blocks = dn.astype(float).reshape(6, 50, 8, 50).mean(axis=(1, 3))
+    np.testing.assert_allclose(blocks, SEED7_BLOCK_MEANS, atol=0.5)
+    values, counts = np.unique(lab, return_counts=True)
+    assert values.tolist() == sorted(SEED7_LABEL_COUNTS)
+    for v, c in zip(values.tolist(), counts.tolist(), strict=True):
+        assert abs(c - SEED7_LABEL_COUNTS[v]) <= 120  # 0.1 % of the scene
 
 
 def test_family_parameters_span_the_issue_ranges():
