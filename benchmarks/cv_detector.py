@@ -115,6 +115,7 @@ def run_fold(args: argparse.Namespace, ann: AnnotationSet) -> None:
             batch_size=args.batch_size, lr=args.lr, seed=args.seed + len(chunks),
             threads=args.threads, box_masks=args.box_masks,
             anchors_per_level=args.anchors_per_level, norm=args.norm,
+            min_stride=args.min_stride, rpn_fg_iou=args.rpn_fg_iou,
             init=str(previous) if args.resume else args.init,
         )  # fmt: skip
         train_detector(train, None, cfg, name, args.out / "models", progress=not args.quiet)
@@ -221,6 +222,8 @@ def main() -> None:
     ap.add_argument("--box-masks", choices=("ellipse",), default=None)
     ap.add_argument("--anchors-per-level", type=int, default=1)
     ap.add_argument("--norm", choices=("fixed", "image"), default="fixed")
+    ap.add_argument("--min-stride", type=int, choices=(8, 16), default=16)
+    ap.add_argument("--rpn-fg-iou", type=float, default=0.7)
     ap.add_argument("--resume", action="store_true", help="continue this fold's model (a chunk)")
     ap.add_argument(
         "--init", default=None, help="first chunk starts from this detector (synthetic pretraining)"

@@ -48,6 +48,8 @@ def train_on_consensus(
         arch=args.arch, backbone=args.backbone, epochs=args.epochs, size=args.size,
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads,
         iterations=args.iterations, channels=args.channels, head=args.head, init=args.init,
+        anchors_per_level=args.anchors_per_level, norm=args.norm, min_stride=args.min_stride,
+        rpn_fg_iou=args.rpn_fg_iou,
     )  # fmt: skip
     started = time.monotonic()
     card, _ = train_detector(truth, None, cfg, "consensus-detector", args.out / "models",
@@ -125,6 +127,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--channels", type=int, default=128)
     ap.add_argument("--head", type=int, default=256)
+    ap.add_argument("--anchors-per-level", type=int, default=1)
+    ap.add_argument("--norm", choices=("fixed", "image"), default="fixed")
+    ap.add_argument("--min-stride", type=int, choices=(8, 16), default=16)
+    ap.add_argument("--rpn-fg-iou", type=float, default=0.7)
     ap.add_argument("--init", default=None, help="start from this detector's matching tensors")
     ap.add_argument("--min-score", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=2)

@@ -94,6 +94,48 @@ def test_cards_without_mobilenet_layers_keep_the_legacy_pyramid(tmp_path):
     assert _strides(_from_card(card)) == [16, 32, 64]
 
 
+def test_card_format_2_defaults_to_the_fixed_pyramid_and_newer_formats_are_refused():
+    from areoscan.models.card import ModelCard
+    from areoscan.models.detectors import DETECTOR_FORMAT, _from_card
+
+    kwargs = {"backbone": "mobilenet_v3_large", "anchors": [16, 32, 64], "channels": 16, "head": 32}
+    card = ModelCard(name="v2", task="detection", arch="fasterrcnn", classes=["a"], tile_size=384,
+                     arch_kwargs={**kwargs, "format_version": 2})  # fmt: skip
+    assert _strides(_from_card(card)) == [16, 32, 64]  # no mobilenet_layers: format 2's default
+    new = _card("new", ["a"], DetectorConfig(channels=16, head=32), [16, 32, 64])
+    assert new.arch_kwargs["format_version"] == DETECTOR_FORMAT == 2
+    card.arch_kwargs["format_version"] = 3
+    with pytest.raises(ValueError, match="format 3 is newer"):
+        _from_card(card)
+
+
+def test_min_stride_8_adds_a_level_and_rpn_fg_iou_reaches_the_matcher():
+    cfg = DetectorConfig(channels=16, head=32, min_stride=8, rpn_fg_iou=0.5, anchors_per_level=3)
+    sides = np.geomspace(12, 165, 40)
+    anchors = anchor_sizes(sides, cfg.backbone, 1.0, 3, cfg.mobilenet_layers)
+    assert len(anchors) == 12  # 4 levels x 3
+    card = _card("fine", ["a"], cfg, anchors)
+    assert card.arch_kwargs["mobilenet_layers"] == [6, 12, 16]
+    model = build_detector("fasterrcnn", 1, **card.arch_kwargs)
+    assert _strides(model) == [8, 16, 32, 64]
+    assert model.rpn.proposal_matcher.high_threshold == 0.5
+    with pytest.raises(AnnotationError, match="min stride"):
+        _ = DetectorConfig(min_stride=4).mobilenet_layers
+
+
+def test_image_norm_is_one_module_level_class_that_standardises_each_image():
+    import torch
+
+    from areoscan.models.standardise import Standardising
+
+    a = build_detector("fasterrcnn", 1, channels=16, head=32, norm="image")
+    b = build_detector("fasterrcnn", 1, channels=16, head=32, norm="image")
+    assert type(a.transform) is type(b.transform) is Standardising
+    x = torch.rand(1, 20, 30) * 0.2 + 0.7
+    y = a.transform.normalize(x)
+    assert abs(float(y.mean())) < 1e-5 and abs(float(y.std()) - 1) < 1e-4
+
+
 def _scenes(root: Path, n: int = 4) -> Path:
     """VIA project of 64 x 64 images with a dark disc ('pit') and a bright square ('boulder')."""
     rng = np.random.default_rng(0)

@@ -7,8 +7,10 @@ downloaded here), reads one band in [0, 1] (the first convolution takes 1 channe
 standardises with ``mean`` / ``std``), has ``len(classes) + 1`` outputs (0 = background) and anchor
 sizes chosen from the training boxes (:func:`anchor_sizes`). Backbones (``BACKBONES``): MobileNetV3
 Large + FPN (fast on a CPU) and ResNet-18/34/50 + FPN. Arch kwargs: ``backbone``, ``anchors``
-(the same number of sizes per pyramid level, smallest level first), ``min_size`` / ``max_size`` (the size images are resized to),
-``mean``, ``std``, ``score_thresh``, ``detections_per_img``.
+(the same number of sizes per pyramid level, smallest level first), ``min_size`` / ``max_size``
+(the size images are resized to), ``mean``, ``std``, ``score_thresh``, ``detections_per_img``,
+``channels``, ``head``, ``mobilenet_layers``, ``norm``, ``rpn_fg_iou`` and ``format_version`` (what
+a card's missing keys mean: :data:`DETECTOR_FORMAT`).
 """
 
 from __future__ import annotations
@@ -30,23 +32,29 @@ BACKBONES = ("mobilenet_v3_large", "resnet18", "resnet34", "resnet50")
 ASPECT_RATIOS = (0.5, 1.0, 2.0)
 
 
-def _levels(backbone: str) -> int:
-    """Feature maps the FPN returns (each gets one anchor size)."""
-    return 3 if backbone.startswith("mobilenet") else 5
+def _levels(backbone: str, mobilenet_layers: Sequence[int] | None = None) -> int:
+    """Feature maps the FPN returns: the blocks it reads + the max-pooled top level."""
+    if backbone.startswith("mobilenet"):
+        return len(mobilenet_layers or MOBILENET_LAYERS) + 1
+    return 5
 
 
 def anchor_sizes(
-    box_sides: Sequence[float], backbone: str, scale: float = 1.0, per_level: int = 1
+    box_sides: Sequence[float],
+    backbone: str,
+    scale: float = 1.0,
+    per_level: int = 1,
+    mobilenet_layers: Sequence[int] | None = None,
 ) -> list[int]:
     """Anchor sizes (px, at the model's input size), ``per_level`` per pyramid level, smallest first.
 
     box_sides: ``sqrt(w * h)`` of the training boxes in image pixels; scale: model input size /
     image size. Sizes run geometrically from the 2nd to the 98th percentile (at least 8 px apart
-    by a factor 1.5), so every object has an anchor of about its size. Use ``per_level`` > 1 when
-    the pyramid is short (MobileNet's 3 levels): with one size per level a box between two sizes
-    overlaps its best anchor at IoU ~0.6, under the RPN's 0.7, and trains few positives.
+    by a factor 1.5), so every object has an anchor of about its size. Use ``per_level`` > 1 when the pyramid is short (MobileNet's 3-4 levels): with
+    one size per level a box between two sizes overlaps its best anchor at IoU ~0.6, under the
+    RPN's 0.7, and trains few positives. mobilenet_layers: as for :func:`build_detector`.
     """
-    n = _levels(backbone) * per_level
+    n = _levels(backbone, mobilenet_layers) * per_level
     sides = np.asarray(box_sides, float) * scale
     if sides.size == 0:
         return [int(round(v)) for v in np.geomspace(16, 256, n)]
@@ -80,20 +88,37 @@ def _one_channel(module: nn.Module) -> None:
     raise ValueError("no 3-channel convolution to replace")
 
 
-# MobileNetV3-Large blocks the FPN reads: block 12 ends the stride-16 stage, 16 is the last layer
-# (stride 32); the FPN's max-pool adds stride 64. train_detector writes it into every new card.
-# Cards without the key (trained before session 13, or built by hand) read blocks 13 and 16
-# (LEGACY, the default of build_detector so they keep loading): both stride 32, so every anchor sat
-# on a 32-px grid and the smallest pits (12-30 px at 384) fell between anchors.
+# MobileNetV3-Large blocks the FPN reads: block 6 ends the stride-8 stage, 12 the stride-16 stage,
+# 16 is the last layer (stride 32); the FPN's max-pool adds one more level at twice the last stride.
+# MOBILENET_LAYERS (strides 16/32/64) is the default of a format-2 card; FINE_MOBILENET_LAYERS adds
+# stride 8 (`train detector --min-stride 8`: pits of 12-30 px at 384 px get anchors 8 px apart).
+# Cards of format 1 (no ``format_version``: trained before session 14) without ``mobilenet_layers``
+# read blocks 13 and 16 (LEGACY, trained before session 13): both stride 32, so every anchor sat on
+# a 32-px grid and the smallest pits (12-30 px at 384) fell between anchors.
 MOBILENET_LAYERS = (12, 16)
+FINE_MOBILENET_LAYERS = (6, 12, 16)
 LEGACY_MOBILENET_LAYERS = (13, 16)
+# What a card's ``arch_kwargs`` mean. 1 (no key): missing ``mobilenet_layers`` = LEGACY. 2: missing
+# ``mobilenet_layers`` = MOBILENET_LAYERS; ``train_detector`` writes the key explicitly anyway.
+DETECTOR_FORMAT = 2
 
 
-def _backbone(name: str, channels: int, layers: Sequence[int] | None = None) -> nn.Module:
+def _mobilenet_layers(layers: Sequence[int] | None, format_version: int) -> list[int]:
+    """The MobileNet blocks a card of ``format_version`` reads (see :data:`DETECTOR_FORMAT`)."""
+    if format_version not in (1, DETECTOR_FORMAT):
+        raise ValueError(
+            f"detector card format {format_version} is newer than this areoscan "
+            f"({DETECTOR_FORMAT}): upgrade areoscan"
+        )
+    if layers is not None:
+        return [int(v) for v in layers]
+    return list(LEGACY_MOBILENET_LAYERS if format_version == 1 else MOBILENET_LAYERS)
+
+
+def _backbone(name: str, channels: int, layers: Sequence[int]) -> nn.Module:
     """A from-scratch backbone + FPN with ``channels`` per pyramid level (BatchNorm, 1-band input).
 
-    layers: MobileNet blocks to read (None: :data:`LEGACY_MOBILENET_LAYERS`, so cards without the
-    key load; new detectors pass :data:`MOBILENET_LAYERS`); ignored for ResNets.
+    layers: MobileNet blocks to read (:func:`_mobilenet_layers`); ignored for ResNets.
     """
     import torchvision
     from torchvision.models.detection.backbone_utils import BackboneWithFPN
@@ -105,7 +130,7 @@ def _backbone(name: str, channels: int, layers: Sequence[int] | None = None) -> 
         features = torchvision.models.mobilenet_v3_large(
             weights=None, norm_layer=nn.BatchNorm2d
         ).features
-        picked = list(layers if layers is not None else LEGACY_MOBILENET_LAYERS)
+        picked = list(layers)
         return_layers = {str(i): str(k) for k, i in enumerate(picked)}
         in_channels = [features[i].out_channels for i in picked]
         body: nn.Module = features
@@ -122,18 +147,12 @@ NORMS = ("fixed", "image")
 
 
 def _standardising_transform(transform: nn.Module) -> nn.Module:
-    """The model's resize transform with each image standardised by its own mean and std.
+    """``transform`` (a GeneralizedRCNNTransform) standardising each image by its own mean / std.
 
     Use it (arch kwarg ``norm="image"``) when crops of one dataset differ a lot in brightness and
-    contrast (the pits' crops: mean DN 0.3 in one copy, 0.8 in its mirrored copy): the network then
-    sees the same pit however the crop was stretched, at training and at every inference path.
+    contrast (see :class:`~areoscan.models.standardise.Standardising`).
     """
-    from torchvision.models.detection.transform import GeneralizedRCNNTransform
-
-    class Standardising(GeneralizedRCNNTransform):
-        def normalize(self, image: torch.Tensor) -> torch.Tensor:
-            mean = image.mean(dim=(-2, -1), keepdim=True)
-            return (image - mean) / image.std(dim=(-2, -1), keepdim=True).clamp_min(1e-3)
+    from areoscan.models.standardise import Standardising
 
     t = transform
     return Standardising(t.min_size, t.max_size, t.image_mean, t.image_std)  # type: ignore[arg-type]
@@ -154,16 +173,21 @@ def build_detector(
     head: int = 256,
     mobilenet_layers: Sequence[int] | None = None,
     norm: str = "fixed",
+    rpn_fg_iou: float = 0.7,
+    format_version: int = 1,
 ) -> nn.Module:
     """An untrained torchvision detector for ``n_classes`` object classes (+ background).
 
     channels: FPN width (torchvision: 256); head: box-head width (torchvision: 1024). The slimmer
     defaults keep a detector near 10 MB and a CPU training step a few times faster.
-    mobilenet_layers: the MobileNet blocks the FPN reads: pass :data:`MOBILENET_LAYERS` (strides
-    16 and 32; train_detector does); None keeps :data:`LEGACY_MOBILENET_LAYERS` (two stride-32
-    maps), what every card without the key was trained with.
+    mobilenet_layers: the MobileNet blocks the FPN reads: :data:`MOBILENET_LAYERS` (strides
+    16 and 32) or :data:`FINE_MOBILENET_LAYERS` (8, 16 and 32); None: the default of
+    ``format_version`` (1, every card without the key: :data:`LEGACY_MOBILENET_LAYERS`, two
+    stride-32 maps; 2: :data:`MOBILENET_LAYERS`). train_detector writes both keys.
     norm: ``"fixed"`` (``(x - mean) / std``) or ``"image"`` (each image by its own mean and std,
     see :func:`_standardising_transform`).
+    rpn_fg_iou: IoU from which an anchor is an RPN positive (torchvision's 0.7; small objects on a
+    coarse grid rarely reach it, so each box then trains about one anchor: 0.5 gives several).
     """
     from torchvision.models.detection import FasterRCNN, MaskRCNN
     from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -177,8 +201,9 @@ def build_detector(
         raise ValueError("a detector needs at least one class")
     if norm not in NORMS:
         raise ValueError(f"unknown norm {norm!r}; choose from {', '.join(NORMS)}")
-    levels = _levels(backbone)
-    sizes = list(anchors) if anchors is not None else anchor_sizes([], backbone)
+    layers = _mobilenet_layers(mobilenet_layers, format_version)
+    levels = _levels(backbone, layers)
+    sizes = list(anchors) if anchors is not None else anchor_sizes([], backbone, 1.0, 1, layers)
     per = len(sizes) // levels
     if per < 1 or len(sizes) != per * levels:
         raise ValueError(
@@ -196,6 +221,7 @@ def build_detector(
         "image_std": [std],
         "rpn_anchor_generator": generator,
         "rpn_head": RPNHead(channels, per * len(ASPECT_RATIOS)),
+        "rpn_fg_iou_thresh": rpn_fg_iou,
         "rpn_pre_nms_top_n_train": 1000,
         "rpn_post_nms_top_n_train": 500,
         "rpn_pre_nms_top_n_test": 500,
@@ -206,7 +232,7 @@ def build_detector(
         "box_score_thresh": score_thresh,
         "box_detections_per_img": detections_per_img,
     }
-    body = _backbone(backbone, channels, mobilenet_layers)
+    body = _backbone(backbone, channels, layers)
     if arch == "maskrcnn":
         model: nn.Module = MaskRCNN(
             body,

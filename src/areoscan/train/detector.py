@@ -25,6 +25,8 @@ from areoscan.data.detection import detect_all, detection_metrics
 from areoscan.errors import AnnotationError
 from areoscan.models.card import ModelCard
 from areoscan.models.detectors import (
+    DETECTOR_FORMAT,
+    FINE_MOBILENET_LAYERS,
     MOBILENET_LAYERS,
     TorchDetector,
     anchor_sizes,
@@ -45,6 +47,9 @@ class DetectorConfig:
     anchors_per_level: anchor sizes per pyramid level (see :func:`anchor_sizes`).
     norm: ``"image"`` standardises each image by its own mean / std inside the model (crops whose
     brightness varies a lot); ``"fixed"`` uses mean 0.5, std 0.25.
+    min_stride: the finest pyramid level of a MobileNet backbone, 16 (strides 16/32/64) or 8
+    (8/16/32/64: objects under ~30 px at ``size`` get anchors 8 px apart).
+    rpn_fg_iou: IoU from which an anchor trains as an RPN positive (torchvision: 0.7).
     box_masks: ``"ellipse"`` gives every box-only instance the ellipse inscribed in its box as its
     Mask R-CNN training mask (boxes-only data such as the pits); None requires real masks.
     """
@@ -67,6 +72,17 @@ class DetectorConfig:
     box_masks: str | None = None
     anchors_per_level: int = 1
     norm: str = "fixed"
+    min_stride: int = 16
+    rpn_fg_iou: float = 0.7
+
+    @property
+    def mobilenet_layers(self) -> list[int] | None:
+        """The MobileNet blocks the FPN reads (None for other backbones)."""
+        if not self.backbone.startswith("mobilenet"):
+            return None
+        if self.min_stride not in (8, 16):
+            raise AnnotationError(f"min stride {self.min_stride}: choose 8 or 16")
+        return list(FINE_MOBILENET_LAYERS if self.min_stride == 8 else MOBILENET_LAYERS)
 
 
 def split_by_group(
@@ -177,11 +193,9 @@ def _card(name: str, classes: list[str], cfg: DetectorConfig, anchors: list[int]
             "channels": cfg.channels,
             "head": cfg.head,
             **({"norm": cfg.norm} if cfg.norm != "fixed" else {}),
-            **(
-                {"mobilenet_layers": list(MOBILENET_LAYERS)}
-                if cfg.backbone.startswith("mobilenet")
-                else {}
-            ),
+            **({"mobilenet_layers": cfg.mobilenet_layers} if cfg.mobilenet_layers else {}),
+            **({"rpn_fg_iou": cfg.rpn_fg_iou} if cfg.rpn_fg_iou != 0.7 else {}),
+            "format_version": DETECTOR_FORMAT,
         },
         split_rule="by image group (HiRISE observation id, else source tile with copies collapsed)",
     )
@@ -226,7 +240,9 @@ def train_detector(
     seed_everything(cfg.seed, cfg.threads)
     rng = np.random.default_rng(cfg.seed)
     scale = cfg.size / max(max(im.height, im.width) for im in train.images)
-    anchors = anchor_sizes(_box_sides(train), cfg.backbone, scale, cfg.anchors_per_level)
+    anchors = anchor_sizes(
+        _box_sides(train), cfg.backbone, scale, cfg.anchors_per_level, cfg.mobilenet_layers
+    )
     card = _card(name, train.classes, cfg, anchors)
     model = build_detector(cfg.arch, len(train.classes), **card.arch_kwargs)
     init_info = init_from(model, cfg.init) if cfg.init else None

@@ -75,6 +75,21 @@ def register(subparsers: Any) -> None:
         "brightness varies) [fixed]",
     )
     p.add_argument(
+        "--min-stride",
+        type=int,
+        choices=(8, 16),
+        default=16,
+        help="finest pyramid level of a MobileNet backbone: 8 adds a stride-8 level for objects "
+        "under ~30 px at --size [16]",
+    )
+    p.add_argument(
+        "--rpn-fg-iou",
+        type=float,
+        default=0.7,
+        help="IoU from which an anchor is an RPN positive; 0.5 trains several anchors per small "
+        "box instead of about one [0.7]",
+    )
+    p.add_argument(
         "--box-masks",
         choices=("ellipse",),
         default=None,
@@ -116,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
             ("--val-fraction", 0.0 <= args.val_fraction < 1.0),
             ("--lr", args.lr > 0),
             ("--anchors-per-level", 1 <= args.anchors_per_level <= 5),
+            ("--rpn-fg-iou", 0.3 < args.rpn_fg_iou <= 1.0),
         )
         if not ok
     ]
@@ -154,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         box_masks=args.box_masks,
         anchors_per_level=args.anchors_per_level,
         norm=args.norm,
+        min_stride=args.min_stride,
+        rpn_fg_iou=args.rpn_fg_iou,
     )
     command = "areoscan " + shlex.join(sys.argv[1:])
     card, best = train_detector(
