@@ -2,7 +2,7 @@
 
 It reads the image file and decides from its bytes: ``CORAL n`` → done with n square regions,
 ``KILL`` → the worker process dies, ``BROKEN`` → RasterError (a corrupt image), anything else →
-empty. Outputs (summary.json, regions.json) go to ``out_dir/<id>/`` like the real scan's.
+empty; ``SLOW`` anywhere adds half a second (a scan that is still running when another ends). Outputs (summary.json, regions.json) go to ``out_dir/<id>/`` like the real scan's.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ def fake_scan(source: str | Path, out_dir: Path, **kwargs: Any) -> Summary:
     path = Path(source)
     data = path.read_bytes()
     obs = path.name[:15]
+    if b"SLOW" in data:
+        time.sleep(0.5)
     if b"KILL" in data:
         os._exit(17)
     if b"BROKEN" in data:

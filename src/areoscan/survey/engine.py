@@ -275,10 +275,12 @@ def process_on_cluster(
 ) -> SurveyResult:
     """Process catalogue ``rows`` on ``client``; every result is written in its own transaction.
 
-    in_flight: tasks submitted at once (default 2 × cluster threads) so that ``running`` in the
-    catalogue means running, and an interruption cancels little work. progress: a bar of images
-    (done / total, rate, ETA) on stderr when it is a terminal; the per-image lines then print
-    above the bar.
+    in_flight: tasks submitted at once (default: one per cluster thread, so that a worker holds
+    only the image it runs: Dask fails every task that was on two dying workers, queued or not, so
+    an image queued behind one that kills its worker, and its retry's, failed with it). Then
+    ``running`` in the catalogue means running, and an interruption cancels little.
+    progress: a bar of images (done / total, rate, ETA) on stderr when it is a terminal; the
+    per-image lines then print above the bar.
     """
     from distributed import as_completed
 
@@ -289,7 +291,7 @@ def process_on_cluster(
     counts = {"done": 0, "empty": 0, "failed": 0}
     queue = [dict(r) for r in rows]
     total = len(queue)
-    window = in_flight or 2 * cluster_threads(client)
+    window = in_flight or cluster_threads(client)
     futures: dict[Any, str] = {}
     ac = as_completed()
     finished = 0
