@@ -5,7 +5,8 @@ Faults are keyed by the URL path below the server root (e.g. ``PDS/RDR/.../X_RED
 ``("truncate", fraction)`` announces the full Content-Length but sends only part of the body and
 closes, on every request; ``("stall", seconds)`` sends the headers and half the body, then stalls
 (every request); ``("announce", nbytes)`` makes the listing announce a smaller size than the file.
-Ranges (``bytes=N-``) are honoured so that resuming downloads can be exercised.
+Ranges (``bytes=N-``) are honoured so that resuming downloads can be exercised; with
+``ranges=True`` closed ones (``bytes=N-M``) too, so that JP2s can be read by the packet.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ def _human(n: int) -> str:
 class ArchiveServer:
     """Serve ``root`` on 127.0.0.1 in a daemon thread; use as a context manager."""
 
-    def __init__(self, root: Path, faults: dict[str, tuple[Any, ...]] | None = None) -> None:
+    def __init__(
+        self, root: Path, faults: dict[str, tuple[Any, ...]] | None = None, ranges: bool = False
+    ) -> None:
         self.root = root.resolve()
+        self.ranges = ranges
         self.faults = dict(faults or {})
         self.counts: dict[str, int] = {}
         self.log: list[tuple[str, int]] = []
@@ -95,20 +99,23 @@ class ArchiveServer:
                 return None
             return self._plain(h, 200, self._listing(target, rel), rel, head, "text/html")
         data = target.read_bytes()
-        start = 0
+        start, end = 0, len(data) - 1
         rng = h.headers.get("Range")
         if rng and rng.startswith("bytes=") and rng[6:].split("-")[0].isdigit():
             start = int(rng[6:].split("-")[0])
+            last = rng[6:].split("-")[1]
+            if self.ranges and last.isdigit():
+                end = min(end, int(last))
         if start >= len(data) and len(data) > 0:
             return self._plain(h, 416, "range not satisfiable\n", rel, head)
-        body = data[start:]
-        code = 206 if start else 200
+        body = data[start : end + 1]
+        code = 206 if start or (self.ranges and rng) else 200
         h.send_response(code)
         h.send_header("Content-Type", "application/octet-stream")
         h.send_header("Content-Length", str(len(body)))
         h.send_header("Accept-Ranges", "bytes")
-        if start:
-            h.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        if code == 206:
+            h.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
         h.end_headers()
         self.log.append((rel, code))
         if head:

@@ -22,11 +22,11 @@ import pytest
 from areoscan.cli import main
 
 from .archive import ArchiveServer, wait_until
+from .conftest import TESTMODELS
 from .indexfile import write_index
 
 pytestmark = pytest.mark.slow
 
-TESTMODELS = Path(__file__).with_name("testmodels.py")
 SIZE = (512, 768)
 # role -> (observation id, scene it is made from, fault injected by the server or on disk)
 ROLES: dict[str, tuple[str, str, tuple | None]] = {
@@ -74,19 +74,6 @@ def _place(src: Path, root: Path, obs: str, truncate: bool = False) -> None:
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory) -> list[str]:
-    """--screen-model/--segment-model options for the tiny test models; workers preload them."""
-    import dask
-    import distributed  # noqa: F401  (its config defaults must exist before we override one key)
-
-    from .testmodels import make_models
-
-    screen, seg = make_models(tmp_path_factory.mktemp("models"))
-    with dask.config.set({"distributed.worker.preload": [str(TESTMODELS)]}):
-        yield ["--screen-model", str(screen), "--segment-model", str(seg)]
-
-
-@pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> tuple[Path, dict[str, tuple]]:
     """A PDS tree of 8 images (6 synthetic scenes, 3 with brain coral; a dark image) and faults."""
     import numpy as np
@@ -116,15 +103,6 @@ def archive(tmp_path_factory) -> tuple[Path, dict[str, tuple]]:
         if fault and fault != ("corrupt",):
             faults[_rel(obs)] = fault
     return root, faults
-
-
-@pytest.fixture(scope="module")
-def scheduler(models):
-    """One warm 2-worker LocalCluster shared by the runs that join it with --scheduler."""
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
-        yield cluster.scheduler_address
 
 
 def _survey(
@@ -356,3 +334,26 @@ def test_bad_inputs_give_one_line(tmp_path: Path, capsys):
         == 2
     )
     assert main(["report", str(tmp_path / "nothing")]) == 2
+
+
+@pytest.mark.parametrize("flag", [[], ["--no-read-ahead"]])
+def test_no_read_ahead_reaches_the_workers_options(tmp_path: Path, monkeypatch, flag):
+    """--no-read-ahead gets to the options every task receives (what it changes on the workers
+    is tested in test_engine: no task carries an ``ahead`` and the results are the same)."""
+    from contextlib import nullcontext
+
+    from areoscan.survey import run
+    from areoscan.survey.engine import SurveyResult
+
+    seen = {}
+
+    def process(cat, rows, client, out, options, **kw):
+        seen["options"] = options
+        return SurveyResult(0, {}, 0.0)
+
+    monkeypatch.setattr(run, "open_client", lambda *a, **kw: nullcontext())
+    monkeypatch.setattr(run, "process_on_cluster", process)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("ESP_011201_2200\n")
+    assert main(["survey", str(ids), "--out", str(tmp_path / "o"), *flag]) == 0
+    assert seen["options"].read_ahead == (not flag) and seen["options"].partial

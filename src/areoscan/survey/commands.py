@@ -66,12 +66,6 @@ def _add_survey(subparsers: Any) -> None:
         "--keep-images", action="store_true", help="keep downloaded JP2s in DIR/downloads"
     )
     p.add_argument(
-        "--whole-downloads",
-        action="store_true",
-        help="download remote JP2s whole (default: fetch only the packets the screen and "
-        "segmentation read, when the file has PLT markers and the server honours Range)",
-    )
-    p.add_argument(
         "--bbox",
         nargs=4,
         type=float,
@@ -92,6 +86,36 @@ def _add_survey(subparsers: Any) -> None:
         default=3,
         metavar="N",
         help="retry failed images in later runs until they have failed N times (3)",
+    )
+    _add_fetch_options(p)
+    _add_scan_options(p)
+    p.add_argument(
+        "--dashboard-address",
+        default=":8787",
+        metavar="ADDR",
+        help="local cluster dashboard address (:8787; ':0' picks a free port)",
+    )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar (there is none either when stderr is not a terminal)",
+    )
+    p.set_defaults(func=run_survey_command)
+
+
+def _add_fetch_options(p: Any) -> None:
+    """How remote images are fetched: by the packet or whole, read ahead, timeouts and limits."""
+    p.add_argument(
+        "--whole-downloads",
+        action="store_true",
+        help="download remote JP2s whole (default: fetch only the packets the screen and "
+        "segmentation read, when the file has PLT markers and the server honours Range)",
+    )
+    p.add_argument(
+        "--no-read-ahead",
+        action="store_true",
+        help="do not open a worker's next remote image while it scans the current one (default: "
+        "its headers and screen level, or its whole download, come in the background)",
     )
     p.add_argument(
         "--timeout",
@@ -115,19 +139,6 @@ def _add_survey(subparsers: Any) -> None:
         help="refuse images larger than this when no size is announced, whole downloads and "
         "reads by the packet alike (4096)",
     )
-    _add_scan_options(p)
-    p.add_argument(
-        "--dashboard-address",
-        default=":8787",
-        metavar="ADDR",
-        help="local cluster dashboard address (:8787; ':0' picks a free port)",
-    )
-    p.add_argument(
-        "--quiet",
-        action="store_true",
-        help="no progress bar (there is none either when stderr is not a terminal)",
-    )
-    p.set_defaults(func=run_survey_command)
 
 
 def _add_scan_options(p: Any) -> None:
@@ -229,6 +240,7 @@ def run_survey_command(args: argparse.Namespace) -> int:
             reprocess=args.reprocess,
             keep_images=args.keep_images,
             partial=not args.whole_downloads,
+            read_ahead=not args.no_read_ahead,
             bbox=args.bbox,
             max_scale=args.max_scale,
             limit=args.limit,

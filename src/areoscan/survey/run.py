@@ -83,6 +83,7 @@ def survey(
     reprocess: bool = False,
     keep_images: bool = False,
     partial: bool = True,
+    read_ahead: bool = True,
     bbox: Sequence[float] | None = None,
     max_scale: float | None = None,
     limit: int | None = None,
@@ -105,10 +106,12 @@ def survey(
     degrees; max_scale: m/px. limit: at most that many images this run. max_attempts: failed
     images are retried until they failed that often. timeout / retries / max_image_mb: for
     downloads. partial: read remote JP2s by the packet when they allow it (False: whole
-    downloads). scan_options: passed to each scan (screen_model, segment_model, fast, threads,
-    memory_mb, backend). say: where progress lines go (default stderr). progress: a bar of images
-    with ETA when stderr is a terminal. record: the arguments
-    stored with this run in the catalogue (default: these keyword arguments).
+    downloads). read_ahead: a worker opens its next remote image while it scans the current one
+    (False: one image at a time, e.g. to bound a worker's disk and bandwidth). scan_options:
+    passed to each scan (screen_model, segment_model, fast, threads, memory_mb, backend). say:
+    where progress lines go (default stderr). progress: a bar of images with ETA when stderr is a
+    terminal. record: the arguments stored with this run in the catalogue (default: these keyword
+    arguments).
     """
     say = say or (lambda msg: print(msg, file=sys.stderr, flush=True))
     _check_positive(
@@ -122,7 +125,7 @@ def survey(
     folder = Path(out)
     selection = Selection(bbox=tuple(bbox) if bbox else None, max_scale=max_scale)  # type: ignore[arg-type]
     options = SurveyOptions(keep_images, retries, timeout, {"progress": False, **scan_options},
-                            partial=partial)  # fmt: skip
+                            partial=partial, read_ahead=read_ahead)  # fmt: skip
     arguments = record if record is not None else {
         "workers": workers, "scheduler": scheduler, "reprocess": reprocess, "bbox": bbox,
         "max_scale": max_scale, "limit": limit, **scan_options,
