@@ -123,3 +123,36 @@ def test_prefetching_gives_the_same_probabilities(raw, tmp_path):
     b, _, _, rb = blended(raw, flagged, 0.05, tmp_path / "b.u8", prefetch=False)
     assert np.array_equal(a, b)
     assert len(ra.reads) > 2
+
+
+def test_every_chunk_of_a_band_reuses_the_rows_above(raw, tmp_path):
+    """A band read in column chunks (one tile each here) that overlap by the tiles' overlap: every
+    chunk finds the previous band's last rows in the reader (the earlier chunk of a band leaves the
+    columns it shares with the next one to it), and the probabilities are exactly those of decoding
+    every window whole."""
+    import copy
+
+    flagged = [Window(r, c, 16, 16) for r in range(0, 80, 16) for c in range(16, 112, 16)]
+    plan = plan_segmentation(flagged, 2, 0, raw.shape, tile=64, overlap=16, margin=8)
+    bands = plan_bands(plan, memory_mb=0.05)
+    assert all(len(b.reads) > 2 for b in bands)
+    stride = plan.tile - plan.overlap
+    tiles = {t for b in bands for r in b.reads for _, t in r.tiles}
+    for band in bands[1:]:
+        for read in band.reads:
+            (_, t), *_ = read.tiles
+            above = Window(t.row - stride, t.col, t.height, t.width) in tiles
+            assert read.reuse == (plan.overlap if above else 0), (read.window, read.reuse)
+    whole = copy.deepcopy(bands)
+    for read in (r for b in whole for r in b.reads):
+        read.reuse, read.keep = 0, None
+    out, decoded = [], []
+    for i, bs in enumerate((bands, whole)):
+        store = GroupStore(tmp_path / f"{i}.u8", [g.bbox for g in plan.groups])
+        decoded.append(segment_groups(ArrayRaster(raw), pointwise, plan, bs, store).decoded_px)
+        out.append([store.read(g.index, g.bbox.row, g.bbox.row + g.bbox.height)
+                    for g in plan.groups])  # fmt: skip
+        store.close()
+    assert all(np.array_equal(a, b) for a, b in zip(*out, strict=True))
+    reused = sum(r.reuse * r.window.width for b in bands for r in b.reads)
+    assert decoded[0] == decoded[1] - reused and reused > 0

@@ -29,12 +29,21 @@ class Read:
     """One window and the tiles predicted from it: ``(group index, tile)`` pairs.
 
     reuse: rows at the top of the window already decoded by the previous band (the tiles' vertical
-    overlap, kept by the reader); only :attr:`decode` is decoded.
+    overlap, kept by the reader); only :attr:`decode` is decoded. keep: the columns (start, end)
+    whose last rows the reader keeps after this read (None: all of the window's): not those a later
+    read of the same band covers, whose own reuse needs the previous band's rows there.
     """
 
     window: Window
     tiles: list[tuple[int, Window]] = field(default_factory=list)
     reuse: int = 0
+    keep: tuple[int, int] | None = None
+
+    @property
+    def kept_cols(self) -> tuple[int, int]:
+        """(start, end) columns whose last rows the reader keeps after this read."""
+        w = self.window
+        return self.keep if self.keep is not None else (w.col, w.col + w.width)
 
     @property
     def decode(self) -> Window:
@@ -61,15 +70,21 @@ def _plan_reuse(bands: list[Band], keep: int, width: int) -> None:
     ends = np.full(width, -1, dtype=np.int64)  # level row after the kept rows of each column
     kept = np.zeros(width, dtype=np.int64)
     for band in bands:
-        for read in band.reads:
+        for k, read in enumerate(band.reads):
             w = read.window
             cols = slice(w.col, w.col + w.width)
             end = int(ends[w.col])
             if w.row < end < w.row + w.height and (ends[cols] == end).all():
                 if (kept[cols] >= end - w.row).all():
                     read.reuse = end - w.row
-            ends[cols] = w.row + w.height
-            kept[cols] = min(keep, w.height)
+            # neighbouring chunks of a band share the tiles' overlap: leave those columns to the
+            # later read, so that it too finds the previous band's rows there
+            later = min((r.window.col for r in band.reads[k + 1 :]), default=w.col + w.width)
+            if later < w.col + w.width:
+                read.keep = (w.col, max(w.col, later))
+            c0, c1 = read.kept_cols
+            ends[c0:c1] = w.row + w.height
+            kept[c0:c1] = min(keep, w.height)
 
 
 def _bbox(tiles: list[tuple[int, Window]]) -> Window:

@@ -162,8 +162,8 @@ class _Prefetcher:
     OpenJPEG's windowed decode keeps about one core busy; decoding the next window while the
     network predicts the current one uses the second core. Only the worker thread ever decodes, one
     window at a time, so the raster's decoder is never used concurrently. The last ``keep`` rows of
-    each read are kept (``keep`` × ``width`` raw samples) for the reads that reuse them
-    (:attr:`Read.reuse`).
+    each read are kept (``keep`` × ``width`` raw samples; over :attr:`Read.kept_cols`) for the
+    reads that reuse them (:attr:`Read.reuse`).
     """
 
     def __init__(self, raster: LevelReader, level: int, reads: list[Read], enabled: bool,
@@ -198,7 +198,8 @@ class _Prefetcher:
             data = np.concatenate([top, new])
         if self.tail is not None:  # keep the last rows, aligned on the tail's last row
             k = min(self.keep, win.height)
-            self.tail[self.keep - k :, win.col : win.col + win.width] = data[-k:]
+            c0, c1 = read.kept_cols
+            self.tail[self.keep - k :, c0:c1] = data[-k:, c0 - win.col : c1 - win.col]
         return data
 
     def _submit(self) -> None:
