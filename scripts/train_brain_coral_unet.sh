@@ -51,6 +51,10 @@
 #    steps 1-2 (64 `patches` scenes, 24 TAR scenes, 32 sun and 16 low-sun scenes: 256 scenes, up to
 #    5 tiles per scene and level), the same real tiles and hold-outs, every real landmark tile of
 #    the training split listed twice (--landmark-repeat 2), --coarsen 0.25, calibrated -> OUT/d.
+#    Run in session 14 (THREADS=1, INIT_D = the shipped weights): 23.4 min wall / 10.1 min CPU on
+#    the oversubscribed machine, peak RSS 4.7 GB, val IoU 0.738 / 0.724 / 0.785; NOT shipped (demo
+#    0.888, but 11.5 % of held-out real v3 landmark tiles >= 10 % marked against 1.0 %, and the
+#    turing / cells families barely learnt: docs/generalisation.md "Candidate D").
 #    Step `bandpass-scenes` only generates steps 1-2's scenes (steps base, tune and d call it).
 # Needs ../shared/data. Seeded: the same command and THREADS give the same weights.
 # Usage: [THREADS=2] [INIT=model.json] scripts/train_brain_coral_unet.sh [OUT_DIR] [DATA_DIR] [STEP]
