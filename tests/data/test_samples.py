@@ -137,6 +137,29 @@ def test_synth_partly_covered_tiles_are_labelled_by_their_coral_share():
     assert all(k.startswith("synth/partial/") for k in s.keys)
 
 
+def test_synth_spec_carries_its_own_mix():
+    from areoscan.data.synth_samples import DEFAULT_MIX, SynthMix, parse_synth_spec
+
+    assert parse_synth_spec("synth:40") == (40, DEFAULT_MIX)
+    n, mix = parse_synth_spec("synth:16,families=turing+cells,layout=regions,negatives=tars")
+    assert (n, mix) == (16, SynthMix(("turing", "cells"), "regions", ("tars",)))
+    wide = SynthMix(("cells",), "regions", ("ripples",))
+    assert parse_synth_spec("synth:8,negatives=none", wide)[1] == SynthMix(("cells",), "regions")
+    assert parse_synth_spec("synth:8,layout=patches", wide)[1].extra_kinds == ("ripples",)
+    for bad in (
+        "synth:8,families=lava",
+        "synth:8,layout=x",
+        "synth:8,colour=red",
+        "synth:8,layout",
+    ):
+        with pytest.raises(DataError, match="synth:8"):
+            parse_synth_spec(bad)
+    # the spec's mix wins over the one passed in (the --synth-* options); same seed, same tiles
+    a = load_source("synth:4,families=cells", 32, seed=1, mix=SynthMix(("turing",)))
+    b = load_source("synth:4", 32, seed=1, mix=SynthMix(("cells",)))
+    assert np.array_equal(a.images, b.images)
+
+
 @pytest.mark.slow
 def test_synth_mix_adds_hard_negative_kinds_and_families():
     from areoscan.data.synth_samples import SynthMix, from_synth

@@ -97,6 +97,12 @@ def test_fpr_threshold_flags_at_most_the_budget_of_real_negatives():
     t = screen_threshold(probs, val, 1, _cfg(max_fpr=0.0))
     assert 0.3 < t < 0.31
     assert screen_threshold(probs, val, 1, _cfg(min_recall=1.0)) == pytest.approx(0.6)
+    # with fpr_sources only those sources' negatives set the budget (here one tile: 0.2)
+    val.sources[3] = "pits"
+    t = screen_threshold(probs, val, 1, _cfg(max_fpr=0.0, fpr_sources=("real",)))
+    assert 0.3 < t < 0.31
+    t = screen_threshold(probs, val, 1, _cfg(max_fpr=0.0, fpr_sources=("pits",)))
+    assert 0.2 < t < 0.21
 
 
 def test_tune_threshold_min_recall():

@@ -30,7 +30,13 @@ import numpy as np
 from areoscan.data.image_samples import from_image_mask
 from areoscan.data.landmarks import V1_TO_V3, landmark_v1_rows, read_classmap, read_csv_rows
 from areoscan.data.sample_set import SampleSet, concat, from_tiles, relabel
-from areoscan.data.synth_samples import DEFAULT_MIX, SynthMix, from_synth, from_synth_terrain
+from areoscan.data.synth_samples import (
+    DEFAULT_MIX,
+    SynthMix,
+    from_synth,
+    from_synth_terrain,
+    parse_synth_spec,
+)
 from areoscan.errors import DataError
 from areoscan.io.obsid import find_observation_id
 from areoscan.io.tilefile import IMAGE_SUFFIXES, read_tile
@@ -165,7 +171,8 @@ def load_source(
     ``DIR`` (landmarks v3 / v1 / class folders, detected from the files), ``DIR@CLASS`` or
     ``FILE.jp2@CLASS`` (every tile gets CLASS), ``IMAGE.jp2`` (with ``IMAGE_mask.tif``; tiles at
     ``level``), ``synth:N`` (N synthetic tiles at ``scale`` m/px, seeded by ``seed``: coral vs
-    background, made as ``mix`` says), ``cutK:DIR[@CLASS]`` (each image of a folder cut into K x K
+    background, made as ``mix`` says; ``synth:N,families=turing+cells,layout=regions,negatives=tars``
+    overrides it for this spec, see :func:`~areoscan.data.synth_samples.parse_synth_spec`), ``cutK:DIR[@CLASS]`` (each image of a folder cut into K x K
     tiles at its own resolution, see :func:`from_folder`), ``synth-terrain:N`` (N synthetic tiles labelled by terrain
     kind, 1–6 m/px).
     """
@@ -182,10 +189,7 @@ def load_source(
             raise DataError(f"{spec}: expected synth-terrain:N with N a number of tiles") from None
         return from_synth_terrain(n, size, seed=seed)
     if spec.startswith("synth:"):
-        try:
-            n = int(spec.split(":", 1)[1])
-        except ValueError:
-            raise DataError(f"{spec}: expected synth:N with N a number of tiles") from None
+        n, mix = parse_synth_spec(spec, mix)
         return from_synth(n, size, scale=scale, seed=seed, mix=mix)
     if "@" in spec:
         spec, target = spec.rsplit("@", 1)

@@ -45,6 +45,36 @@ class SynthMix:
 
 DEFAULT_MIX = SynthMix()  # what every recipe before issue 19 was trained on
 
+_MIX_KEYS = {"families", "layout", "negatives"}
+
+
+def parse_synth_spec(spec: str, default: SynthMix = DEFAULT_MIX) -> tuple[int, SynthMix]:
+    """``synth:N`` or ``synth:N,KEY=A+B,...`` -> (N, the mix of these tiles).
+
+    Use it to put several synthetic mixes in one training run, one ``synth:`` spec per mix (e.g.
+    the shipped screen's band-pass patches beside turing and cells in large regions with hard
+    negatives). Keys: ``families`` (``+``-separated), ``layout``, ``negatives`` (``+``-separated
+    hard-negative kinds, or ``none``); a key left out keeps ``default`` (the ``--synth-*`` options).
+    """
+    from areoscan.synth.params import FAMILIES, LAYOUTS
+
+    head, *options = spec.split(",")
+    try:
+        n = int(head.split(":", 1)[1])
+    except (IndexError, ValueError):
+        raise DataError(f"{spec}: expected synth:N with N a number of tiles") from None
+    values = {"families": default.families, "layout": (default.layout,)}
+    values["negatives"] = default.extra_kinds
+    for opt in options:
+        key, eq, value = opt.partition("=")
+        if key not in _MIX_KEYS or not eq or not value:
+            raise DataError(f"{spec}: expected KEY=VALUE with KEY one of {sorted(_MIX_KEYS)}")
+        values[key] = tuple(v for v in value.split("+") if v != "none")
+    fams, layout = values["families"], values["layout"]
+    if not fams or not set(fams) <= set(FAMILIES) or len(layout) != 1 or layout[0] not in LAYOUTS:
+        raise DataError(f"{spec}: families among {list(FAMILIES)}, one layout of {list(LAYOUTS)}")
+    return n, SynthMix(values["families"], values["layout"][0], values["negatives"])
+
 
 def from_synth(
     n: int,

@@ -63,7 +63,8 @@ class ClassifierTrainConfig:
     (None: the threshold maximising validation F1). max_fpr: for screens, instead the lowest
     threshold flagging at most this share of the real validation negatives (the FP budget decides;
     use it when the synthetic positives are harder than the real ones and a recall rule would drag
-    the threshold down). tune: tune logit offsets / threshold.
+    the threshold down). fpr_sources: the sources whose validation negatives set that budget
+    (empty: every real one; e.g. leave out crops cut at another scale). tune: tune offsets / threshold.
     init: a model (name or path) whose weights start this one wherever names and shapes match
     (e.g. pretrained on ``synth-terrain:N``); the classification head is always fresh. The card's
     ``training.groups`` then also lists the observations the init model trained / validated on.
@@ -102,6 +103,7 @@ class ClassifierTrainConfig:
     positive_class: str | None = None
     min_recall: float | None = None
     max_fpr: float | None = None
+    fpr_sources: tuple[str, ...] = ()
     tune: bool = True
     init: str | None = None
     init_test: bool = False

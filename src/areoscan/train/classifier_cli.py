@@ -222,6 +222,14 @@ def _add_decision_arguments(p: argparse.ArgumentParser) -> None:
         "validation negatives; overrides --min-recall",
     )
     p.add_argument(
+        "--fpr-sources",
+        nargs="+",
+        default=[],
+        metavar="SOURCE",
+        help="with --max-fpr: only these sources' validation negatives set the budget (source = "
+        "landmarks-v3, landmarks-v1, or a folder's name, e.g. 'images' for the pit crops) [all real]",
+    )
+    p.add_argument(
         "--no-tune",
         dest="tune",
         action="store_false",
@@ -256,6 +264,11 @@ def run(args: argparse.Namespace) -> int:
         sets.append(s)
     classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
     samples = concat(sets, classes)
+    unknown = sorted(set(args.fpr_sources) - set(samples.sources))
+    if unknown:
+        raise DataError(
+            f"--fpr-sources {unknown}: no such source (have {sorted(set(samples.sources))})"
+        )
     if len(samples.classes) < 2:
         raise DataError(
             f"need at least two classes, got {samples.classes}; use DIR@CLASS to label folders"
@@ -284,6 +297,7 @@ def run(args: argparse.Namespace) -> int:
         positive_class=args.positive_class,
         min_recall=args.min_recall,
         max_fpr=args.max_fpr,
+        fpr_sources=tuple(args.fpr_sources),
         tune=args.tune,
         init=args.init,
         init_test=args.init_test,

@@ -123,12 +123,14 @@ def screen_threshold(
     p_pos: np.ndarray, val: SampleSet, pos: int, cfg: ClassifierTrainConfig
 ) -> float:
     """A screen's threshold on validation probabilities: with ``max_fpr``, the lowest one flagging
-    at most that share of the *real* validation negatives (every source but ``synth``; all of
-    them when there are no real ones); else :func:`tune_threshold` (``min_recall`` or max F1)."""
+    at most that share of the *real* validation negatives (every source but ``synth``, or only
+    ``cfg.fpr_sources``; all negatives when none is left); else :func:`tune_threshold`
+    (``min_recall`` or max F1)."""
     is_pos = val.labels == pos
     if cfg.max_fpr is None:
         return tune_threshold(p_pos, is_pos, cfg.min_recall)
-    real = np.array([src != "synth" for src in val.sources])
+    budget = set(cfg.fpr_sources) if cfg.fpr_sources else None
+    real = np.array([src != "synth" and (budget is None or src in budget) for src in val.sources])
     neg = ~is_pos & real if (~is_pos & real).any() else ~is_pos
     return fpr_threshold(p_pos[neg], cfg.max_fpr)
 
