@@ -225,6 +225,9 @@ def test_cli_rejects_one_class_and_bad_fractions(class_folders, tmp_path):
     )
     with pytest.raises(DataError, match="two classes"):
         args.func(args)
+    args.fpr_sources = ["landmarks-v3"]  # a typo would silently leave the budget on every source
+    with pytest.raises(DataError, match="no such source"):
+        args.func(args)
     with pytest.raises(SystemExit):
         parser.parse_args(["classifier", "--data", "x", "--out", "y", "--fractions", "0.5,0.5,0.5"])
 
