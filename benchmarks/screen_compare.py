@@ -56,6 +56,9 @@ def main() -> None:
               f"swapped: recall {sw['recall']:.3f} FP rate {sw['fpr']:.4f}  "
               f"calibrated: {card.calibration is not None}")  # fmt: skip
         print(f"  FP rate per data class: {fp_class}")
+        rk = res["ranking"]
+        print(f"  ranking: AUC {rk['auc']:.4f}, FP rate flagging every positive "
+              f"{rk['fpr_at_full_recall']:.4f} (threshold {rk['lowest_positive']:.4f})")  # fmt: skip
     if args.json:
         from areoscan.models.card import write_bytes_atomic
 

@@ -56,6 +56,20 @@ def test_screen_on_landmark_classes_reports_fp_per_class_and_swap():
     assert res["speed"]["tiles_per_s"] > 0
     text = classifier_report("m", 99, res)
     assert all(c in text for c in COLUMNS) and "swapped" in text
+    assert 0 <= res["ranking"]["auc"] <= 1 and "ROC AUC" in text
+
+
+def test_screen_ranking_auc_and_fp_rate_at_full_recall():
+    from areoscan.evaluate.classifier import screen_ranking
+
+    p = np.array([0.1, 0.2, 0.3, 0.4, 0.35, 0.9])
+    is_pos = np.array([False, False, False, False, True, True])
+    rk = screen_ranking(p, is_pos)
+    # 8 pairs (positive, negative): 0.35 beats 3 negatives, 0.9 beats 4 -> AUC 7 / 8
+    assert rk["auc"] == pytest.approx(7 / 8)
+    assert rk["fpr_at_full_recall"] == pytest.approx(1 / 4) and rk["lowest_positive"] == 0.35
+    tied = screen_ranking(np.array([0.5, 0.5]), np.array([False, True]))
+    assert tied["auc"] == pytest.approx(0.5) and tied["fpr_at_full_recall"] == 1.0
 
 
 def test_multiclass_needs_matching_names_and_flags_collapse():

@@ -89,8 +89,32 @@ def evaluate_classifier(
     out["binary"] = _binary(y, pred, pos, card) if pos >= 0 else _binary_any(y, pred, out)
     out["per_data_class"] = _per_data_class(samples, pred, y, pos)
     if pos >= 0 and (y == pos).any() and (y != pos).any():
+        out["ranking"] = screen_ranking(probs[:, pos], y == pos)
         out["swapped_brightness"] = _swapped(runner, card, samples, y, pos, batch_size)
     return out
+
+
+def screen_ranking(p_pos: np.ndarray, is_pos: np.ndarray) -> dict[str, float]:
+    """How well a screen orders the tiles, whatever its threshold: ROC AUC (ties count half) and
+    the false-positive rate at the highest threshold that still flags every positive.
+
+    Use it to compare two screens whose thresholds were tuned by different rules: a lower FP rate
+    at a higher threshold may just be a stricter threshold, a better AUC is a better ranking.
+    """
+    pos, neg = p_pos[is_pos], p_pos[~is_pos]
+    order = np.argsort(np.r_[neg, pos], kind="mergesort")
+    ranks = np.empty(len(order))
+    ranks[order] = np.arange(1, len(order) + 1)
+    values = np.r_[neg, pos]
+    for v in np.unique(values):  # average ranks over ties
+        tie = values == v
+        ranks[tie] = ranks[tie].mean()
+    u = ranks[len(neg) :].sum() - len(pos) * (len(pos) + 1) / 2
+    return {
+        "auc": float(u / (len(pos) * len(neg))),
+        "fpr_at_full_recall": float((neg >= pos.min()).mean()),
+        "lowest_positive": float(pos.min()),
+    }
 
 
 def _binary(y: np.ndarray, pred: np.ndarray, pos: int, card: ModelCard) -> dict[str, float]:

@@ -81,6 +81,12 @@ def classifier_report(name: str, train_n: int | str, res: dict[str, Any], exclud
     if res.get("is_screen") and per:
         rows = [[c, v["n"], v["predicted_positive"]] for c, v in per.items()]
         parts.append(table(["data class", "n", "predicted positive"], rows))
+    rk = res.get("ranking")
+    if rk:
+        parts.append(
+            f"ranking: ROC AUC {rk['auc']:.4f}; flagging every positive (threshold "
+            f"{rk['lowest_positive']:.4f}) flags {rk['fpr_at_full_recall']:.4f} of the negatives"
+        )
     sw = res.get("swapped_brightness")
     if sw:
         parts.append(
