@@ -54,6 +54,7 @@ def test_anchor_sizes_span_the_boxes():
     three = anchor_sizes(sides, "mobilenet_v3_large", per_level=3)
     assert len(three) == 9 and three == sorted(set(three))
     assert three[0] == anchor_sizes(sides, "mobilenet_v3_large")[0]  # the same span, finer steps
+    assert 90 <= three[-1] <= 200  # 3 per level: steps of 2 ** (1 / 3), not forced to 1.5
 
 
 def test_several_anchor_sizes_per_level_build_a_matching_rpn():
@@ -113,7 +114,7 @@ def test_min_stride_8_adds_a_level_and_rpn_fg_iou_reaches_the_matcher():
     cfg = DetectorConfig(channels=16, head=32, min_stride=8, rpn_fg_iou=0.5, anchors_per_level=3)
     sides = np.geomspace(12, 165, 40)
     anchors = anchor_sizes(sides, cfg.backbone, 1.0, 3, cfg.mobilenet_layers)
-    assert len(anchors) == 12  # 4 levels x 3
+    assert len(anchors) == 12 and anchors[-1] <= 170  # 4 levels x 3, spanning the boxes only
     card = _card("fine", ["a"], cfg, anchors)
     assert card.arch_kwargs["mobilenet_layers"] == [6, 12, 16]
     model = build_detector("fasterrcnn", 1, **card.arch_kwargs)

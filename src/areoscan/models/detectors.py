@@ -49,8 +49,10 @@ def anchor_sizes(
     """Anchor sizes (px, at the model's input size), ``per_level`` per pyramid level, smallest first.
 
     box_sides: ``sqrt(w * h)`` of the training boxes in image pixels; scale: model input size /
-    image size. Sizes run geometrically from the 2nd to the 98th percentile (at least 8 px apart
-    by a factor 1.5), so every object has an anchor of about its size. Use ``per_level`` > 1 when the pyramid is short (MobileNet's 3-4 levels): with
+    image size. Sizes run geometrically from the 2nd to the 98th percentile (the smallest at least
+    8 px; neighbours at least a factor ``min(1.5, 2 ** (1 / per_level))`` apart, so the sizes of
+    one level span about an octave, the step between levels), so every object has an anchor of
+    about its size. Use ``per_level`` > 1 when the pyramid is short (MobileNet's 3-4 levels): with
     one size per level a box between two sizes overlaps its best anchor at IoU ~0.6, under the
     RPN's 0.7, and trains few positives. mobilenet_layers: as for :func:`build_detector`.
     """
@@ -60,7 +62,7 @@ def anchor_sizes(
         return [int(round(v)) for v in np.geomspace(16, 256, n)]
     lo, hi = np.percentile(sides, [2, 98])
     lo = max(float(lo), 8.0)
-    hi = max(float(hi), lo * 1.5 ** (n - 1))
+    hi = max(float(hi), lo * min(1.5, 2 ** (1 / per_level)) ** (n - 1))
     sizes = [int(round(v)) for v in np.geomspace(lo, hi, n)]
     for k in range(1, n):  # strictly increasing after rounding
         sizes[k] = max(sizes[k], sizes[k - 1] + 1)
