@@ -45,8 +45,12 @@ def test_shipped_pits_detector_loads_lists_and_detects(capsys):
     detector = load_detector("hirise-pits", threads=1)  # verifies the sha256 against the card
     card = detector.card
     assert card.classes == ["1", "2", "3", "4", "5"]
-    # session 13 recipe: the stride-16/32 MobileNet pyramid, each crop standardised on its own
-    assert card.arch_kwargs["mobilenet_layers"] == [12, 16] and card.arch_kwargs["norm"] == "image"
+    # session 14 recipe: the stride-8/16/32 MobileNet pyramid (a format-2 card), RPN positives from
+    # IoU 0.5, each crop standardised on its own
+    kwargs = card.arch_kwargs
+    assert kwargs["mobilenet_layers"] == [6, 12, 16] and kwargs["format_version"] == 2
+    assert kwargs["rpn_fg_iou"] == 0.5 and kwargs["norm"] == "image"
+    assert len(kwargs["anchors"]) == 12 and kwargs["anchors"][-1] < 200  # 4 levels x 3 sizes
     assert card.metrics["cv"]["folds"] >= 1 and "log-blobs" in card.metrics["cv"]["baseline"]
     # a rough lit plain with three dark, shadowed bowls of 60-120 px in a 900 px crop (the real
     # crops' size; their pits are 30-460 px): the model standardises each image, so the plain
