@@ -101,14 +101,10 @@ def screen_ranking(p_pos: np.ndarray, is_pos: np.ndarray) -> dict[str, float]:
     Use it to compare two screens whose thresholds were tuned by different rules: a lower FP rate
     at a higher threshold may just be a stricter threshold, a better AUC is a better ranking.
     """
+    from scipy.stats import rankdata
+
     pos, neg = p_pos[is_pos], p_pos[~is_pos]
-    order = np.argsort(np.r_[neg, pos], kind="mergesort")
-    ranks = np.empty(len(order))
-    ranks[order] = np.arange(1, len(order) + 1)
-    values = np.r_[neg, pos]
-    for v in np.unique(values):  # average ranks over ties
-        tie = values == v
-        ranks[tie] = ranks[tie].mean()
+    ranks = rankdata(np.r_[neg, pos])  # ties get their average rank
     u = ranks[len(neg) :].sum() - len(pos) * (len(pos) + 1) / 2
     return {
         "auc": float(u / (len(pos) * len(neg))),
