@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,9 +37,22 @@ from areoscan.models.export import TorchRunner
 from areoscan.models.norm import CLASSIFIER_MIN_STD
 from areoscan.models.registry import build_module
 from areoscan.train.classifier_decision import prior_shift, screen_threshold, tune_decision
+from areoscan.train.classifier_draws import draws, inverse_frequency, sampling_weights
 from areoscan.train.classifier_splits import force_test, keep_init_test
+from areoscan.train.distil import DistilConfig, Distiller, make_distiller
 from areoscan.train.loop import FitConfig, FitResult, fit, seed_everything
 from areoscan.train.mining import false_positives, mining_fit, with_hard_negatives
+
+__all__ = [
+    "ClassifierTrainConfig",
+    "TrainOutcome",
+    "evaluate_split",
+    "init_from",
+    "inverse_frequency",
+    "predict_probs",
+    "sampling_weights",
+    "train_classifier",
+]
 
 
 @dataclass
@@ -78,6 +91,8 @@ class ClassifierTrainConfig:
     after training, the training negatives the screen flags at its validation-tuned threshold are
     added as a source of their own and training goes on for ``mine_epochs``; repeated
     ``mine_rounds`` times (0: off).
+    distil: keep a teacher model's calibrated output on the tiles of chosen (by default the real
+    background) sources while the labels drive the rest (:mod:`areoscan.train.distil`); None: off.
     """
 
     name: str = "classifier"
@@ -110,6 +125,7 @@ class ClassifierTrainConfig:
     calibrate: str | None = None
     mine_rounds: int = 0
     mine_epochs: int = 6
+    distil: DistilConfig | None = None
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
     fit: FitConfig = field(default_factory=FitConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -123,45 +139,6 @@ class TrainOutcome:
     card: ModelCard
     fit: FitResult
     splits: dict[str, np.ndarray]
-
-
-def sampling_weights(
-    labels: np.ndarray,
-    n_classes: int,
-    balance: float,
-    sources: list[str] | None = None,
-    source_balance: float = 1.0,
-) -> np.ndarray:
-    """Per-sample draw probabilities (sum to 1).
-
-    Class c gets a total share ∝ count(c)^(1 - balance) (balance 0: natural frequencies, 1: equal
-    shares). With ``sources``, a class's share is split between the sources it comes from, each
-    ∝ count(source)^(1 - source_balance): 1 (default) equal shares (e.g. 12 real brain-coral tiles
-    get as many draws as 1,500 synthetic ones), 0.5 square-root shares (the 12 tiles get ~8 %).
-    """
-    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
-    share = np.where(counts > 0, np.maximum(counts, 1) ** (1.0 - balance), 0.0)
-    w = np.zeros(len(labels))
-    for c in np.flatnonzero(counts):
-        idx = np.flatnonzero(labels == c)
-        if sources is None:
-            w[idx] = share[c] / len(idx)
-            continue
-        src = np.array([sources[i] for i in idx])
-        names = np.unique(src)
-        n_src = np.array([(src == name).sum() for name in names], dtype=np.float64)
-        part = n_src ** (1.0 - source_balance)
-        for name, frac in zip(names, part / part.sum(), strict=True):
-            sel = idx[src == name]
-            w[sel] = share[c] * frac / len(sel)
-    return w / w.sum()
-
-
-def inverse_frequency(labels: np.ndarray, n_classes: int) -> torch.Tensor:
-    """Loss weights ∝ 1 / class count, mean 1 over the classes present (absent classes get 0)."""
-    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
-    w = np.where(counts > 0, 1.0 / np.maximum(counts, 1.0), 0.0)
-    return torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
 
 
 def init_from(module: nn.Module, source: str) -> dict[str, Any]:
@@ -218,27 +195,18 @@ def train_classifier(
 ) -> TrainOutcome:
     """Split, train, tune and test; the card carries the test metrics (module in eval mode)."""
     seed_everything(cfg.seed, cfg.threads)
-    tr, va, te = split_by_group(samples, cfg.fractions, seed=cfg.seed)
-    if cfg.test_pattern:
-        tr, va, te = force_test(samples, (tr, va, te), cfg.test_pattern)
-    init_training = _init_training(cfg)
-    if cfg.init_test:
-        tr, va, te = keep_init_test(samples, (tr, va, te), init_training)
-    if len(tr) == 0 or len(va) == 0:
-        raise DataError(
-            "too few observation groups (source images) to make train and validation splits"
-        )
+    tr, va, te, init_training = _splits(samples, cfg)
     train, val = samples.subset(tr), samples.subset(va)
     test = samples.subset(te) if len(te) else None
     card = _new_card(samples, cfg)
     module: Any = build_module(card)
     init_info = init_from(module, cfg.init) if cfg.init else None
+    distil = make_distiller(cfg.distil, samples, card, cfg.scale_m_per_px) if cfg.distil else None
     n_cls = card.n_classes
-    gen = torch.Generator().manual_seed(cfg.seed)
-    aug = Augment(cfg.augment, seed=cfg.seed + 1)
-    batches, weights, steps = _draws(train, cfg, n_cls, gen, aug)
     loss_w = inverse_frequency(train.labels, n_cls) if cfg.class_weighted_loss else None
-    loss_fn = nn.CrossEntropyLoss(weight=loss_w, label_smoothing=cfg.label_smoothing)
+    loss_fn: Any = nn.CrossEntropyLoss(weight=loss_w, label_smoothing=cfg.label_smoothing)
+    if distil is not None:
+        loss_fn = distil.loss(loss_fn)
 
     def validate(model: Any) -> tuple[float, dict[str, Any]]:
         # model selection without test-time views (8x cheaper); TTA is applied for tuning and test
@@ -250,20 +218,9 @@ def train_classifier(
         return s["macro_f1"], {"accuracy": s["accuracy"], "macro_f1": s["macro_f1"]}
 
     t0 = time.monotonic()
-    result = fit(module, batches, steps, loss_fn, validate, cfg.fit)
-    mining: list[dict[str, Any]] = []
-    for _ in range(cfg.mine_rounds if cfg.positive_class is not None else 0):
-        pos = card.classes.index(str(cfg.positive_class))
-        t = screen_threshold(predict_probs(module, card, val.images)[:, pos], val, pos, cfg)
-        hard = false_positives(train, predict_probs(module, card, train.images)[:, pos], pos, t)
-        mining.append(hard.summary)
-        if not len(hard.indices):
-            break
-        train = with_hard_negatives(train, hard.indices)
-        batches, weights, steps = _draws(train, cfg, n_cls, gen, aug)
-        result = fit(
-            module, batches, steps, loss_fn, validate, mining_fit(cfg.fit, cfg.mine_epochs)
-        )
+    result, train, weights, mining = _fit_and_mine(
+        module, card, (train, val), cfg, (loss_fn, validate), distil
+    )
     # the prior the network learnt: draws x loss weights (logit adjustment undoes both)
     effective = weights.numpy() * (loss_w.numpy()[train.labels] if loss_w is not None else 1.0)
     decision = tune_decision(module, card, val, cfg, prior_shift(train.labels, effective, n_cls))
@@ -277,6 +234,7 @@ def train_classifier(
     card.training = {
         "decision": decision,
         "init": init_info,
+        "distillation": _distil_record(distil, loss_fn, train),
         "hard_negative_mining": mining,
         "command": command,
         "seconds": round(time.monotonic() - t0, 1),
@@ -289,6 +247,69 @@ def train_classifier(
     }
     card.training_manifest_sha256 = sha256_lines(train.manifest_lines())
     return TrainOutcome(module, card, result, {"train": tr, "val": va, "test": te})
+
+
+def _splits(
+    samples: SampleSet, cfg: ClassifierTrainConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Train / validation / test indices by observation (forced test tiles and the init model's
+    held-out observations applied) and the init model's ``training`` block."""
+    tr, va, te = split_by_group(samples, cfg.fractions, seed=cfg.seed)
+    if cfg.test_pattern:
+        tr, va, te = force_test(samples, (tr, va, te), cfg.test_pattern)
+    init_training = _init_training(cfg)
+    if cfg.init_test:
+        tr, va, te = keep_init_test(samples, (tr, va, te), init_training)
+    if len(tr) == 0 or len(va) == 0:
+        raise DataError(
+            "too few observation groups (source images) to make train and validation splits"
+        )
+    return tr, va, te, init_training
+
+
+def _fit_and_mine(
+    module: Any,
+    card: ModelCard,
+    data: tuple[SampleSet, SampleSet],
+    cfg: ClassifierTrainConfig,
+    fns: tuple[Any, Callable[[Any], tuple[float, dict[str, Any]]]],
+    distil: Distiller | None,
+) -> tuple[FitResult, SampleSet, torch.Tensor, list[dict[str, Any]]]:
+    """Train on ``data`` = (train, val), then the hard-negative mining rounds of a screen; the last
+    fit's result, the training set with the mined copies, its draw weights, the rounds' summaries."""
+    (train, val), (loss_fn, validate) = data, fns
+    gen = torch.Generator().manual_seed(cfg.seed)
+    aug = Augment(cfg.augment, seed=cfg.seed + 1)
+    batches, weights, steps = draws(train, cfg, card.n_classes, gen, aug, distil)
+    result = fit(module, batches, steps, loss_fn, validate, cfg.fit)
+    mining: list[dict[str, Any]] = []
+    for _ in range(cfg.mine_rounds if cfg.positive_class is not None else 0):
+        pos = card.classes.index(str(cfg.positive_class))
+        t = screen_threshold(predict_probs(module, card, val.images)[:, pos], val, pos, cfg)
+        hard = false_positives(train, predict_probs(module, card, train.images)[:, pos], pos, t)
+        mining.append(hard.summary)
+        if not len(hard.indices):
+            break
+        train = with_hard_negatives(train, hard.indices)
+        batches, weights, steps = draws(train, cfg, card.n_classes, gen, aug, distil)
+        result = fit(
+            module, batches, steps, loss_fn, validate, mining_fit(cfg.fit, cfg.mine_epochs)
+        )
+    return result, train, weights, mining
+
+
+def _distil_record(
+    distil: Distiller | None, loss_fn: Any, train: SampleSet
+) -> dict[str, Any] | None:
+    """The card's ``training.distillation``: teacher, W, tau, sources, the distilled training
+    tiles and the mean of both loss terms (None without ``--distil-from``)."""
+    if distil is None:
+        return None
+    return {
+        **distil.info,
+        "train_tiles_distilled": int(distil.mask(train).sum()),
+        "loss_terms": loss_fn.summary(),
+    }
 
 
 def _init_training(cfg: ClassifierTrainConfig) -> dict[str, Any]:
@@ -358,37 +379,6 @@ def _test_metrics(module: Any, card: ModelCard, test: SampleSet) -> dict[str, An
     if 0 < len(strict) < len(test):
         out["test_orig_variant_only"] = evaluate_split(module, card, test.subset(strict))
     return out
-
-
-def _draws(
-    train: SampleSet,
-    cfg: ClassifierTrainConfig,
-    n_cls: int,
-    gen: torch.Generator,
-    aug: Augment,
-) -> tuple[Callable[[int], Iterator[tuple[torch.Tensor, torch.Tensor]]], torch.Tensor, int]:
-    """One epoch's batches of ``train`` drawn by class (and source) weight, augmented; the draw
-    weights; the steps per epoch."""
-    weights = torch.from_numpy(
-        sampling_weights(
-            train.labels,
-            n_cls,
-            cfg.balance,
-            train.sources if cfg.balance_sources else None,
-            cfg.source_balance,
-        )
-    )
-    steps = cfg.steps_per_epoch or max(1, int(np.ceil(len(train) / cfg.batch_size)))
-    images_t = torch.from_numpy(train.images)
-    labels_t = torch.from_numpy(train.labels)
-
-    def batches(epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        idx = torch.multinomial(weights, steps * cfg.batch_size, replacement=True, generator=gen)
-        for s in range(steps):
-            b = idx[s * cfg.batch_size : (s + 1) * cfg.batch_size]
-            yield aug(images_t[b][:, None]), labels_t[b]
-
-    return batches, weights, steps
 
 
 def _jsonable(obj: Any) -> Any:
