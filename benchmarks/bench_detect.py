@@ -8,7 +8,7 @@ and box head 256 as trained here, 5 classes, untrained: speed does not depend on
 except that Mask R-CNN's mask head runs on every detection kept, so the detections per tile are
 printed) on 1024 × 1024 float32 tiles at the model's own input size (no resize), one tile per
 call, with the network's score threshold at --min-score (0.5, as the scan), as the scan's detect
-stage calls it (:class:`areoscan.models.detectors.TileDetector`). --model adds trained detectors
+stage calls it (:class:`areoscan.models.tile_detector.TileDetector`). --model adds trained detectors
 (e.g. a shipped ``hirise-pits``), timed at their card's tile and expressed per
 1024² by pixel count. onnxruntime: each model is exported with the TorchScript exporter
 (``torch.onnx.export``, opset 17, one image per call, torchvision's own ONNX path for detection
@@ -33,13 +33,8 @@ import numpy as np
 import torch
 
 from areoscan.models.card import ModelCard
-from areoscan.models.detectors import (
-    BACKBONES,
-    DETECTOR_ARCHS,
-    MOBILENET_LAYERS,
-    TileDetector,
-    build_detector,
-)
+from areoscan.models.detectors import BACKBONES, DETECTOR_ARCHS, MOBILENET_LAYERS, DetectorSpec
+from areoscan.models.tile_detector import TileDetector
 
 SIDE = 1024
 
@@ -151,10 +146,9 @@ def untrained(arch: str, backbone: str, side: int = SIDE) -> tuple[torch.nn.Modu
     kwargs: dict[str, Any] = {"backbone": backbone, "min_size": side, "max_size": side}
     if backbone.startswith("mobilenet"):
         kwargs["mobilenet_layers"] = list(MOBILENET_LAYERS)  # as ``train detector`` writes it
-    module = build_detector(arch, 5, **kwargs)
     card = ModelCard(name=f"{arch}-{backbone}", task="detection", arch=arch,
                      classes=[str(k) for k in range(5)], tile_size=side, arch_kwargs=kwargs)  # fmt: skip
-    return module.eval(), card
+    return DetectorSpec.from_card(card).build().eval(), card
 
 
 def segmenter_figure(name: str, threads: int, repeats: int) -> dict[str, Any]:

@@ -1,21 +1,20 @@
 """Instance detectors: torchvision Faster R-CNN (boxes) and Mask R-CNN (boxes + masks).
 
-Use :func:`build_detector` (or the registered builders, through the card) for any object detector
-and :func:`load_detector` for a trained one as a :class:`TorchDetector` with ``detect(image)``.
-Every detector is built from scratch (``weights=None, weights_backbone=None``: nothing can be
-downloaded here), reads one band in [0, 1] (the first convolution takes 1 channel; the transform
-standardises with ``mean`` / ``std``), has ``len(classes) + 1`` outputs (0 = background) and anchor
-sizes chosen from the training boxes (:func:`anchor_sizes`). Backbones (``BACKBONES``): MobileNetV3
-Large + FPN (fast on a CPU) and ResNet-18/34/50 + FPN. Arch kwargs: ``backbone``, ``anchors``
-(the same number of sizes per pyramid level, smallest level first), ``min_size`` / ``max_size``
-(the size images are resized to), ``mean``, ``std``, ``score_thresh``, ``detections_per_img``,
-``channels``, ``head``, ``mobilenet_layers``, ``norm``, ``rpn_fg_iou`` and ``format_version`` (what
-a card's missing keys mean: :data:`DETECTOR_FORMAT`).
+Use :class:`DetectorSpec` (``DetectorSpec.from_card(card).build()``, or the registered builders,
+through the card) for any object detector and :func:`load_detector` for a trained one as a
+:class:`TorchDetector` with ``detect(image)``. Every detector is built from scratch
+(``weights=None, weights_backbone=None``: nothing can be downloaded here), reads one band in [0, 1]
+(the first convolution takes 1 channel; the transform standardises with ``mean`` / ``std``), has
+``len(classes) + 1`` outputs (0 = background) and anchor sizes chosen from the training boxes
+(:func:`anchor_sizes`). Backbones (``BACKBONES``): MobileNetV3 Large + FPN (fast on a CPU) and
+ResNet-18/34/50 + FPN. A card's ``arch_kwargs`` are the fields of :class:`DetectorSpec` plus
+``format_version`` (what a card's missing keys mean: :data:`DETECTOR_FORMAT`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,6 @@ from torch import nn
 
 from areoscan.annotations.model import Instance
 from areoscan.models.card import ModelCard
-from areoscan.models.predictor import Instances, register_tile_loader
 from areoscan.models.registry import register_builder
 
 DETECTOR_ARCHS = ("fasterrcnn", "maskrcnn")
@@ -54,7 +52,7 @@ def anchor_sizes(
     one level span about an octave, the step between levels), so every object has an anchor of
     about its size. Use ``per_level`` > 1 when the pyramid is short (MobileNet's 3-4 levels): with
     one size per level a box between two sizes overlaps its best anchor at IoU ~0.6, under the
-    RPN's 0.7, and trains few positives. mobilenet_layers: as for :func:`build_detector`.
+    RPN's 0.7, and trains few positives. mobilenet_layers: as for :class:`DetectorSpec`.
     """
     n = _levels(backbone, mobilenet_layers) * per_level
     sides = np.asarray(box_sides, float) * scale
@@ -160,82 +158,137 @@ def _standardising_transform(transform: nn.Module) -> nn.Module:
     return Standardising(t.min_size, t.max_size, t.image_mean, t.image_std)  # type: ignore[arg-type]
 
 
-def build_detector(
-    arch: str,
-    n_classes: int,
-    backbone: str = "mobilenet_v3_large",
-    anchors: Sequence[int] | None = None,
-    min_size: int = 512,
-    max_size: int = 512,
-    mean: float = 0.5,
-    std: float = 0.25,
-    score_thresh: float = 0.05,
-    detections_per_img: int = 100,
-    channels: int = 128,
-    head: int = 256,
-    mobilenet_layers: Sequence[int] | None = None,
-    norm: str = "fixed",
-    rpn_fg_iou: float = 0.7,
-    format_version: int = 1,
-) -> nn.Module:
-    """An untrained torchvision detector for ``n_classes`` object classes (+ background).
+@dataclass(frozen=True)
+class DetectorSpec:
+    """What an untrained detector is: the arch, the class count and a card's ``arch_kwargs``.
 
+    Use :meth:`from_card` for a trained model (it reads old cards as they were trained), the
+    constructor for a detector made by hand, and :meth:`build` for the torch module.
     channels: FPN width (torchvision: 256); head: box-head width (torchvision: 1024). The slimmer
     defaults keep a detector near 10 MB and a CPU training step a few times faster.
-    mobilenet_layers: the MobileNet blocks the FPN reads: :data:`MOBILENET_LAYERS` (strides
-    16 and 32) or :data:`FINE_MOBILENET_LAYERS` (8, 16 and 32); None: the default of
-    ``format_version`` (1, every card without the key: :data:`LEGACY_MOBILENET_LAYERS`, two
-    stride-32 maps; 2: :data:`MOBILENET_LAYERS`). train_detector writes both keys.
+    anchors: sizes, as many per pyramid level, smallest first (None: :func:`anchor_sizes` of no
+    boxes, one per level). min_size / max_size: the side images are resized to.
+    mobilenet_layers: the MobileNet blocks the FPN reads: :data:`MOBILENET_LAYERS` (strides 16
+    and 32) or :data:`FINE_MOBILENET_LAYERS` (8, 16 and 32).
     norm: ``"fixed"`` (``(x - mean) / std``) or ``"image"`` (each image by its own mean and std,
     see :func:`_standardising_transform`).
     rpn_fg_iou: IoU from which an anchor is an RPN positive (torchvision's 0.7; small objects on a
     coarse grid rarely reach it, so each box then trains about one anchor: 0.5 gives several).
     """
+
+    arch: str
+    n_classes: int
+    backbone: str = "mobilenet_v3_large"
+    anchors: tuple[int, ...] | None = None
+    min_size: int = 512
+    max_size: int = 512
+    mean: float = 0.5
+    std: float = 0.25
+    score_thresh: float = 0.05
+    detections_per_img: int = 100
+    channels: int = 128
+    head: int = 256
+    mobilenet_layers: tuple[int, ...] = MOBILENET_LAYERS
+    norm: str = "fixed"
+    rpn_fg_iou: float = 0.7
+
+    def __post_init__(self) -> None:
+        if self.arch not in DETECTOR_ARCHS:
+            raise ValueError(
+                f"unknown detector {self.arch!r}; choose from {', '.join(DETECTOR_ARCHS)}"
+            )
+        if self.n_classes < 1:
+            raise ValueError("a detector needs at least one class")
+        if self.norm not in NORMS:
+            raise ValueError(f"unknown norm {self.norm!r}; choose from {', '.join(NORMS)}")
+        sizes, levels = self.resolved_anchors, _levels(self.backbone, self.mobilenet_layers)
+        if len(sizes) < levels or len(sizes) % levels:
+            raise ValueError(
+                f"{self.backbone} needs a multiple of {levels} anchor sizes (as many per level, "
+                f"smallest first), got {len(sizes)}"
+            )
+
+    @classmethod
+    def from_card(cls, card: ModelCard) -> DetectorSpec:
+        """The spec a detector's card was trained with (ValueError if not a detection card)."""
+        if card.task != "detection":
+            raise ValueError(f"task {card.task!r} is not detection")
+        return cls.from_kwargs(card.arch, card.n_classes, card.arch_kwargs)
+
+    @classmethod
+    def from_kwargs(cls, arch: str, n_classes: int, arch_kwargs: Mapping[str, Any]) -> DetectorSpec:
+        """The spec of a card's parts: ``format_version`` (1 if absent) and ``mobilenet_layers``
+        only say which blocks the FPN reads (:func:`_mobilenet_layers`), the rest are fields."""
+        kwargs = dict(arch_kwargs)
+        version = int(kwargs.pop("format_version", 1))
+        layers = _mobilenet_layers(kwargs.pop("mobilenet_layers", None), version)
+        anchors = kwargs.pop("anchors", None)
+        return cls(
+            arch,
+            n_classes,
+            anchors=None if anchors is None else tuple(int(v) for v in anchors),
+            mobilenet_layers=tuple(layers),
+            **kwargs,
+        )
+
+    @property
+    def resolved_anchors(self) -> list[int]:
+        """The anchor sizes (px), smallest level first: :attr:`anchors` or one default per level."""
+        if self.anchors is not None:
+            return list(self.anchors)
+        return anchor_sizes(
+            [], self.backbone, scale=1.0, per_level=1, mobilenet_layers=self.mobilenet_layers
+        )
+
+    def build(self) -> nn.Module:
+        """An untrained torchvision detector for :attr:`n_classes` object classes (+ background)."""
+        return _build(self)
+
+
+def build_detector(arch: str, n_classes: int, **arch_kwargs: Any) -> nn.Module:
+    """An untrained detector from a card's parts (``DetectorSpec.from_kwargs(...).build()``).
+
+    Use it for kwargs as a card holds them; with no ``format_version`` they read as format 1 (an
+    old card: a missing ``mobilenet_layers`` is :data:`LEGACY_MOBILENET_LAYERS`).
+    """
+    return DetectorSpec.from_kwargs(arch, n_classes, arch_kwargs).build()
+
+
+def _build(spec: DetectorSpec) -> nn.Module:
     from torchvision.models.detection import FasterRCNN, MaskRCNN
     from torchvision.models.detection.anchor_utils import AnchorGenerator
     from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
     from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
     from torchvision.models.detection.rpn import RPNHead
 
-    if arch not in DETECTOR_ARCHS:
-        raise ValueError(f"unknown detector {arch!r}; choose from {', '.join(DETECTOR_ARCHS)}")
-    if n_classes < 1:
-        raise ValueError("a detector needs at least one class")
-    if norm not in NORMS:
-        raise ValueError(f"unknown norm {norm!r}; choose from {', '.join(NORMS)}")
-    layers = _mobilenet_layers(mobilenet_layers, format_version)
-    levels = _levels(backbone, layers)
-    sizes = list(anchors) if anchors is not None else anchor_sizes([], backbone, 1.0, 1, layers)
+    levels = _levels(spec.backbone, spec.mobilenet_layers)
+    sizes = spec.resolved_anchors
     per = len(sizes) // levels
-    if per < 1 or len(sizes) != per * levels:
-        raise ValueError(
-            f"{backbone} needs a multiple of {levels} anchor sizes (as many per level, "
-            f"smallest first), got {len(sizes)}"
-        )
+    channels, n_classes = spec.channels, spec.n_classes
     generator = AnchorGenerator(
         sizes=tuple(tuple(int(s) for s in sizes[k * per : (k + 1) * per]) for k in range(levels)),
         aspect_ratios=(ASPECT_RATIOS,) * levels,
     )
     common: dict[str, Any] = {
-        "min_size": min_size,
-        "max_size": max_size,
-        "image_mean": [mean],
-        "image_std": [std],
+        "min_size": spec.min_size,
+        "max_size": spec.max_size,
+        "image_mean": [spec.mean],
+        "image_std": [spec.std],
         "rpn_anchor_generator": generator,
         "rpn_head": RPNHead(channels, per * len(ASPECT_RATIOS)),
-        "rpn_fg_iou_thresh": rpn_fg_iou,
+        "rpn_fg_iou_thresh": spec.rpn_fg_iou,
         "rpn_pre_nms_top_n_train": 1000,
         "rpn_post_nms_top_n_train": 500,
         "rpn_pre_nms_top_n_test": 500,
         "rpn_post_nms_top_n_test": 300,
-        "box_head": TwoMLPHead(channels * 7 * 7, head),
-        "box_predictor": FastRCNNPredictor(head, n_classes + 1),
+        "box_head": TwoMLPHead(channels * 7 * 7, spec.head),
+        "box_predictor": FastRCNNPredictor(spec.head, n_classes + 1),
         "box_batch_size_per_image": 128,
-        "box_score_thresh": score_thresh,
-        "box_detections_per_img": detections_per_img,
+        "box_score_thresh": spec.score_thresh,
+        "box_detections_per_img": spec.detections_per_img,
     }
-    body = _backbone(backbone, channels, layers)
-    if arch == "maskrcnn":
+    body = _backbone(spec.backbone, channels, spec.mobilenet_layers)
+    if spec.arch == "maskrcnn":
         model: nn.Module = MaskRCNN(
             body,
             mask_head=MaskRCNNHeads(channels, (channels,) * 4, 1),
@@ -244,15 +297,13 @@ def build_detector(
         )
     else:
         model = FasterRCNN(body, **common)
-    if norm == "image":
+    if spec.norm == "image":
         model.transform = _standardising_transform(model.transform)  # type: ignore[arg-type]
     return model
 
 
 def _from_card(card: ModelCard) -> nn.Module:
-    if card.task != "detection":
-        raise ValueError(f"task {card.task!r} is not detection")
-    return build_detector(card.arch, card.n_classes, **card.arch_kwargs)
+    return DetectorSpec.from_card(card).build()
 
 
 for _arch in DETECTOR_ARCHS:
@@ -312,82 +363,6 @@ def _box_mask(box: tuple[float, float, float, float], shape: tuple[int, ...]) ->
     x0, y0, x1, y1 = (int(round(v)) for v in box)
     mask[max(y0, 0) : max(y1, y0 + 1), max(x0, 0) : max(x1, x0 + 1)] = True
     return mask
-
-
-class TileDetector:
-    """A trained detector as the scan's :class:`~areoscan.models.predictor.InstanceModel`.
-
-    Use it for tile batches (``areoscan scan --detector``, or ``--segment-model`` through
-    :class:`~areoscan.models.predictor.InstancePixels`); use :class:`TorchDetector` for single
-    images of any size (metrics, ``areoscan detect``). ``detect(tiles)`` takes float32
-    ``(N, 1, H, W)`` in [0, 1] already at the model's scale (the scan resamples them to
-    ``tile_size``) and returns one :class:`~areoscan.models.predictor.Instances` per tile in tile
-    pixels, labels indexing :attr:`classes` (0 = background, as for a segmenter).
-
-    min_score: the network's own score threshold is raised to this (default: :attr:`threshold`),
-    so Mask R-CNN pastes full-tile masks only for detections that will be published (each is
-    4 bytes per tile pixel while pasted: 100 detections on a 1024-px tile would be 400 MB).
-    """
-
-    def __init__(self, module: nn.Module, card: ModelCard, min_score: float | None = None) -> None:
-        self.module = module.eval()
-        self.card = card
-        heads = getattr(self.module, "roi_heads", None)
-        if heads is not None and hasattr(heads, "score_thresh"):
-            floor = self.threshold if min_score is None else float(min_score)
-            heads.score_thresh = max(float(heads.score_thresh), floor)
-
-    @property
-    def tile_size(self) -> int:
-        """Side the network was trained at (its ``min_size`` / ``max_size``)."""
-        return int(self.card.tile_size)
-
-    @property
-    def threshold(self) -> float:
-        """Score threshold of a published detection: the card's, else 0.5."""
-        return 0.5 if self.card.threshold is None else float(self.card.threshold)
-
-    @property
-    def classes(self) -> list[str]:
-        """``background`` then the card's object classes (index = torchvision label)."""
-        return ["background", *self.card.classes]
-
-    @torch.inference_mode()
-    def detect(self, tiles: np.ndarray) -> list[Instances]:
-        """Instances of each tile of a float32 ``(N, 1, H, W)`` (or ``(N, H, W)``) batch."""
-        x = torch.from_numpy(np.ascontiguousarray(tiles, np.float32))
-        if x.ndim == 3:
-            x = x[:, None]
-        outs = self.module(list(x))
-        found = []
-        for out in outs:
-            masks = out["masks"][:, 0].numpy() >= 0.5 if "masks" in out else None
-            found.append(
-                Instances(
-                    out["boxes"].numpy().astype(np.float32),
-                    out["scores"].numpy().astype(np.float32),
-                    out["labels"].numpy().astype(np.int64),
-                    masks,
-                )
-            )
-        return found
-
-
-def load_tile_detector(
-    model: Any, threads: int = 2, min_score: float | None = None
-) -> TileDetector:
-    """A trained detector for tile batches (torch; no ONNX path yet).
-
-    min_score: smallest score the caller keeps (see :class:`TileDetector`).
-    """
-    detector = load_detector(str(model), threads=threads)
-    return TileDetector(detector.module, detector.card, min_score)
-
-
-@register_tile_loader("detection")
-def _tile_loader(model: Any, backend: str, threads: int) -> TileDetector:
-    """The registry's loader (``--segment-model`` with a detector): the card's threshold."""
-    return load_tile_detector(model, threads)
 
 
 def load_detector(name: str, threads: int = 2) -> TorchDetector:

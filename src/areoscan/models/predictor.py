@@ -280,7 +280,7 @@ def as_pixel_model(model: TileModel) -> PixelModel:
 # Model kinds the scan can run on tiles: card task -> module whose import registers its loader.
 TILE_TASK_MODULES: dict[str, str] = {
     "segmentation": "areoscan.models.segmenters",
-    "detection": "areoscan.models.detectors",
+    "detection": "areoscan.models.tile_detector",
 }
 TileLoader = Callable[[str | Path, str, int], TileModel]
 _LOADERS: dict[str, TileLoader] = {}

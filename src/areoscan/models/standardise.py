@@ -1,6 +1,6 @@
 """The detectors' per-image standardisation: torchvision's resize transform, own mean and std.
 
-Use it through :func:`areoscan.models.detectors.build_detector` (arch kwarg ``norm="image"``). It
+Use it through :class:`areoscan.models.detectors.DetectorSpec` (arch kwarg ``norm="image"``). It
 lives in its own module, imported only when a detector is built, because importing torchvision
 costs seconds and ``areoscan.models.detectors`` is imported whenever any model is loaded.
 """

@@ -150,7 +150,7 @@ def load_detect(model: str | Path, threads: int, min_score: float | None = None)
     """The detect stage's model (:mod:`areoscan.scan.detect`): a detector on torch, whatever the
     scan's backend (detectors have no ONNX path in the scan yet). min_score: the smallest score
     the stage publishes (None: the card's threshold); the network stops at it too."""
-    from areoscan.models.detectors import load_tile_detector
+    from areoscan.models.tile_detector import load_tile_detector
 
     _torch_threads(threads)
     return load_tile_detector(model, threads, min_score)

@@ -28,9 +28,9 @@ from areoscan.models.detectors import (
     DETECTOR_FORMAT,
     FINE_MOBILENET_LAYERS,
     MOBILENET_LAYERS,
+    DetectorSpec,
     TorchDetector,
     anchor_sizes,
-    build_detector,
 )
 from areoscan.train.classifier import init_from
 from areoscan.train.loop import _lr_lambda, seed_everything
@@ -241,10 +241,14 @@ def train_detector(
     rng = np.random.default_rng(cfg.seed)
     scale = cfg.size / max(max(im.height, im.width) for im in train.images)
     anchors = anchor_sizes(
-        _box_sides(train), cfg.backbone, scale, cfg.anchors_per_level, cfg.mobilenet_layers
+        _box_sides(train),
+        cfg.backbone,
+        scale=scale,
+        per_level=cfg.anchors_per_level,
+        mobilenet_layers=cfg.mobilenet_layers,
     )
     card = _card(name, train.classes, cfg, anchors)
-    model = build_detector(cfg.arch, len(train.classes), **card.arch_kwargs)
+    model = DetectorSpec.from_card(card).build()  # as the card will be read: what is trained loads
     init_info = init_from(model, cfg.init) if cfg.init else None
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
