@@ -55,10 +55,16 @@
 #    the oversubscribed machine, peak RSS 4.7 GB, val IoU 0.738 / 0.724 / 0.785; NOT shipped (demo
 #    0.888, but 11.5 % of held-out real v3 landmark tiles >= 10 % marked against 1.0 %, and the
 #    turing / cells families barely learnt: docs/generalisation.md "Candidate D").
-#    Step `bandpass-scenes` only generates steps 1-2's scenes (steps base, tune and d call it).
+# 8. e (candidate E, session 15): D's weights (INIT_E, default OUT/d) fine-tuned on D's data plus
+#    the real HiRISE pit crops as real negatives (--negative-tiles, hirise-pits-boxes train + valid
+#    images, 2 x 2 tiles of 256 px each at their own resolution): 1 epoch at lr 5e-4, then 2 rounds
+#    of hard-negative mining (--mine-rounds 2 --mine-epochs 1: every real negative tile of the
+#    training split with >= 10 % of its pixels marked drawn 3 more times per epoch, 1 epoch at half
+#    the lr per round), calibrated -> OUT/e. Measured: docs/generalisation.md "Candidate E".
+#    Step `bandpass-scenes` only generates steps 1-2's scenes (steps base, tune, d and e call it).
 # Needs ../shared/data. Seeded: the same command and THREADS give the same weights.
 # Usage: [THREADS=2] [INIT=model.json] scripts/train_brain_coral_unet.sh [OUT_DIR] [DATA_DIR] [STEP]
-#   STEP: bandpass-scenes | base | tune | calibrate | scenes | families | more | d | all (default all; run from the repo root)
+#   STEP: bandpass-scenes | base | tune | calibrate | scenes | families | more | d | e | all (default all; run from the repo root)
 set -euo pipefail
 OUT=${1:-models/brain-coral-unet}
 DATA=${2:-../shared/data}
@@ -67,6 +73,7 @@ THREADS=${THREADS:-2}
 PREV="$OUT/previous"
 INIT=${INIT:-$PREV/brain-coral-unet.json}
 INIT_D=${INIT_D:-$PREV/calibrated/brain-coral-unet.json}
+INIT_E=${INIT_E:-$OUT/d/brain-coral-unet.json}
 for d in "$DATA/hirise-landmarks-v3" "$DATA/hirise-landmarks-v1" "$DATA/brain-coral-tiles"; do
   [ -d "$d" ] || { echo "missing $d: this script needs the shared real data" >&2; exit 2; }
 done
@@ -197,6 +204,18 @@ candidate_d() {  # issue-19 families + every band-pass scene of steps 1-2, real 
     --init "$INIT_D" --name brain-coral-unet --out "$OUT/d" --quiet
 }
 
+candidate_e() {  # D + the pit crops as real negatives + hard-negative mining of the real negatives
+  local pits="$DATA/hirise-pits-boxes"
+  [ -d "$pits/train/images" ] || { echo "missing $pits: step e needs the HiRISE pit crops" >&2; exit 2; }
+  areoscan train segmenter --scenes "$OUT/fam-scenes" "$OUT/fam-patch-scenes" "$OUT/fam-tar-scenes" \
+    "$OUT/fam-neg-scenes" "$PREV/scenes" "$PREV/tar-scenes" "$PREV/sun-scenes" "$PREV/low-scenes" \
+    --levels 0 1 --tile 256 --max-tiles-per-scene 5 "${REAL[@]}" --landmark-repeat 2 "${MODEL[@]}" \
+    --negative-tiles "$pits/train/images" --negative-tiles "$pits/valid/images" --negative-cut 2 \
+    --mine-rounds 2 --mine-epochs 1 --mine-min-share 0.1 --mine-copies 3 \
+    --holdout-observation ESP_026247_1650 --coarsen 0.25 --epochs 1 --lr 5e-4 --calibrate temperature --scale 0.25 --scale-tolerance 4 \
+    --init "$INIT_E" --name brain-coral-unet --out "$OUT/e" --quiet
+}
+
 case "$STEP" in bandpass-scenes) previous_scenes ;; esac
 case "$STEP" in base|all) previous_base ;; esac
 case "$STEP" in tune|all) previous_tune ;; esac
@@ -205,3 +224,4 @@ case "$STEP" in scenes|all) family_scenes ;; esac
 case "$STEP" in families|all) families ;; esac
 case "$STEP" in more|all) families_more ;; esac
 case "$STEP" in d) previous_scenes; family_scenes; candidate_d ;; esac
+case "$STEP" in e) previous_scenes; family_scenes; candidate_e ;; esac

@@ -113,3 +113,70 @@ def test_a_pinned_holdout_observation_needs_landmarks(tmp_path: Path) -> None:
     )  # fmt: skip
     with pytest.raises(DataError, match="--holdout-observation needs --landmarks"):
         args.func(args)
+
+
+def test_mining_options_that_cannot_work_are_one_clear_error(tmp_path: Path) -> None:
+    base = ["segmenter", "--scenes", str(tmp_path), "--out", str(tmp_path)]
+    args = _parser().parse_args([*base, "--mine-rounds", "1"])
+    with pytest.raises(DataError, match="needs real negatives"):
+        args.func(args)
+    args = _parser().parse_args([*base, "--mine-rounds", "1", "--mine-min-share", "0"])
+    with pytest.raises(DataError, match="--mine-min-share"):
+        args.func(args)
+
+
+@pytest.mark.slow
+def test_train_segmenter_mines_real_negative_tiles(tmp_path: Path) -> None:
+    from PIL import Image
+
+    scenes, negatives = tmp_path / "scenes", tmp_path / "negatives"
+    scenes.mkdir()
+    negatives.mkdir()
+    for i in range(5):
+        _scene(scenes, f"S{i}", i)
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:128, 0:128]
+    for i in range(6):  # coral-like stripes on real-looking negatives: the toy model marks them
+        img = 120 + 60 * np.sin((xx + yy) * np.pi / 4) + rng.normal(0, 3, (128, 128))
+        Image.fromarray(np.clip(img, 1, 255).astype(np.uint8)).save(negatives / f"n{i}.png")
+    args = _parser().parse_args(
+        [
+            "segmenter",
+            "--scenes",
+            str(scenes),
+            "--tile",
+            "64",
+            "--epochs",
+            "1",
+            "--schedule",
+            "one",
+            "--encoder",
+            "mobilenetv3_small_050",
+            "--name",
+            "toy",
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+            "--infer-tile",
+            "64",
+            "--speed-size",
+            "64",
+            "--negative-tiles",
+            str(negatives),
+            "--mine-rounds",
+            "1",
+            "--mine-epochs",
+            "1",
+            "--mine-min-share",
+            "0.01",
+        ]  # fmt: skip
+    )
+    assert args.func(args) == 0
+    card = json.loads((tmp_path / "out" / "toy.json").read_text())
+    training = card["training"]
+    assert training["negative_tiles"] == {"folders": [str(negatives)], "per_side": 2}
+    assert training["config"]["mine_rounds"] == 1
+    (record,) = training["history"]["mining"]
+    n_train = training["data"]["train"]["tiles_per_source"]["real-negative"]
+    assert record["round"] == 1 and record["negatives_scored"] == n_train
+    assert record["per_source"] in ({}, {"real-negative": record["false_positives"]})

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from areoscan.data.seg_samples import IGNORE_INDEX, SegSet
+from areoscan.train.seg_augment import augment_batch
 from areoscan.train.segmenter import (
     SegTrainConfig,
-    augment_batch,
     labels_from_probs,
     predict_probs,
     train_segmenter,
@@ -112,7 +112,7 @@ def test_init_starts_from_another_models_weights(tmp_path) -> None:
 
 
 def test_coarsen_tile_removes_detail_finer_than_the_product_and_keeps_nodata() -> None:
-    from areoscan.train.segmenter import coarsen_batch, coarsen_tile
+    from areoscan.train.seg_augment import coarsen_batch, coarsen_tile
 
     cols = np.arange(64)
     fine = np.tile(np.where(cols % 2 == 0, 0.3, 0.7), (64, 1)).astype(np.float32)  # 2-px period

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from areoscan.data.samples import SampleSet, concat
 from areoscan.train.loop import FitConfig
 
 HARD_SOURCE = "hard-negatives"
+LR_FACTOR = 0.5  # a mining round goes on at this share of the learning rate
 
 
 @dataclass
@@ -40,12 +42,24 @@ def false_positives(
 
     Copies mined in an earlier round are not mined again (their originals are)."""
     is_neg = (train.labels != positive) & (np.asarray(train.sources) != HARD_SOURCE)
-    idx = np.flatnonzero(is_neg & (np.asarray(p_positive) >= threshold))
+    return flagged(p_positive, is_neg, train.sources, threshold)
+
+
+def flagged(
+    scores: np.ndarray, eligible: np.ndarray, sources: Sequence[str], threshold: float
+) -> HardNegatives:
+    """The ``eligible`` samples whose score is >= ``threshold``, with a summary for the card.
+
+    Use it to pick hard negatives from any score: a screen's positive probability
+    (:func:`false_positives`) or the share of a tile a segmenter marks
+    (:mod:`areoscan.train.seg_mining`)."""
+    eligible = np.asarray(eligible, bool)
+    idx = np.flatnonzero(eligible & (np.asarray(scores) >= threshold))
     summary = {
         "threshold": round(float(threshold), 6),
-        "negatives_scored": int(is_neg.sum()),
+        "negatives_scored": int(eligible.sum()),
         "false_positives": len(idx),
-        "per_source": dict(Counter(train.sources[i] for i in idx)),
+        "per_source": dict(Counter(sources[int(i)] for i in idx)),
     }
     return HardNegatives(idx, summary)
 
@@ -63,5 +77,5 @@ def mining_fit(base: FitConfig, epochs: int) -> FitConfig:
     """The optimisation of a mining round: ``epochs`` more at half the learning rate, short
     warm-up (the network is already trained)."""
     return dataclasses.replace(
-        base, epochs=max(1, int(epochs)), lr=base.lr * 0.5, warmup_epochs=0.5
+        base, epochs=max(1, int(epochs)), lr=base.lr * LR_FACTOR, warmup_epochs=0.5
     )

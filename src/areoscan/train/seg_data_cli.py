@@ -136,6 +136,19 @@ def _add_real_arguments(g: Any) -> None:
         "--coral-repeat", type=int, default=1, metavar="K", help="list each coral crop K times"
     )
     g.add_argument(
+        "--negative-tiles",
+        type=Path,
+        metavar="DIR",
+        action="append",
+        help="a flat folder of real images holding no brain coral (e.g. the HiRISE pit crops), "
+        "each cut into --negative-cut x --negative-cut all-background tiles at its own "
+        "resolution (repeatable; source real-negative)",
+    )
+    g.add_argument(
+        "--negative-cut", type=int, default=2, metavar="K", help="tiles per side of each "
+        "--negative-tiles image (default 2)",
+    )  # fmt: skip
+    g.add_argument(
         "--target",
         choices=("binary", "terrain"),
         default="binary",
@@ -176,6 +189,8 @@ def load_data(args: argparse.Namespace) -> tuple[list[str], Any, dict[str, Any]]
     ]
     if args.landmarks is not None:
         parts.extend(_landmark_parts(args, note))
+    if getattr(args, "negative_tiles", None):
+        parts.extend(_negative_parts(args, note))
     if getattr(args, "coral_tiles", None) is not None:
         if args.target != "binary":
             raise DataError(
@@ -250,6 +265,21 @@ def _landmark_parts(args: argparse.Namespace, note: dict[str, Any]) -> list[Any]
         )
     note["landmarks"] = [str(r) for r in args.landmarks]
     return parts
+
+
+def _negative_parts(args: argparse.Namespace, note: dict[str, Any]) -> list[Any]:
+    """All-background tiles of every ``--negative-tiles`` folder (recorded in ``note``)."""
+    from areoscan.data.seg_negatives import negative_tiles
+
+    if args.target != "binary":
+        raise DataError(
+            "--negative-tiles adds all-background tiles, which only a binary target can use"
+        )
+    if args.negative_cut < 1:
+        raise DataError(f"--negative-cut must be at least 1, not {args.negative_cut}")
+    note["negative_tiles"] = {"folders": [str(f) for f in args.negative_tiles],
+                              "per_side": args.negative_cut}  # fmt: skip
+    return [negative_tiles(f, args.tile, args.negative_cut) for f in args.negative_tiles]
 
 
 def add_landmark_repeat_argument(p: argparse.ArgumentParser) -> None:

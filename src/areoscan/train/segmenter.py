@@ -22,6 +22,7 @@ from areoscan.data.seg_metrics import evaluate_tiles, tiles_per_second
 from areoscan.data.seg_samples import IGNORE_INDEX, SegSet
 from areoscan.train.losses import make_loss
 from areoscan.train.phases import Phase, configure, parse_schedule, phase_logits_and_target
+from areoscan.train.seg_augment import augment_batch, coarsen_batch
 
 
 @dataclass
@@ -43,10 +44,16 @@ class SegTrainConfig:
         max_minutes: stop early (after the current epoch) past this wall time.
         init: start from this model's weights wherever names and shapes match (fine-tuning).
         coarsen: share of training tiles shown as a coarser product would look at the model's
-            scale (:func:`coarsen_tile`: block mean by 1.5-4x, then bilinear back), as the scan
-            shows a 0.5-1 m/px image upsampled to a 0.25 m/px model (issue 19). 0: off.
+            scale (:func:`~areoscan.train.seg_augment.coarsen_tile`: block mean by 1.5-4x, then
+            bilinear back), as the scan shows a 0.5-1 m/px image upsampled to a 0.25 m/px model
+            (issue 19). 0: off.
         calibrate: ``"temperature"`` fits a temperature on validation pixels after training and
             stores it in the card, the threshold moved with it (:mod:`areoscan.train.seg_calibrate`).
+        mine_rounds / mine_epochs / mine_min_share / mine_copies: hard-negative mining of the
+            training split's real negative tiles (:mod:`areoscan.train.seg_mining`): after
+            training, every real negative tile with at least ``mine_min_share`` of its valid
+            pixels marked is listed ``mine_copies`` more times and training goes on for
+            ``mine_epochs`` at half the lr; ``mine_rounds`` times (0: off).
     """
 
     arch: str = "slim-unet"
@@ -64,6 +71,10 @@ class SegTrainConfig:
     init: str | None = None
     coarsen: float = 0.0
     calibrate: str | None = None
+    mine_rounds: int = 0
+    mine_epochs: int = 2
+    mine_min_share: float = 0.1
+    mine_copies: int = 2
 
     @property
     def n_outputs(self) -> int:
@@ -77,63 +88,6 @@ class SegTrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready copy."""
         return asdict(self)
-
-
-def augment_batch(
-    x: np.ndarray, y: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Random dihedral transform per tile (image and target) plus gamma and noise on valid pixels."""
-    x = x.copy()
-    y = y.copy()
-    for i in range(x.shape[0]):
-        k = int(rng.integers(4))
-        xi, yi = np.rot90(x[i], k), np.rot90(y[i], k)
-        if rng.random() < 0.5:
-            xi, yi = xi[:, ::-1], yi[:, ::-1]
-        valid = xi > 0
-        gamma = float(np.exp(rng.uniform(-0.3, 0.3)))
-        xi = np.where(valid, np.clip(xi, 1e-6, 1.0) ** gamma, 0.0)
-        sigma = float(rng.uniform(0.0, 0.02))
-        if sigma > 0:
-            noisy = np.clip(xi + rng.normal(0.0, sigma, xi.shape), 1e-6, 1.0)
-            xi = np.where(valid, noisy, 0.0)
-        x[i], y[i] = xi.astype(np.float32), yi
-    return x, y
-
-
-def coarsen_tile(x: np.ndarray, factor: float) -> np.ndarray:
-    """``x`` (S, S; 0 = no data) as a product ``factor`` times coarser, resampled back to S x S.
-
-    Use it to teach a segmenter images coarser than its scale that the scan upsamples to it (a
-    1 m/px bin-4 product for a 0.25 m/px model): the mean of the valid pixels over blocks of
-    ``factor`` px (area), then bilinear to the tile's grid; no-data pixels stay 0.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    side = x.shape[-1]
-    small = max(2, round(side / factor))
-    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None, None]
-    valid = (t > 0).float()
-    num = F.interpolate(t * valid, size=(small, small), mode="area")
-    den = F.interpolate(valid, size=(small, small), mode="area")
-    low = num / den.clamp_min(1e-6)
-    up = F.interpolate(low, size=x.shape, mode="bilinear", align_corners=False)[0, 0].numpy()
-    return np.where(x > 0, np.clip(up, 1e-6, 1.0), 0.0).astype(np.float32)
-
-
-def coarsen_batch(x: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
-    """Each tile, with probability ``share``, through :func:`coarsen_tile` at a factor in 1.5-4."""
-    if share <= 0:
-        return x
-    picks = np.asarray(rng.random(x.shape[0]) < share)
-    factors = np.exp(rng.uniform(np.log(1.5), np.log(4.0), x.shape[0]))
-    if not picks.any():
-        return x
-    x = x.copy()
-    for i in np.flatnonzero(picks):
-        x[i] = coarsen_tile(x[i], float(factors[i]))
-    return x
 
 
 def predict_probs(model: Any, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
@@ -201,18 +155,16 @@ def train_segmenter(
     """Train a new segmenter; return (module in eval mode with the best validation state, history).
 
     History holds per-epoch ``{"phase", "epoch", "loss", "val_iou", "seconds"}`` rows, the chosen
-    ``threshold`` (binary: tuned on validation) and ``best_val_iou``. ``progress`` shows tqdm
-    bars; ``log`` prints one line per epoch.
+    ``threshold`` (binary: tuned on validation), ``best_val_iou`` and, with
+    ``config.mine_rounds``, one ``mining`` record per round. ``progress`` shows tqdm bars;
+    ``log`` prints one line per epoch.
     """
     import torch
 
     from areoscan.models.segmenters import build_segmenter
-    from areoscan.progress import progress_bar
 
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
-    rng = np.random.default_rng(config.seed)
-    n_classes = len(config.classes)
     model = build_segmenter(config.arch, **{**config.arch_kwargs, "classes": config.n_outputs})
     init_info = None
     if config.init:
@@ -220,74 +172,123 @@ def train_segmenter(
 
         init_info = init_from(model, config.init)
     model = model.to(memory_format=torch.channels_last)  # ~1.3x faster training on CPU
-    loss_fn = make_loss(config.loss)
-    history: list[dict[str, Any]] = []
-    best_state: dict[str, Any] | None = None
-    best_iou = -1.0
-    start = time.perf_counter()
-    stop = False
-    for phase in config.phases():
-        if stop:
-            break
-        params = configure(model, phase)
-        opt = torch.optim.Adam(params, lr=phase.lr)
-        for epoch in range(phase.epochs):
-            configure(model, phase)
-            order = rng.permutation(len(train))
-            losses = []
-            steps = range(0, len(order) - config.batch_size + 1, config.batch_size)
-            for s in progress_bar(
-                steps,
-                desc=f"{phase.kind} {epoch + 1}/{phase.epochs}",
-                unit="batch",
-                enabled=progress,
-            ):
-                x, y = _batch(train, np.sort(order[s : s + config.batch_size]), config, rng)
-                logits, target = phase_logits_and_target(model, phase, x, y, n_classes)
-                loss = loss_fn(logits, target)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                losses.append(float(loss.detach()))
-            row: dict[str, Any] = {
-                "phase": phase.kind,
-                "epoch": epoch + 1,
-                "loss": round(float(np.mean(losses)) if losses else float("nan"), 5),
-                "seconds": round(time.perf_counter() - start, 1),
-            }
-            if phase.kind != "encoder" and len(val):
-                val_iou = iou_score(
-                    val.targets, labels_from_probs(predict_probs(model, val.images)), n_classes
-                )
-                row["val_iou"] = round(val_iou, 4)
-                if val_iou > best_iou:
-                    best_iou = val_iou
-                    best_state = copy.deepcopy(model.state_dict())
-            history.append(row)
-            if log:
-                print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
-            if (
-                config.max_minutes is not None
-                and time.perf_counter() - start > 60 * config.max_minutes
-            ):
-                stop = True
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model = model.to(memory_format=torch.contiguous_format).eval()
-    for p in model.parameters():
-        p.requires_grad_(True)
-    threshold = 0.5
-    if n_classes == 2 and len(val):
-        threshold, best_iou = tune_threshold(val.targets, predict_probs(model, val.images))
+    run = PhaseRunner(model, train, val, config, progress, log)
+    run(config.phases(), np.arange(len(train), dtype=np.int64))
+    threshold, best_iou = finish_fit(model, val, len(config.classes), run.best_iou)
+    hist: dict[str, Any] = {"epochs": run.history}
+    if config.mine_rounds > 0 and not run.stopped and len(config.classes) == 2:
+        from areoscan.train.seg_mining import mine
+
+        threshold, best_iou, hist["mining"] = mine(run, threshold, best_iou)
+    model.eval()
     return model, {
-        "epochs": history,
+        **hist,
         "threshold": threshold,
         "best_val_iou": round(best_iou, 4),
-        "minutes": round((time.perf_counter() - start) / 60, 2),
-        "stopped_early": stop,
+        "minutes": round((time.perf_counter() - run.start) / 60, 2),
+        "stopped_early": run.stopped,
         "init": init_info,
     }
+
+
+def finish_fit(model: Any, val: SegSet, n_classes: int, best_iou: float) -> tuple[float, float]:
+    """Put the trained ``model`` in eval mode with its gradients back on; return the binary
+    threshold tuned on ``val`` and its IoU (0.5 and ``best_iou`` otherwise)."""
+    import torch
+
+    model.to(memory_format=torch.contiguous_format).eval()
+    for p in model.parameters():
+        p.requires_grad_(True)
+    if n_classes == 2 and len(val):
+        return tune_threshold(val.targets, predict_probs(model, val.images))
+    return 0.5, best_iou
+
+
+class PhaseRunner:
+    """Runs phases of training on one model and keeps the best validation state of each run.
+
+    Use it (through :func:`train_segmenter`) when training must go on after a first fit, as
+    hard-negative mining does: ``run(phases, pool)`` trains ``phases`` drawing every epoch a
+    permutation of ``pool`` (indices into ``train``; an index listed twice is seen twice), then
+    loads the best validation state of that call. ``history`` collects every epoch's row.
+    """
+
+    def __init__(
+        self, model: Any, train: SegSet, val: SegSet, config: SegTrainConfig, progress: bool,
+        log: bool,
+    ) -> None:  # fmt: skip
+        self.model, self.train, self.val, self.config = model, train, val, config
+        self.progress, self.log = progress, log
+        self.rng = np.random.default_rng(config.seed)
+        self.loss_fn = make_loss(config.loss)
+        self.history: list[dict[str, Any]] = []
+        self.best_iou = -1.0
+        self.start = time.perf_counter()
+        self.stopped = False
+
+    def __call__(self, phases: list[Phase], pool: np.ndarray) -> list[dict[str, Any]]:
+        """Train ``phases`` on the tiles ``pool``; return this call's epoch rows."""
+        import torch
+
+        self.model.to(memory_format=torch.channels_last)
+        best: tuple[float, dict[str, Any] | None] = (-1.0, None)
+        rows: list[dict[str, Any]] = []
+        for phase in phases:
+            if self.stopped:
+                break
+            opt = torch.optim.Adam(configure(self.model, phase), lr=phase.lr)
+            for epoch in range(phase.epochs):
+                row, val_iou = self._epoch(phase, epoch, opt, pool)
+                if val_iou is not None and val_iou > best[0]:
+                    best = (val_iou, copy.deepcopy(self.model.state_dict()))
+                rows.append(row)
+                if self._past_time():
+                    self.stopped = True
+                    break
+        if best[1] is not None:
+            self.model.load_state_dict(best[1])
+            self.best_iou = best[0]
+        self.history.extend(rows)
+        return rows
+
+    def _past_time(self) -> bool:
+        limit = self.config.max_minutes
+        return limit is not None and time.perf_counter() - self.start > 60 * limit
+
+    def _epoch(
+        self, phase: Phase, epoch: int, opt: Any, pool: np.ndarray
+    ) -> tuple[dict[str, Any], float | None]:
+        """One epoch of ``phase`` over a permutation of ``pool``: its history row, validation IoU."""
+        from areoscan.progress import progress_bar
+
+        cfg, n_classes = self.config, len(self.config.classes)
+        configure(self.model, phase)
+        order = self.rng.permutation(pool)
+        losses = []
+        steps = range(0, len(order) - cfg.batch_size + 1, cfg.batch_size)
+        desc = f"{phase.kind} {epoch + 1}/{phase.epochs}"
+        for s in progress_bar(steps, desc=desc, unit="batch", enabled=self.progress):
+            x, y = _batch(self.train, np.sort(order[s : s + cfg.batch_size]), cfg, self.rng)
+            logits, target = phase_logits_and_target(self.model, phase, x, y, n_classes)
+            loss = self.loss_fn(logits, target)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+        row: dict[str, Any] = {
+            "phase": phase.kind,
+            "epoch": epoch + 1,
+            "loss": round(float(np.mean(losses)) if losses else float("nan"), 5),
+            "seconds": round(time.perf_counter() - self.start, 1),
+        }
+        val_iou = None
+        if phase.kind != "encoder" and len(self.val):
+            probs = predict_probs(self.model, self.val.images)
+            val_iou = iou_score(self.val.targets, labels_from_probs(probs), n_classes)
+            row["val_iou"] = round(val_iou, 4)
+        if self.log:
+            print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+        return row, val_iou
 
 
 def prepare_splits(
@@ -390,12 +391,7 @@ def fit_and_save(
 
 def _compact(m: dict[str, Any]) -> dict[str, Any]:
     """Round floats for the card."""
-    out: dict[str, Any] = {}
-    for k, v in m.items():
-        if isinstance(v, float):
-            out[k] = round(v, 4)
-        elif isinstance(v, dict):
-            out[k] = _compact(v)
-        else:
-            out[k] = v
-    return out
+    return {
+        k: round(v, 4) if isinstance(v, float) else _compact(v) if isinstance(v, dict) else v
+        for k, v in m.items()
+    }

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from areoscan.errors import DataError
 from areoscan.train.seg_data_cli import (
     add_data_arguments,
     add_landmark_repeat_argument,
@@ -95,6 +96,37 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                    help="start from MODEL's weights where names and shapes match (fine-tuning)")  # fmt: skip
 
 
+def add_mining_arguments(p: argparse.ArgumentParser) -> None:
+    """Hard-negative mining of the training split's real negatives (``train segmenter`` only)."""
+    g = p.add_argument_group("hard-negative mining (areoscan.train.seg_mining)")
+    g.add_argument(
+        "--mine-rounds", type=int, default=0, metavar="R", help="after training, R rounds of: mark "
+        "the training split's real negative tiles (--landmarks, --negative-tiles), draw those with "
+        ">= --mine-min-share of their pixels marked --mine-copies more times, train on (default 0)",
+    )  # fmt: skip
+    g.add_argument("--mine-epochs", type=int, default=2, metavar="E",
+                   help="epochs per mining round, at half the lr (default 2)")  # fmt: skip
+    g.add_argument("--mine-min-share", type=float, default=0.1, metavar="S",
+                   help="share of a tile's pixels marked that makes it a hard negative "
+                   "(default 0.1, the held-out landmark guard's)")  # fmt: skip
+    g.add_argument("--mine-copies", type=int, default=2, metavar="K",
+                   help="extra draws per epoch of each mined tile (default 2)")  # fmt: skip
+
+
+def check_mining(args: argparse.Namespace) -> None:
+    """DataError (one line, exit 2) for mining options that cannot work."""
+    if getattr(args, "mine_rounds", 0) == 0:
+        return
+    if args.mine_rounds < 0 or args.mine_epochs < 1 or args.mine_copies < 1:
+        raise DataError("--mine-rounds >= 0, --mine-epochs >= 1 and --mine-copies >= 1 please")
+    if not 0 < args.mine_min_share <= 1:
+        raise DataError(f"--mine-min-share must be in (0, 1], not {args.mine_min_share}")
+    if args.landmarks is None and not getattr(args, "negative_tiles", None):
+        raise DataError(
+            "--mine-rounds needs real negatives to mine: --landmarks or --negative-tiles"
+        )
+
+
 def config_from_args(args: argparse.Namespace, arch: str, classes: list[str]) -> Any:
     """SegTrainConfig for ``arch`` from the parsed arguments."""
     from areoscan.train.segmenter import SegTrainConfig
@@ -121,6 +153,10 @@ def config_from_args(args: argparse.Namespace, arch: str, classes: list[str]) ->
         init=getattr(args, "init", None),
         coarsen=getattr(args, "coarsen", 0.0),
         calibrate=getattr(args, "calibrate", None),
+        mine_rounds=getattr(args, "mine_rounds", 0),
+        mine_epochs=getattr(args, "mine_epochs", 2),
+        mine_min_share=getattr(args, "mine_min_share", 0.1),
+        mine_copies=getattr(args, "mine_copies", 2),
     )
 
 
@@ -157,6 +193,7 @@ def register(subparsers: Any) -> None:
     add_model_arguments(p)
     _add_scale_arguments(p)
     add_landmark_repeat_argument(p)
+    add_mining_arguments(p)
     p.add_argument(
         "--arch", choices=("slim-unet", "unet", "fpn", "linknet", "pspnet"), default="slim-unet"
     )
@@ -205,6 +242,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
     from areoscan.train.segmenter import fit_and_save
 
+    check_mining(args)
     classes, data, note = load_data(args)
     splits = split_data(args, data, note)
     del data  # the splits hold copies: free the joined tiles before training
