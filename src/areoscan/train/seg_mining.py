@@ -15,7 +15,7 @@ selection is the screen's (:func:`areoscan.train.mining.flagged`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,7 +23,10 @@ from areoscan.data.seg_negatives import NEGATIVE_SOURCE
 from areoscan.data.seg_samples import IGNORE_INDEX, SegSet
 from areoscan.train.mining import LR_FACTOR, HardNegatives, flagged
 from areoscan.train.phases import Phase, one_phase
-from areoscan.train.segmenter import PhaseRunner, SegTrainConfig, finish_fit, predict_probs
+from areoscan.train.seg_predict import predict_probs
+
+if TYPE_CHECKING:  # no import cycle: segmenter imports this module lazily
+    from areoscan.train.segmenter import PhaseRunner, SegTrainConfig
 
 REAL_NEGATIVE_PREFIXES = ("landmark:", NEGATIVE_SOURCE)
 
@@ -97,7 +100,7 @@ def mine(
             break
         pool = np.concatenate([pool] + [hard.indices] * cfg.mine_copies)
         rows = run(mining_phases(cfg), pool)
-        threshold, best_iou = finish_fit(run.model, run.val, len(cfg.classes), run.best_iou)
+        threshold, best_iou = run.finish()
         record.update(
             copies=cfg.mine_copies,
             draws_per_epoch=len(pool),

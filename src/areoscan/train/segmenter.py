@@ -23,6 +23,7 @@ from areoscan.data.seg_samples import IGNORE_INDEX, SegSet
 from areoscan.train.losses import make_loss
 from areoscan.train.phases import Phase, configure, parse_schedule, phase_logits_and_target
 from areoscan.train.seg_augment import augment_batch, coarsen_batch
+from areoscan.train.seg_predict import predict_probs
 
 
 @dataclass
@@ -88,20 +89,6 @@ class SegTrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready copy."""
         return asdict(self)
-
-
-def predict_probs(model: Any, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
-    """Probabilities ``(N, K, H, W)`` from a torch segmenter (K = 1 binary, else classes)."""
-    import torch
-
-    model.eval()
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(images), batch_size):
-            logits = model(torch.from_numpy(np.ascontiguousarray(images[i : i + batch_size, None])))
-            p = torch.sigmoid(logits) if logits.shape[1] == 1 else torch.softmax(logits, 1)
-            out.append(p.numpy())
-    return np.concatenate(out) if out else np.zeros((0, 1) + images.shape[1:], np.float32)
 
 
 def labels_from_probs(probs: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -174,7 +161,7 @@ def train_segmenter(
     model = model.to(memory_format=torch.channels_last)  # ~1.3x faster training on CPU
     run = PhaseRunner(model, train, val, config, progress, log)
     run(config.phases(), np.arange(len(train), dtype=np.int64))
-    threshold, best_iou = finish_fit(model, val, len(config.classes), run.best_iou)
+    threshold, best_iou = run.finish()
     hist: dict[str, Any] = {"epochs": run.history}
     if config.mine_rounds > 0 and not run.stopped and len(config.classes) == 2:
         from areoscan.train.seg_mining import mine
@@ -189,19 +176,6 @@ def train_segmenter(
         "stopped_early": run.stopped,
         "init": init_info,
     }
-
-
-def finish_fit(model: Any, val: SegSet, n_classes: int, best_iou: float) -> tuple[float, float]:
-    """Put the trained ``model`` in eval mode with its gradients back on; return the binary
-    threshold tuned on ``val`` and its IoU (0.5 and ``best_iou`` otherwise)."""
-    import torch
-
-    model.to(memory_format=torch.contiguous_format).eval()
-    for p in model.parameters():
-        p.requires_grad_(True)
-    if n_classes == 2 and len(val):
-        return tune_threshold(val.targets, predict_probs(model, val.images))
-    return 0.5, best_iou
 
 
 class PhaseRunner:
@@ -250,6 +224,18 @@ class PhaseRunner:
             self.best_iou = best[0]
         self.history.extend(rows)
         return rows
+
+    def finish(self) -> tuple[float, float]:
+        """Put the model in eval mode with its gradients back on; return the binary threshold
+        tuned on validation and its IoU (0.5 and the best validation IoU otherwise)."""
+        import torch
+
+        self.model.to(memory_format=torch.contiguous_format).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(True)
+        if len(self.config.classes) == 2 and len(self.val):
+            return tune_threshold(self.val.targets, predict_probs(self.model, self.val.images))
+        return 0.5, self.best_iou
 
     def _past_time(self) -> bool:
         limit = self.config.max_minutes
