@@ -126,19 +126,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     tps = tiles_per_second(pred, size=args.speed_size)
     report["tiles_per_s_1k"] = tps
     if args.scenes or args.synth:
-        from areoscan.data.seg_samples import scenes_dataset, synthesize_scenes
+        from areoscan.data.seg_samples import scenes_dataset
+        from areoscan.data.synth_args import synthesize_from_args
 
         folders = list(args.scenes or [DEFAULT_SCENE_CACHE.with_name("seg-heldout")])
         if args.synth:
-            synthesize_scenes(
+            synthesize_from_args(
+                args,
                 folders[0],
-                args.synth,
-                seed=args.synth_seed,
-                size=tuple(args.synth_size),
-                scale=args.synth_scale,
-                coral_fraction=args.synth_coral,
-                families=args.synth_families,
-                layout=args.synth_layout,
                 sun_azimuth=args.synth_sun_azimuth,
                 incidence=args.synth_incidence,
             )

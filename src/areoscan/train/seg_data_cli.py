@@ -211,18 +211,9 @@ def load_data(args: argparse.Namespace) -> tuple[list[str], Any, dict[str, Any]]
 
 def _synthesize(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     """Generate ``--synth`` scenes into ``folder``; their note for the card."""
-    from areoscan.data.seg_samples import synthesize_scenes
+    from areoscan.data.synth_args import synthesize_from_args
 
-    synthesize_scenes(
-        folder,
-        args.synth,
-        seed=args.synth_seed,
-        size=tuple(args.synth_size),
-        scale=args.synth_scale,
-        coral_fraction=args.synth_coral,
-        families=args.synth_families,
-        layout=args.synth_layout,
-    )
+    synthesize_from_args(args, folder)
     return {
         "scenes": args.synth,
         "first_seed": args.synth_seed,
