@@ -40,6 +40,7 @@ from areoscan.train.classifier_decision import prior_shift, screen_threshold, tu
 from areoscan.train.classifier_draws import draws, inverse_frequency, sampling_weights
 from areoscan.train.classifier_splits import force_test, keep_init_test
 from areoscan.train.distil import DistilConfig, Distiller, make_distiller
+from areoscan.train.freeze import freeze_stages
 from areoscan.train.loop import FitConfig, FitResult, fit, seed_everything
 from areoscan.train.mining import false_positives, mining_fit, with_hard_negatives
 
@@ -93,6 +94,7 @@ class ClassifierTrainConfig:
     ``mine_rounds`` times (0: off).
     distil: keep a teacher model's calibrated output on the tiles of chosen (by default the real
     background) sources while the labels drive the rest (:mod:`areoscan.train.distil`); None: off.
+    freeze_stages: keep the backbone's stem and first N stages fixed (:mod:`areoscan.train.freeze`).
     """
 
     name: str = "classifier"
@@ -126,6 +128,7 @@ class ClassifierTrainConfig:
     mine_rounds: int = 0
     mine_epochs: int = 6
     distil: DistilConfig | None = None
+    freeze_stages: int = 0
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
     fit: FitConfig = field(default_factory=FitConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -201,6 +204,7 @@ def train_classifier(
     card = _new_card(samples, cfg)
     module: Any = build_module(card)
     init_info = init_from(module, cfg.init) if cfg.init else None
+    frozen = freeze_stages(module, cfg.freeze_stages) if cfg.freeze_stages else None
     distil = make_distiller(cfg.distil, samples, card, cfg.scale_m_per_px) if cfg.distil else None
     n_cls = card.n_classes
     loss_w = inverse_frequency(train.labels, n_cls) if cfg.class_weighted_loss else None
@@ -221,6 +225,8 @@ def train_classifier(
     result, train, weights, mining = _fit_and_mine(
         module, card, (train, val), cfg, (loss_fn, validate), distil
     )
+    if frozen is not None:
+        frozen[1].remove()
     # the prior the network learnt: draws x loss weights (logit adjustment undoes both)
     effective = weights.numpy() * (loss_w.numpy()[train.labels] if loss_w is not None else 1.0)
     decision = tune_decision(module, card, val, cfg, prior_shift(train.labels, effective, n_cls))
@@ -235,6 +241,7 @@ def train_classifier(
         "decision": decision,
         "init": init_info,
         "distillation": _distil_record(distil, loss_fn, train),
+        "frozen": frozen[0] if frozen is not None else None,
         "hard_negative_mining": mining,
         "command": command,
         "seconds": round(time.monotonic() - t0, 1),

@@ -13,6 +13,7 @@ from areoscan.data.sources import DATA_HELP
 from areoscan.errors import DataError
 from areoscan.synth.classes import EXTRA_KINDS
 from areoscan.synth.commands import add_pattern_arguments
+from areoscan.train.classifier_options import add_warm_start_arguments, distil_config
 
 
 def _fractions(text: str) -> tuple[float, float, float]:
@@ -80,7 +81,7 @@ def register(subparsers: Any) -> None:
     _add_recipe_arguments(p)
     _add_decision_arguments(p)
     _add_synth_arguments(p)
-    _add_distil_arguments(p)
+    add_warm_start_arguments(p)
     p.add_argument(
         "--fractions",
         type=_fractions,
@@ -117,63 +118,6 @@ def _add_synth_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--mine-epochs", type=int, default=6, help="epochs per mining round, at half the lr [6]"
-    )
-
-
-def _add_distil_arguments(p: argparse.ArgumentParser) -> None:
-    """Knowledge distillation from a trained model on chosen sources (:mod:`areoscan.train.distil`)."""
-    g = p.add_argument_group("distillation (keep a trained model's output on real tiles)")
-    g.add_argument(
-        "--distil-from",
-        default=None,
-        metavar="MODEL",
-        help="teacher model (name or card): on the tiles of --distil-sources the student's "
-        "probabilities are pulled toward the teacher's calibrated ones on the same augmented tile "
-        "(same classes, tile size, level and scale required) [off]",
-    )
-    g.add_argument(
-        "--distil-weight",
-        type=float,
-        default=None,
-        metavar="W",
-        help="weight of the distillation term (its sum over the distilled tiles / batch size) "
-        "against the label loss [1]",
-    )
-    g.add_argument(
-        "--distil-temperature",
-        type=float,
-        default=None,
-        metavar="TAU",
-        help="softmax temperature of both sides (1: the teacher's calibrated probabilities; "
-        "larger: closer to matching logits) [1]",
-    )
-    g.add_argument(
-        "--distil-sources",
-        nargs="+",
-        default=[],
-        metavar="SOURCE",
-        help="sources whose tiles are distilled (e.g. landmarks-v3 landmarks-v1 images) "
-        "[every real source without a positive tile]",
-    )
-
-
-def _distil_config(args: argparse.Namespace) -> Any:
-    """The :class:`~areoscan.train.distil.DistilConfig` of ``--distil-*`` (None without
-    ``--distil-from``; DataError if another ``--distil-*`` option comes without it)."""
-    from areoscan.train.distil import DistilConfig
-
-    others = (args.distil_weight, args.distil_temperature, args.distil_sources or None)
-    if args.distil_from is None:
-        if any(v is not None for v in others):
-            raise DataError(
-                "--distil-weight/--distil-temperature/--distil-sources need --distil-from MODEL"
-            )
-        return None
-    return DistilConfig(
-        args.distil_from,
-        1.0 if args.distil_weight is None else args.distil_weight,
-        1.0 if args.distil_temperature is None else args.distil_temperature,
-        tuple(args.distil_sources),
     )
 
 
@@ -244,18 +188,6 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
         choices=[1, 2, 4, 8],
         help="test-time flips/rotations inside the model [1]",
     )
-    p.add_argument(
-        "--init",
-        default=None,
-        metavar="MODEL",
-        help="start from this model's weights where names and shapes match (fine-tuning)",
-    )
-    p.add_argument(
-        "--init-test",
-        action="store_true",
-        help="with --init: test on the init model's held-out observations (those of its sources "
-        "it never trained or validated on), so a warm start's test figures stay unseen by both",
-    )
 
 
 def _add_decision_arguments(p: argparse.ArgumentParser) -> None:
@@ -310,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.size % 32:
         raise DataError(f"--size must be a multiple of 32, got {args.size}")
-    distil = _distil_config(args)  # option errors before minutes of tile loading
+    distil = distil_config(args)  # option errors before minutes of tile loading
     seed_everything(args.seed, args.threads)
     scale = args.scale if args.scale is not None else 1.0
     mix = SynthMix(tuple(args.synth_families), args.synth_layout, tuple(args.synth_negatives))
@@ -363,6 +295,7 @@ def run(args: argparse.Namespace) -> int:
         calibrate=args.calibrate,
         mine_rounds=args.mine_rounds,
         mine_epochs=args.mine_epochs,
+        freeze_stages=args.freeze_stages,
         distil=distil,
         fit=FitConfig(
             epochs=args.epochs,
