@@ -16,7 +16,9 @@ strip and ``_mirrored`` flips of a crop always fall in the same fold. Whole grou
 (flipped copies included: they are augmentation); testing keeps one image per source crop
 (:func:`areoscan.annotations.source_name`), so a crop and its mirror are not scored twice. The
 report pools the held-out detections of all folds into one
-:func:`~areoscan.data.detection.detection_metrics` (AP, AP50, macro-F1 at IoU 0.5, per class).
+:func:`~areoscan.data.detection.detection_metrics` (AP, AP50, macro-F1 at IoU 0.5, per class),
+then the class-agnostic figure (every class relabelled one) and, with 3+ folds, the pool without
+each fold: when comparing two runs, a gain that holds in every such pool is not one fold's doing.
 """
 
 from __future__ import annotations
@@ -163,16 +165,47 @@ def report(args: argparse.Namespace) -> None:
         for k, t, d in zip(done, truths, dets, strict=True):
             one = detection_metrics(t, d, iou_type="bbox")
             print(f"{model} fold {k}: AP50 {one['ap50']:.3f}, macro-F1@.5 {one['macro_f1_50']:.3f}")
-        classes = truths[0].classes
-        truth = AnnotationSet(classes, [im for t in truths for im in t.images])
-        found = AnnotationSet(classes, [im for d in dets for im in d.images])
+        truth, found = pooled(truths), pooled(dets)
         res = detection_metrics(truth, found, iou_type="bbox")
         res["folds"] = len(truths)
         results[model] = res
         print(format_detection_report(f"{model} ({len(truths)}/{args.folds} folds)", res))
+        res["agnostic"] = robustness(model, done, truths, dets)
     (args.out / "report.json").write_text(json.dumps(results, indent=2))
     if args.card is not None:
         attach(args.card, results, args)
+
+
+def pooled(sets: list[AnnotationSet]) -> AnnotationSet:
+    """The images of several folds' truth (or detection) sets as one set."""
+    return AnnotationSet(list(sets[0].classes), [im for a in sets for im in a.images])
+
+
+def agnostic(ann: AnnotationSet) -> AnnotationSet:
+    """Every instance relabelled ``any``: is a pit found at all, whatever its class?"""
+    ims = [
+        replace(im, instances=[replace(i, label="any") for i in im.instances]) for im in ann.images
+    ]
+    return AnnotationSet(["any"], ims)
+
+
+def robustness(
+    model: str, done: list[int], truths: list[AnnotationSet], dets: list[AnnotationSet]
+) -> dict[str, float]:
+    """Print the class-agnostic pooled figure and, with 3+ folds, the pool without each fold (is a
+    change between two runs one fold's doing?); return the class-agnostic AP / AP50 / F1."""
+    from areoscan.data.detection import detection_metrics
+
+    one = detection_metrics(agnostic(pooled(truths)), agnostic(pooled(dets)), iou_type="bbox")
+    c = one["per_class"]["any"]
+    print(f"{model} class-agnostic: AP50 {one['ap50']:.3f}, AP {one['ap']:.3f}, F1@.5 "
+          f"{one['f1_50']:.3f} (precision {c['precision']:.2f}, recall {c['recall']:.2f})")  # fmt: skip
+    for j, k in enumerate(done if len(done) > 2 else []):
+        rest = [i for i in range(len(done)) if i != j]
+        r = detection_metrics(pooled([truths[i] for i in rest]), pooled([dets[i] for i in rest]),
+                              iou_type="bbox")  # fmt: skip
+        print(f"{model} without fold {k}: AP50 {r['ap50']:.3f}, macro-F1@.5 {r['macro_f1_50']:.3f}")
+    return {k: one[k] for k in ("ap", "ap50", "f1_50")}
 
 
 def attach(card_path: Path, results: dict[str, Any], args: argparse.Namespace) -> None:
