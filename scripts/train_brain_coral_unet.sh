@@ -60,7 +60,10 @@
 #    images, 2 x 2 tiles of 256 px each at their own resolution): 1 epoch at lr 5e-4, then 2 rounds
 #    of hard-negative mining (--mine-rounds 2 --mine-epochs 1: every real negative tile of the
 #    training split with >= 10 % of its pixels marked drawn 3 more times per epoch, 1 epoch at half
-#    the lr per round), calibrated -> OUT/e. Measured: docs/generalisation.md "Candidate E".
+#    the lr per round), calibrated -> OUT/e. Run in session 15 (THREADS=1, INIT_E = D's weights, D's
+#    scenes reused): 31.4 min wall / 13.1 min CPU, peak RSS 5.0 GB, 31 then 23 tiles mined (mostly
+#    pit crops); NOT shipped (held-out v3 landmark tiles >= 10 % 3.9 % vs the shipped 1.1 %, TAR
+#    field 0.099 vs 0.047, demo 0.873: docs/generalisation.md "Candidate E").
 #    Step `bandpass-scenes` only generates steps 1-2's scenes (steps base, tune, d and e call it).
 # Needs ../shared/data. Seeded: the same command and THREADS give the same weights.
 # Usage: [THREADS=2] [INIT=model.json] scripts/train_brain_coral_unet.sh [OUT_DIR] [DATA_DIR] [STEP]
