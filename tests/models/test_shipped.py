@@ -52,8 +52,9 @@ def test_shipped_pits_detector_loads_lists_and_detects(capsys):
     assert kwargs["rpn_fg_iou"] == 0.5 and kwargs["norm"] == "image"
     assert len(kwargs["anchors"]) == 12 and kwargs["anchors"][-1] < 200  # 4 levels x 3 sizes
     assert card.metrics["cv"]["folds"] >= 1 and "log-blobs" in card.metrics["cv"]["baseline"]
-    # session 15: 20 epochs as two chunks of 10, the second (seed 1) from the first's weights
-    assert card.training["init"]["model"] == "hirise-pits" and card.training["config"]["seed"] == 1
+    # session 15: 30 epochs as three chunks of 10, the third (seed 2) from the 20-epoch weights
+    assert card.training["init"]["model"] == "hirise-pits" and card.training["config"]["seed"] == 2
+    assert card.training["init"]["weights_sha256"].startswith("837bd867ec59")
     # a rough lit plain with three dark, shadowed bowls of 60-120 px in a 900 px crop (the real
     # crops' size; their pits are 30-460 px): the model standardises each image, so the plain
     # needs the crops' grain (noise 0.1), not a flat 0.03, or the noise is all it sees
