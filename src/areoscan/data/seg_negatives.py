@@ -3,8 +3,9 @@
 Use :func:`negative_tiles` (``areoscan train segmenter --negative-tiles DIR``) to add real HiRISE
 terrain that holds no brain coral but is not a landmark tile, e.g. the 900 px pit crops of
 ``../shared/data/hirise-pits-boxes/{train,valid}/images``: each image is cut into ``per_side`` x
-``per_side`` tiles at its own resolution (no resizing: the crops are near the U-Net's 0.25 m/px),
-pixels that are 0 (no data) ignored. Source ``real-negative`` (mined by
+``per_side`` tiles at its own resolution, not resized (the pit crops' ground scale is not stated:
+they are cut from reduced HiRISE "print" images, see docs/annotations.md, so they teach texture
+to reject, not a scale), pixels that are 0 (no data) ignored. Source ``real-negative`` (mined by
 :mod:`areoscan.train.seg_mining` with the landmark tiles), observation = the HiRISE observation in
 the file name (else the file), so flips and neighbouring crops of one strip share a split.
 """
